@@ -1,0 +1,61 @@
+package blas
+
+// #cgo LDFLAGS: -lopenblas
+// void openblas_set_num_threads(int);
+// int openblas_get_num_threads(void);
+import "C"
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/netlib/blas/netlib"
+)
+
+func init() {
+	blas32.Use(netlib.Implementation{})
+	// One OpenBLAS thread: callers parallelise with par.For (see doc.go).
+	C.openblas_set_num_threads(1)
+}
+
+// SetOpenBLASThreads sets the number of threads OpenBLAS itself uses inside
+// one call. ctrecon keeps it at 1 and parallelises around GEMM calls with
+// par.For; raise it only for code that makes one large BLAS call from a
+// single goroutine. k < 1 is treated as 1.
+func SetOpenBLASThreads(k int) {
+	if k < 1 {
+		k = 1
+	}
+	C.openblas_set_num_threads(C.int(k))
+}
+
+// OpenBLASThreads returns the thread count OpenBLAS uses inside one call.
+func OpenBLASThreads() int { return int(C.openblas_get_num_threads()) }
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
+// where op(X) is X or Xᵀ according to tA and tB; op(A) is m×k, op(B) is
+// k×n, C is m×n, and lda, ldb, ldc are the row strides. It runs on the
+// calling goroutine with OpenBLAS's own thread count (1 by default).
+func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if beta != 1 {
+			for i := 0; i < m; i++ {
+				row := c[i*ldc : i*ldc+n]
+				for j := range row {
+					row[j] *= beta
+				}
+			}
+		}
+		return
+	}
+	blas32.Implementation().Sgemm(trans(tA), trans(tB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
