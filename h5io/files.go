@@ -1,0 +1,486 @@
+package h5io
+
+import (
+	"fmt"
+	"math"
+)
+
+// Volume is a stack of N×N slices stored row-major, [slices][N][N].
+type Volume struct {
+	Slices, N int
+	Data      []float32
+}
+
+// NewVolume allocates a zero volume.
+func NewVolume(slices, n int) Volume {
+	return Volume{Slices: slices, N: n, Data: make([]float32, slices*n*n)}
+}
+
+// Slice returns slice k as a view (not a copy).
+func (v Volume) Slice(k int) []float32 { return v.Data[k*v.N*v.N : (k+1)*v.N*v.N] }
+
+func (v Volume) check(file, what string) error {
+	if v.Slices < 1 || v.N < 1 || len(v.Data) != v.Slices*v.N*v.N {
+		return fmt.Errorf("%s: %s: volume %d×%d×%d does not match its %d values", file, what, v.Slices, v.N, v.N, len(v.Data))
+	}
+	if err := checkFinite32(v.Data); err != nil {
+		return fmt.Errorf("%s: %s: %v", file, what, err)
+	}
+	return nil
+}
+
+func (v Volume) write(w *Writer, path string, attrs ...Attr) {
+	var opt DatasetOptions
+	if v.Slices > 1 { // volumes are chunked by slice and compressed
+		opt.Chunk = []int{1, v.N, v.N}
+	}
+	w.Float32(path, []int{v.Slices, v.N, v.N}, v.Data, opt, attrs...)
+}
+
+// readVolume reads [slices][N][N] (or a single [N][N] image).
+func (r *Reader) readVolume(path string) (Volume, error) {
+	data, shape, err := r.Float32(path, -1)
+	if err != nil {
+		return Volume{}, err
+	}
+	switch {
+	case len(shape) == 2 && shape[0] == shape[1] && shape[0] > 0:
+		return Volume{Slices: 1, N: shape[0], Data: data}, nil
+	case len(shape) == 3 && shape[1] == shape[2] && shape[1] > 0 && shape[0] > 0:
+		return Volume{Slices: shape[0], N: shape[1], Data: data}, nil
+	}
+	return Volume{}, fmt.Errorf("%s: dataset %s has shape %v, want [slices][N][N] with square non-empty slices", r.path, path, shape)
+}
+
+// ---- image files ----------------------------------------------------------
+
+// ImageFile is what `ctrecon phantom` writes: /image [slices][N][N].
+type ImageFile struct {
+	Image Volume
+	Attrs []Attr // on /image: kind, seed, source, ...
+}
+
+// WriteImage writes an image file atomically.
+func WriteImage(path string, f ImageFile) error {
+	if err := f.Image.check(path, "/image"); err != nil {
+		return err
+	}
+	w, err := Create(path)
+	if err != nil {
+		return err
+	}
+	f.Image.write(w, "/image", f.Attrs...)
+	return w.Commit()
+}
+
+// ReadImage reads /image from an image file.
+func ReadImage(path string) (ImageFile, error) {
+	r, err := Open(path)
+	if err != nil {
+		return ImageFile{}, err
+	}
+	defer r.Close()
+	v, err := r.readVolume("/image")
+	return ImageFile{Image: v}, err
+}
+
+// ---- scan files (DXchange layout) -----------------------------------------
+
+// Scan is a parallel-beam measurement in the DXchange layout:
+// /exchange/data [angles][slices][NDet], /exchange/theta in degrees.
+type Scan struct {
+	ThetaDeg   []float64
+	Slices     int
+	NDet       int
+	Data       []float32 // [angles][slices][NDet]
+	ImageSize  int       // N of the reconstruction grid
+	DetSpacing float64   // detector bin width in pixels
+	NoiseStd   float64   // σ of the noise; 0 when unknown
+	NoiseRel   float64   // η of simulated noise; 0 when not simulated
+	// GroundTruth is the image the scan was simulated from, when known.
+	GroundTruth *Volume
+	Attrs       []Attr // extra attributes on /exchange/data (phantom, seed, ...)
+}
+
+// Angles is the number of projection angles.
+func (s *Scan) Angles() int { return len(s.ThetaDeg) }
+
+// Sinogram copies slice k's sinogram, [angles][NDet], into dst (allocated
+// when nil) and returns it.
+func (s *Scan) Sinogram(dst []float32, k int) []float32 {
+	a := s.Angles()
+	if dst == nil {
+		dst = make([]float32, a*s.NDet)
+	}
+	for i := 0; i < a; i++ {
+		copy(dst[i*s.NDet:(i+1)*s.NDet], s.Data[(i*s.Slices+k)*s.NDet:])
+	}
+	return dst
+}
+
+// SetSinogram stores sino ([angles][NDet]) as slice k.
+func (s *Scan) SetSinogram(k int, sino []float32) {
+	for i := 0; i < s.Angles(); i++ {
+		copy(s.Data[(i*s.Slices+k)*s.NDet:(i*s.Slices+k+1)*s.NDet], sino[i*s.NDet:(i+1)*s.NDet])
+	}
+}
+
+func (s *Scan) validate(file string) error {
+	if s.Angles() < 1 || s.Slices < 1 || s.NDet < 1 {
+		return fmt.Errorf("%s: scan has %d angles, %d slices, %d detector bins: all must be ≥ 1", file, s.Angles(), s.Slices, s.NDet)
+	}
+	if len(s.Data) != s.Angles()*s.Slices*s.NDet {
+		return fmt.Errorf("%s: /exchange/data has %d values, want %d angles × %d slices × %d bins", file, len(s.Data), s.Angles(), s.Slices, s.NDet)
+	}
+	if err := checkFinite32(s.Data); err != nil {
+		return fmt.Errorf("%s: /exchange/data: %v", file, err)
+	}
+	if err := checkFinite64(s.ThetaDeg); err != nil {
+		return fmt.Errorf("%s: /exchange/theta: %v", file, err)
+	}
+	if s.ImageSize < 1 {
+		return fmt.Errorf("%s: image_size %d must be ≥ 1", file, s.ImageSize)
+	}
+	if !(s.DetSpacing > 0) || math.IsInf(s.DetSpacing, 0) {
+		return fmt.Errorf("%s: det_spacing %v must be a positive number", file, s.DetSpacing)
+	}
+	if s.NoiseStd < 0 || math.IsNaN(s.NoiseStd) {
+		return fmt.Errorf("%s: noise_std %v must be ≥ 0", file, s.NoiseStd)
+	}
+	if gt := s.GroundTruth; gt != nil {
+		if err := gt.check(file, "/exchange/ground_truth"); err != nil {
+			return err
+		}
+		if gt.Slices != s.Slices || gt.N != s.ImageSize {
+			return fmt.Errorf("%s: /exchange/ground_truth is %d×%d×%d, but the scan has %d slices of image_size %d", file, gt.Slices, gt.N, gt.N, s.Slices, s.ImageSize)
+		}
+	}
+	return nil
+}
+
+// WriteScan writes a scan file atomically.
+func WriteScan(path string, s *Scan) error {
+	if err := s.validate(path); err != nil {
+		return err
+	}
+	w, err := Create(path)
+	if err != nil {
+		return err
+	}
+	attrs := []Attr{{"image_size", s.ImageSize}, {"det_spacing", s.DetSpacing}}
+	if s.NoiseStd > 0 {
+		attrs = append(attrs, Attr{"noise_std", s.NoiseStd})
+	}
+	if s.NoiseRel > 0 {
+		attrs = append(attrs, Attr{"noise_rel", s.NoiseRel})
+	}
+	attrs = append(attrs, s.Attrs...)
+	var opt DatasetOptions
+	if s.Slices > 1 { // one chunk per slice's sinogram
+		opt.Chunk = []int{s.Angles(), 1, s.NDet}
+	}
+	w.Float32("/exchange/data", []int{s.Angles(), s.Slices, s.NDet}, s.Data, opt, attrs...)
+	w.Float64("/exchange/theta", []int{s.Angles()}, s.ThetaDeg, DatasetOptions{}, Attr{"units", "degrees"})
+	if s.GroundTruth != nil {
+		s.GroundTruth.write(w, "/exchange/ground_truth")
+	}
+	return w.Commit()
+}
+
+// ReadScan reads and validates a scan file. Files from other tools (h5py,
+// DXchange) load as long as /exchange/data and /exchange/theta are there;
+// missing attributes take defaults: det_spacing 1, image_size the ground
+// truth's size or else the largest N whose default detector (DefaultNDet)
+// fits in NDet bins.
+func ReadScan(path string) (*Scan, error) {
+	r, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	data, shape, err := r.Float32("/exchange/data", -1)
+	if err != nil {
+		return nil, err
+	}
+	s := &Scan{Data: data}
+	switch len(shape) {
+	case 3:
+		s.Slices, s.NDet = shape[1], shape[2]
+	case 2: // a single sinogram [angles][det]
+		s.Slices, s.NDet = 1, shape[1]
+	default:
+		return nil, fmt.Errorf("%s: /exchange/data has shape %v, want [angles][slices][det]", path, shape)
+	}
+	theta, tshape, err := r.Float64("/exchange/theta", 1)
+	if err != nil {
+		return nil, err
+	}
+	if tshape[0] != shape[0] {
+		return nil, fmt.Errorf("%s: /exchange/theta has %d angles but /exchange/data has %d", path, tshape[0], shape[0])
+	}
+	s.ThetaDeg = theta
+	s.DetSpacing = 1
+	if v, ok, err := r.AttrFloat("/exchange/data", "det_spacing"); err != nil {
+		return nil, err
+	} else if ok {
+		s.DetSpacing = v
+	}
+	if v, ok, err := r.AttrFloat("/exchange/data", "noise_std"); err != nil {
+		return nil, err
+	} else if ok {
+		s.NoiseStd = v
+	}
+	if v, ok, err := r.AttrFloat("/exchange/data", "noise_rel"); err != nil {
+		return nil, err
+	} else if ok {
+		s.NoiseRel = v
+	}
+	if r.Has("/exchange/ground_truth") {
+		gt, err := r.readVolume("/exchange/ground_truth")
+		if err != nil {
+			return nil, err
+		}
+		s.GroundTruth = &gt
+	}
+	if v, ok, err := r.AttrFloat("/exchange/data", "image_size"); err != nil {
+		return nil, err
+	} else if ok {
+		s.ImageSize = int(v)
+		if float64(s.ImageSize) != v {
+			return nil, fmt.Errorf("%s: image_size attribute %v is not a whole number", path, v)
+		}
+	} else if s.GroundTruth != nil {
+		s.ImageSize = s.GroundTruth.N
+	} else {
+		s.ImageSize = ImageSizeForDetector(s.NDet, s.DetSpacing)
+	}
+	if err := s.validate(path); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// DefaultNDet is DESIGN.md's default detector for an N×N image with unit
+// bins: 2·ceil(√2·N/2)+1, so every ray through the image disc is seen.
+func DefaultNDet(n int) int { return 2*int(math.Ceil(math.Sqrt2*float64(n)/2)) + 1 }
+
+// ImageSizeForDetector is the largest N whose default detector, scaled by
+// the bin width, fits within ndet bins (at least 1).
+func ImageSizeForDetector(ndet int, spacing float64) int {
+	width := float64(ndet) * spacing
+	n := 1
+	for float64(DefaultNDet(n+1)) <= width {
+		n++
+	}
+	return n
+}
+
+// ---- reconstruction files -------------------------------------------------
+
+// Group is data that only one command understands (a DIP model, a fit
+// checkpoint, fitted hyperparameters): float32 arrays and attributes under
+// one HDF5 group.
+type Group struct {
+	Path   string // e.g. "/dip"
+	Arrays []Array
+	Attrs  []Attr
+}
+
+// Array is one named float32 array of a Group.
+type Array struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// Get returns the array called name, or nil.
+func (g *Group) Get(name string) *Array {
+	for i := range g.Arrays {
+		if g.Arrays[i].Name == name {
+			return &g.Arrays[i]
+		}
+	}
+	return nil
+}
+
+// Recon is a reconstruction file: /recon/image, optional /recon/std and
+// /recon/samples [k][slices][N][N], attribute method, and extra groups.
+type Recon struct {
+	Method  string
+	Image   Volume
+	Std     *Volume
+	Samples []float32 // [k][slices][N][N]; nil when none
+	Attrs   []Attr    // extra attributes on /recon (timings, PSNR, ...)
+	Groups  []Group
+}
+
+// WriteRecon writes a reconstruction file atomically.
+func WriteRecon(path string, rc *Recon) error {
+	if err := rc.Image.check(path, "/recon/image"); err != nil {
+		return err
+	}
+	if rc.Std != nil {
+		if err := rc.Std.check(path, "/recon/std"); err != nil {
+			return err
+		}
+		if rc.Std.Slices != rc.Image.Slices || rc.Std.N != rc.Image.N {
+			return fmt.Errorf("%s: /recon/std shape differs from /recon/image", path)
+		}
+	}
+	per := len(rc.Image.Data)
+	if len(rc.Samples)%per != 0 {
+		return fmt.Errorf("%s: /recon/samples has %d values, not a multiple of the image's %d", path, len(rc.Samples), per)
+	}
+	if err := checkFinite32(rc.Samples); err != nil {
+		return fmt.Errorf("%s: /recon/samples: %v", path, err)
+	}
+	w, err := Create(path)
+	if err != nil {
+		return err
+	}
+	w.GroupAttrs("/recon", append([]Attr{{"method", rc.Method}}, rc.Attrs...)...)
+	rc.Image.write(w, "/recon/image", Attr{"method", rc.Method})
+	if rc.Std != nil {
+		rc.Std.write(w, "/recon/std")
+	}
+	if k := len(rc.Samples) / per; k > 0 {
+		w.Float32("/recon/samples", []int{k, rc.Image.Slices, rc.Image.N, rc.Image.N}, rc.Samples,
+			DatasetOptions{Chunk: []int{1, 1, rc.Image.N, rc.Image.N}})
+	}
+	for _, g := range rc.Groups {
+		writeGroup(w, g)
+	}
+	return w.Commit()
+}
+
+func writeGroup(w *Writer, g Group) {
+	w.GroupAttrs(g.Path, g.Attrs...)
+	for _, a := range g.Arrays {
+		w.Float32(g.Path+"/"+a.Name, a.Shape, a.Data, DatasetOptions{})
+	}
+}
+
+// ReadRecon reads a reconstruction file, including its extra groups.
+func ReadRecon(path string) (*Recon, error) {
+	r, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	img, err := r.readVolume("/recon/image")
+	if err != nil {
+		return nil, err
+	}
+	rc := &Recon{Image: img}
+	if m, ok, err := r.AttrString("/recon", "method"); err != nil {
+		return nil, err
+	} else if ok {
+		rc.Method = m
+	}
+	if r.Has("/recon/std") {
+		sd, err := r.readVolume("/recon/std")
+		if err != nil {
+			return nil, err
+		}
+		if sd.Slices != img.Slices || sd.N != img.N {
+			return nil, fmt.Errorf("%s: /recon/std shape differs from /recon/image", path)
+		}
+		rc.Std = &sd
+	}
+	if r.Has("/recon/samples") {
+		smp, shape, err := r.Float32("/recon/samples", 4)
+		if err != nil {
+			return nil, err
+		}
+		if shape[1] != img.Slices || shape[2] != img.N || shape[3] != img.N {
+			return nil, fmt.Errorf("%s: /recon/samples has shape %v, images are %d×%d×%d", path, shape, img.Slices, img.N, img.N)
+		}
+		rc.Samples = smp
+	}
+	entries, err := r.Walk()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsGroup && e.Path != "/" && e.Path != "/recon" && depth(e.Path) == 1 {
+			g, err := r.ReadGroup(e.Path)
+			if err != nil {
+				return nil, err
+			}
+			rc.Groups = append(rc.Groups, g)
+		}
+	}
+	return rc, nil
+}
+
+// Group returns the extra group at path, or nil.
+func (rc *Recon) Group(path string) *Group {
+	for i := range rc.Groups {
+		if rc.Groups[i].Path == path {
+			return &rc.Groups[i]
+		}
+	}
+	return nil
+}
+
+// ---- plan files -----------------------------------------------------------
+
+// Plan is an experimental-design result: candidate angles, the chosen ones
+// in order of choice and the criterion's score of every candidate at each
+// step.
+type Plan struct {
+	Criterion  string
+	Candidates []float64 // degrees, [C]
+	Selected   []float64 // degrees, [k]
+	Scores     []float64 // [k][C]
+	Attrs      []Attr
+}
+
+// WritePlan writes a plan file atomically.
+func WritePlan(path string, p *Plan) error {
+	c, k := len(p.Candidates), len(p.Selected)
+	if c == 0 {
+		return fmt.Errorf("%s: plan has no candidate angles", path)
+	}
+	if len(p.Scores) != k*c {
+		return fmt.Errorf("%s: plan scores have %d values, want %d selections × %d candidates", path, len(p.Scores), k, c)
+	}
+	w, err := Create(path)
+	if err != nil {
+		return err
+	}
+	w.GroupAttrs("/design", append([]Attr{{"criterion", p.Criterion}}, p.Attrs...)...)
+	w.Float64("/design/theta_candidates", []int{c}, p.Candidates, DatasetOptions{})
+	w.Float64("/design/theta_selected", []int{k}, p.Selected, DatasetOptions{})
+	w.Float64("/design/scores", []int{k, c}, p.Scores, DatasetOptions{})
+	return w.Commit()
+}
+
+// ReadPlan reads a plan file.
+func ReadPlan(path string) (*Plan, error) {
+	r, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	p := &Plan{}
+	if p.Candidates, _, err = r.Float64("/design/theta_candidates", 1); err != nil {
+		return nil, err
+	}
+	if p.Selected, _, err = r.Float64("/design/theta_selected", 1); err != nil {
+		return nil, err
+	}
+	var shape []int
+	if p.Scores, shape, err = r.Float64("/design/scores", 2); err != nil {
+		return nil, err
+	}
+	if shape[0] != len(p.Selected) || shape[1] != len(p.Candidates) {
+		return nil, fmt.Errorf("%s: /design/scores has shape %v, want [%d][%d]", path, shape, len(p.Selected), len(p.Candidates))
+	}
+	if v, ok, err := r.AttrString("/design", "criterion"); err != nil {
+		return nil, err
+	} else if ok {
+		p.Criterion = v
+	}
+	return p, nil
+}

@@ -1,0 +1,337 @@
+package h5io
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func randVol(slices, n int, rng *rand.Rand) Volume {
+	v := NewVolume(slices, n)
+	for i := range v.Data {
+		v.Data[i] = float32(rng.Float64())
+	}
+	return v
+}
+
+func equal32(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: length %d, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// onlyFile asserts that dir holds exactly the named files (no temporaries).
+func onlyFiles(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(names, ",") {
+		t.Fatalf("folder holds %v, want %v", got, names)
+	}
+}
+
+func TestImageRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	dir := t.TempDir()
+	for _, slices := range []int{1, 3} {
+		p := filepath.Join(dir, "img.h5")
+		in := ImageFile{Image: randVol(slices, 7, rng), Attrs: []Attr{{"kind", "test"}, {"seed", 42}}}
+		if err := WriteImage(p, in); err != nil {
+			t.Fatal(err)
+		}
+		out, err := ReadImage(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Image.Slices != slices || out.Image.N != 7 {
+			t.Fatalf("shape %d×%d", out.Image.Slices, out.Image.N)
+		}
+		equal32(t, "image", out.Image.Data, in.Image.Data)
+		r, _ := Open(p)
+		kind, ok, err := r.AttrString("/image", "kind")
+		seed, ok2, err2 := r.AttrFloat("/image", "seed")
+		r.Close()
+		if err != nil || err2 != nil || !ok || !ok2 || kind != "test" || seed != 42 {
+			t.Fatalf("attributes: kind=%q seed=%v (%v %v)", kind, seed, err, err2)
+		}
+	}
+	onlyFiles(t, dir, "img.h5")
+}
+
+func TestScanRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	dir := t.TempDir()
+	p := filepath.Join(dir, "scan.h5")
+	gt := randVol(2, 5, rng)
+	in := &Scan{ThetaDeg: []float64{0, 45, 90, 135}, Slices: 2, NDet: 9, ImageSize: 5,
+		DetSpacing: 1.25, NoiseStd: 0.03, NoiseRel: 0.05, GroundTruth: &gt,
+		Attrs: []Attr{{"phantom", "ellipses"}}}
+	in.Data = make([]float32, 4*2*9)
+	for i := range in.Data {
+		in.Data[i] = float32(rng.NormFloat64())
+	}
+	if err := WriteScan(p, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ReadScan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal32(t, "data", out.Data, in.Data)
+	equal32(t, "ground truth", out.GroundTruth.Data, gt.Data)
+	for i, th := range in.ThetaDeg {
+		if out.ThetaDeg[i] != th {
+			t.Fatalf("theta[%d] = %v, want %v", i, out.ThetaDeg[i], th)
+		}
+	}
+	if out.ImageSize != 5 || out.DetSpacing != 1.25 || out.NoiseStd != 0.03 || out.NoiseRel != 0.05 || out.Slices != 2 || out.NDet != 9 {
+		t.Fatalf("metadata: %+v", out)
+	}
+	// Sinogram/SetSinogram address [angles][slices][det] consistently.
+	s1 := out.Sinogram(nil, 1)
+	for a := 0; a < 4; a++ {
+		for k := 0; k < 9; k++ {
+			if s1[a*9+k] != in.Data[(a*2+1)*9+k] {
+				t.Fatalf("sinogram slice 1 (%d,%d) wrong", a, k)
+			}
+		}
+	}
+	out.SetSinogram(0, s1)
+	equal32(t, "SetSinogram", out.Sinogram(nil, 0), s1)
+}
+
+func TestReconAndPlanRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	dir := t.TempDir()
+	p := filepath.Join(dir, "rec.h5")
+	std := randVol(2, 6, rng)
+	in := &Recon{Method: "dip", Image: randVol(2, 6, rng), Std: &std,
+		Samples: randVol(2*3, 6, rng).Data,
+		Attrs:   []Attr{{"psnr", 31.5}},
+		Groups: []Group{{Path: "/dip", Attrs: []Attr{{"preset", "small"}, {"iterations", 300}},
+			Arrays: []Array{{Name: "params", Shape: []int{4}, Data: []float32{1, 2, 3, 4}}}}},
+	}
+	if err := WriteRecon(p, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ReadRecon(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Method != "dip" {
+		t.Fatalf("method %q", out.Method)
+	}
+	equal32(t, "image", out.Image.Data, in.Image.Data)
+	equal32(t, "std", out.Std.Data, std.Data)
+	equal32(t, "samples", out.Samples, in.Samples)
+	g := out.Group("/dip")
+	if g == nil {
+		t.Fatal("group /dip not read back")
+	}
+	equal32(t, "params", g.Get("params").Data, []float32{1, 2, 3, 4})
+	if s, _ := g.AttrString("preset"); s != "small" {
+		t.Fatalf("preset %q", s)
+	}
+	if v, _ := g.AttrFloat("iterations"); v != 300 {
+		t.Fatalf("iterations %v", v)
+	}
+
+	pp := filepath.Join(dir, "plan.h5")
+	plan := &Plan{Criterion: "eig", Candidates: []float64{0, 60, 120}, Selected: []float64{60, 0},
+		Scores: []float64{1, 2, 3, 4, 5, 6}}
+	if err := WritePlan(pp, plan); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadPlan(pp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Criterion != "eig" || len(got.Scores) != 6 || got.Scores[5] != 6 || got.Selected[0] != 60 {
+		t.Fatalf("plan: %+v", got)
+	}
+}
+
+func TestForeignScanLoads(t *testing.T) {
+	// Written by h5py (testdata/make_h5py_scan.py): float64 big-endian,
+	// gzip chunks, float32 theta, only det_spacing set.
+	s, err := ReadScan("testdata/h5py_scan.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Angles() != 6 || s.Slices != 2 || s.NDet != 9 {
+		t.Fatalf("shape %d/%d/%d", s.Angles(), s.Slices, s.NDet)
+	}
+	for a := 0; a < 6; a++ {
+		for sl := 0; sl < 2; sl++ {
+			for b := 0; b < 9; b++ {
+				want := float32(a + 10*sl + 100*b)
+				if got := s.Data[(a*2+sl)*9+b]; got != want {
+					t.Fatalf("data[%d][%d][%d] = %v, want %v", a, sl, b, got, want)
+				}
+			}
+		}
+	}
+	if s.ThetaDeg[1] != 30 || s.DetSpacing != 1.5 {
+		t.Fatalf("theta %v spacing %v", s.ThetaDeg, s.DetSpacing)
+	}
+	// No image_size: the largest N whose default detector fits 9·1.5 bins.
+	if want := ImageSizeForDetector(9, 1.5); s.ImageSize != want || DefaultNDet(want) > 13 {
+		t.Fatalf("image size %d, want %d", s.ImageSize, want)
+	}
+}
+
+func TestDefaultNDet(t *testing.T) {
+	// DESIGN.md §2: 41 for N=28, 183 for N=128.
+	if DefaultNDet(28) != 41 || DefaultNDet(128) != 183 {
+		t.Fatalf("DefaultNDet(28)=%d, (128)=%d", DefaultNDet(28), DefaultNDet(128))
+	}
+	// DefaultNDet is not one-to-one (64 and 65 both give 93), so the inverse
+	// is the largest N that fits, and at least n.
+	for _, n := range []int{1, 28, 64, 128, 333} {
+		nd := DefaultNDet(n)
+		got := ImageSizeForDetector(nd, 1)
+		if got < n || DefaultNDet(got) > nd || DefaultNDet(got+1) <= nd {
+			t.Fatalf("ImageSizeForDetector(%d) = %d for n=%d", nd, got, n)
+		}
+	}
+}
+
+func writeRawScan(t *testing.T, path string, dataShape []int, theta []float64, nanAt int) {
+	t.Helper()
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]float32, prod(dataShape))
+	if nanAt >= 0 {
+		data[nanAt] = float32(math.NaN())
+	}
+	w.Float32("/exchange/data", dataShape, data, DatasetOptions{})
+	if theta != nil {
+		w.Float64("/exchange/theta", []int{len(theta)}, theta, DatasetOptions{})
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadInputsGiveClearErrors(t *testing.T) {
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+
+	writeRawScan(t, p("notheta.h5"), []int{3, 1, 5}, nil, -1)
+	writeRawScan(t, p("rank.h5"), []int{3, 1, 5, 1}, []float64{0, 1, 2}, -1)
+	writeRawScan(t, p("mismatch.h5"), []int{3, 1, 5}, []float64{0, 1}, -1)
+	writeRawScan(t, p("nan.h5"), []int{3, 1, 5}, []float64{0, 1, 2}, 4)
+	os.WriteFile(p("text.h5"), []byte("this is not HDF5\n"), 0o644)
+	good := p("good.h5")
+	writeRawScan(t, good, []int{40, 1, 301}, theta40(), -1)
+	raw, _ := os.ReadFile(good)
+	os.WriteFile(p("truncated.h5"), raw[:len(raw)/2], 0o644)
+
+	cases := []struct{ file, want string }{
+		{"missing.h5", "does not exist"},
+		{"notheta.h5", "/exchange/theta is missing"},
+		{"rank.h5", "want [angles][slices][det]"},
+		{"mismatch.h5", "has 2 angles but /exchange/data has 3"},
+		{"nan.h5", "NaN"},
+		{"text.h5", "not an HDF5 file"},
+		{"truncated.h5", "truncated or corrupt"},
+	}
+	for _, c := range cases {
+		_, err := ReadScan(p(c.file))
+		if err == nil {
+			t.Errorf("%s: no error", c.file)
+			continue
+		}
+		if !strings.Contains(err.Error(), p(c.file)) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %q should name the file and say %q", c.file, err, c.want)
+		}
+	}
+	if _, err := ReadImage(good); err == nil || !strings.Contains(err.Error(), "/image is missing") {
+		t.Errorf("image from a scan file: %v", err)
+	}
+}
+
+func TestFailedWriteLeavesNoFile(t *testing.T) {
+	dir := t.TempDir()
+	v := NewVolume(1, 4)
+	v.Data[3] = float32(math.Inf(1))
+	if err := WriteImage(filepath.Join(dir, "x.h5"), ImageFile{Image: v}); err == nil {
+		t.Fatal("Inf accepted")
+	}
+	bad := &Scan{ThetaDeg: []float64{0, 1}, Slices: 1, NDet: 3, Data: make([]float32, 5), ImageSize: 2, DetSpacing: 1}
+	if err := WriteScan(filepath.Join(dir, "s.h5"), bad); err == nil {
+		t.Fatal("wrong data length accepted")
+	}
+	// A write error after the file was started (shape mismatch) aborts cleanly.
+	w, err := Create(filepath.Join(dir, "y.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Float32("/a", []int{2, 2}, make([]float32, 3), DatasetOptions{})
+	if err := w.Commit(); err == nil {
+		t.Fatal("shape mismatch not reported")
+	}
+	onlyFiles(t, dir)
+	// An existing output is left untouched by a failed write.
+	keep := filepath.Join(dir, "keep.h5")
+	if err := WriteImage(keep, ImageFile{Image: NewVolume(1, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(keep)
+	WriteImage(keep, ImageFile{Image: v})
+	after, _ := os.ReadFile(keep)
+	if string(before) != string(after) {
+		t.Fatal("failed write changed the existing file")
+	}
+}
+
+func TestWalkReportsStatistics(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "i.h5")
+	v := NewVolume(1, 2)
+	copy(v.Data, []float32{-1, 0, 2, 3})
+	if err := WriteImage(p, ImageFile{Image: v, Attrs: []Attr{{"kind", "k"}}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	es, err := r.Walk()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[1].Path != "/image" || es[1].Type != "float32" {
+		t.Fatalf("entries %+v", es)
+	}
+	e := es[1]
+	if e.Min != -1 || e.Max != 3 || e.Mean != 1 || len(e.Attrs) != 1 || e.Attrs[0].Value != `"k"` {
+		t.Fatalf("stats %+v", e)
+	}
+}
+
+func theta40() []float64 {
+	out := make([]float64, 40)
+	for i := range out {
+		out[i] = 4.5 * float64(i)
+	}
+	return out
+}
