@@ -1,0 +1,189 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ctrecon/ctrecon/internal/par"
+)
+
+// GroupNorm normalises each group of C/Groups channels over its channels
+// and pixels to zero mean and unit variance (biased variance, ε = Eps or
+// 1e-5 as in PyTorch), then applies a per-channel affine map γ·x̂ + β.
+// Parameters: γ [C] (NormWeight), β [C] (NormBias).
+type GroupNorm struct {
+	Groups int
+	Eps    float64 // 0 means 1e-5
+
+	s          Shape
+	gOff, bOff int
+	mean, rstd []float64 // per group, from the last Forward
+}
+
+func (g *GroupNorm) Setup(in []Shape) (Shape, []ParamSpec) {
+	if len(in) != 1 {
+		panic(fmt.Errorf("%w: GroupNorm takes one input", ErrShape))
+	}
+	g.s = in[0]
+	if g.Groups < 1 || g.s.C%g.Groups != 0 {
+		panic(fmt.Sprintf("nn: GroupNorm: %d channels not divisible into %d groups", g.s.C, g.Groups))
+	}
+	g.mean = make([]float64, g.Groups)
+	g.rstd = make([]float64, g.Groups)
+	return g.s, []ParamSpec{{Kind: NormWeight, Len: g.s.C}, {Kind: NormBias, Len: g.s.C}}
+}
+
+func (g *GroupNorm) Bind(off []int) { g.gOff, g.bOff = off[0], off[1] }
+
+func (g *GroupNorm) eps() float64 {
+	if g.Eps == 0 {
+		return 1e-5
+	}
+	return g.Eps
+}
+
+func (g *GroupNorm) Forward(p, y []float32, x [][]float32) {
+	xs := x[0]
+	checkLen("GroupNorm input", len(xs), g.s.Size())
+	checkLen("GroupNorm output", len(y), g.s.Size())
+	cg := g.s.C / g.Groups
+	n := cg * g.s.H * g.s.W
+	gamma, beta := p[g.gOff:g.gOff+g.s.C], p[g.bOff:g.bOff+g.s.C]
+	par.For(g.Groups, func(lo, hi int) {
+		for gr := lo; gr < hi; gr++ {
+			seg := xs[gr*n : (gr+1)*n]
+			var s float64
+			for _, v := range seg {
+				s += float64(v)
+			}
+			m := s / float64(n)
+			var ss float64
+			for _, v := range seg {
+				d := float64(v) - m
+				ss += d * d
+			}
+			r := 1 / math.Sqrt(ss/float64(n)+g.eps())
+			g.mean[gr], g.rstd[gr] = m, r
+			hw := g.s.H * g.s.W
+			for c := gr * cg; c < (gr+1)*cg; c++ {
+				a := float32(r) * gamma[c]
+				b := beta[c] - float32(m)*a
+				src, dst := xs[c*hw:(c+1)*hw], y[c*hw:(c+1)*hw]
+				for i, v := range src {
+					dst[i] = v*a + b
+				}
+			}
+		}
+	})
+}
+
+// stats returns, for group gr and batch member b of the tangent t, the
+// means of t and of x̂·t over the group.
+func (g *GroupNorm) stats(t, xs []float32, gr, b, k int) (mt, mxt float64) {
+	cg := g.s.C / g.Groups
+	hw := g.s.H * g.s.W
+	m, r := g.mean[gr], g.rstd[gr]
+	var s, sx float64
+	for c := gr * cg; c < (gr+1)*cg; c++ {
+		tp := t[(c*k+b)*hw:][:hw]
+		xp := xs[c*hw:][:hw]
+		for i, v := range tp {
+			s += float64(v)
+			sx += float64(v) * (float64(xp[i]) - m) * r
+		}
+	}
+	n := float64(cg * hw)
+	return s / n, sx / n
+}
+
+func (g *GroupNorm) JVP(p, dy []float32, dx [][]float32, dp []float32, stride int, x [][]float32, y []float32, k int) {
+	xs := x[0]
+	checkLen("GroupNorm output tangent", len(dy), k*g.s.Size())
+	cg := g.s.C / g.Groups
+	hw := g.s.H * g.s.W
+	gamma := p[g.gOff : g.gOff+g.s.C]
+	par.For(g.Groups*k, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			gr, b := j/k, j%k
+			m, r := g.mean[gr], g.rstd[gr]
+			var mt, mxt float64
+			if dx[0] != nil {
+				mt, mxt = g.stats(dx[0], xs, gr, b, k)
+			}
+			for c := gr * cg; c < (gr+1)*cg; c++ {
+				dst := dy[(c*k+b)*hw:][:hw]
+				xp := xs[c*hw:][:hw]
+				var dg, db float32
+				if dp != nil && g.gOff < stride {
+					dg = dp[b*stride+g.gOff+c]
+				}
+				if dp != nil && g.bOff < stride {
+					db = dp[b*stride+g.bOff+c]
+				}
+				if dx[0] == nil {
+					for i, xv := range xp {
+						xh := (float64(xv) - m) * r
+						dst[i] = dg*float32(xh) + db
+					}
+					continue
+				}
+				tp := dx[0][(c*k+b)*hw:][:hw]
+				gm := float64(gamma[c])
+				for i, xv := range xp {
+					xh := (float64(xv) - m) * r
+					d := r * (float64(tp[i]) - mt - xh*mxt)
+					dst[i] = float32(gm*d) + dg*float32(xh) + db
+				}
+			}
+		}
+	})
+}
+
+func (g *GroupNorm) VJP(p []float32, dx [][]float32, dp []float32, stride int, dy []float32, x [][]float32, y []float32, k int) {
+	xs := x[0]
+	checkLen("GroupNorm output cotangent", len(dy), k*g.s.Size())
+	cg := g.s.C / g.Groups
+	hw := g.s.H * g.s.W
+	n := float64(cg * hw)
+	gamma := p[g.gOff : g.gOff+g.s.C]
+	par.For(g.Groups*k, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			gr, b := j/k, j%k
+			m, r := g.mean[gr], g.rstd[gr]
+			// means over the group of γ·dy and γ·dy·x̂
+			var s, sx float64
+			for c := gr * cg; c < (gr+1)*cg; c++ {
+				gp := dy[(c*k+b)*hw:][:hw]
+				xp := xs[c*hw:][:hw]
+				var cs, csx float64
+				for i, v := range gp {
+					xh := (float64(xp[i]) - m) * r
+					cs += float64(v)
+					csx += float64(v) * xh
+				}
+				s += float64(gamma[c]) * cs
+				sx += float64(gamma[c]) * csx
+				if dp != nil && g.gOff < stride {
+					dp[b*stride+g.gOff+c] += float32(csx)
+				}
+				if dp != nil && g.bOff < stride {
+					dp[b*stride+g.bOff+c] += float32(cs)
+				}
+			}
+			if dx[0] == nil {
+				continue
+			}
+			mt, mxt := s/n, sx/n
+			for c := gr * cg; c < (gr+1)*cg; c++ {
+				gp := dy[(c*k+b)*hw:][:hw]
+				dst := dx[0][(c*k+b)*hw:][:hw]
+				xp := xs[c*hw:][:hw]
+				gm := float64(gamma[c])
+				for i, v := range gp {
+					xh := (float64(xp[i]) - m) * r
+					dst[i] += float32(r * (gm*float64(v) - mt - xh*mxt))
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,42 @@
+package nn
+
+import "sync"
+
+// tileFloats bounds the im2col tile of one worker (floats): a tile of
+// R = Cin·K² rows by T columns, T = tileFloats/R, stays in L2 while its GEMM
+// runs, and the scratch memory does not grow with the image.
+var tileFloats = 1 << 17
+
+// grainCols is the fewest GEMM columns worth giving a worker of its own.
+const grainCols = 256
+
+var bufPool sync.Pool
+
+// getBuf returns a scratch slice of length n (contents undefined).
+func getBuf(n int) *[]float32 {
+	if v := bufPool.Get(); v != nil {
+		b := v.(*[]float32)
+		if cap(*b) >= n {
+			*b = (*b)[:n]
+			return b
+		}
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+func putBuf(b *[]float32) { bufPool.Put(b) }
+
+func tileCols(rows int) int {
+	t := tileFloats / rows
+	if t < 64 {
+		t = 64
+	}
+	return t
+}
+
+func zero(s []float32) {
+	for i := range s {
+		s[i] = 0
+	}
+}
