@@ -1,0 +1,172 @@
+package linearised
+
+import (
+	"context"
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/linop"
+)
+
+// ensure makes the Cholesky factor of K_yy and G = AJ·Σ_θ^{½} current for
+// the prior's hyperparameters.
+func (e *Exact) ensure() error {
+	if !e.factOK || !sameHyper(e.fact, e.Prior.H) {
+		if _, err := e.factor(); err != nil {
+			return err
+		}
+	}
+	if e.g == nil || !sameHyper(e.gHyper, e.Prior.H) {
+		if e.g == nil {
+			e.g = make([]float32, e.my*e.n)
+		}
+		e.Prior.SqrtT(e.g, e.aj, e.my)
+		e.gHyper = e.Prior.H.Clone()
+	}
+	return nil
+}
+
+func sameHyper(a, b Hyper) bool {
+	if a.LogNoise != b.LogNoise || len(a.LogVar) != len(b.LogVar) || len(a.LogLen) != len(b.LogLen) {
+		return false
+	}
+	for i := range a.LogVar {
+		if a.LogVar[i] != b.LogVar[i] || a.LogLen[i] != b.LogLen[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// jacRows returns R = J_P Σ_θ^{½} for the pixels P (|P| × n, float32): the
+// rows of J by batched VJPs on pixel unit vectors, then (Σ^{½})ᵀ per row.
+func jacRows(ctx context.Context, J linop.Operator, prior *Prior, pixels []int, batch int) ([]float32, error) {
+	npix, n := J.Dims()
+	c := len(pixels)
+	rows := make([]float32, c*n)
+	e := make([]float32, batch*npix)
+	for r0 := 0; r0 < c; r0 += batch {
+		if err := ctxErr(ctx); err != nil {
+			return nil, err
+		}
+		k := min(batch, c-r0)
+		clear(e[:k*npix])
+		for r := 0; r < k; r++ {
+			e[r*npix+pixels[r0+r]] = 1
+		}
+		linop.AdjointBatch(J, rows[r0*n:(r0+k)*n], e[:k*npix], k)
+	}
+	out := make([]float32, c*n)
+	prior.SqrtT(out, rows, c)
+	return out, nil
+}
+
+// postBlock returns the posterior covariance (without δ) of the pixels P,
+//
+//	Σ_post[P,P] = R Rᵀ − (R Gᵀ) K_yy⁻¹ (R Gᵀ)ᵀ,   R = J_P Σ^{½},  G = AJ Σ^{½},
+//
+// as a full |P|×|P| matrix, or only its diagonal when full is false. All
+// reductions over the n weights run in float64.
+func (e *Exact) postBlock(ctx context.Context, pixels []int, full bool) ([]float64, error) {
+	if err := e.ensure(); err != nil {
+		return nil, err
+	}
+	for _, p := range pixels {
+		if p < 0 || p >= e.npix {
+			panic(fmt.Errorf("linearised: pixel %d outside [0, %d)", p, e.npix))
+		}
+	}
+	r, err := jacRows(ctx, e.Prob.J, e.Prior, pixels, e.set.batch())
+	if err != nil {
+		return nil, err
+	}
+	c, m, n := len(pixels), e.my, e.n
+	const wch = 2048
+	u := make([]float64, c*m)
+	prior := make([]float64, c*c) // R Rᵀ (only the diagonal when !full)
+	rc := make([]float64, c*wch)
+	gc := make([]float64, m*wch)
+	for j0 := 0; j0 < n; j0 += wch {
+		if err := ctxErr(ctx); err != nil {
+			return nil, err
+		}
+		w := min(wch, n-j0)
+		par.For(c, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				for j, v := range r[i*n+j0 : i*n+j0+w] {
+					rc[i*w+j] = float64(v)
+				}
+			}
+		})
+		par.For(m, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				for j, v := range e.g[i*n+j0 : i*n+j0+w] {
+					gc[i*w+j] = float64(v)
+				}
+			}
+		})
+		rg := blas64.General{Rows: c, Cols: w, Data: rc, Stride: w}
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1, rg, blas64.General{Rows: m, Cols: w, Data: gc, Stride: w}, 1,
+			blas64.General{Rows: c, Cols: m, Data: u, Stride: m})
+		if full {
+			blas64.Gemm(blas.NoTrans, blas.Trans, 1, rg, rg, 1, blas64.General{Rows: c, Cols: c, Data: prior, Stride: c})
+		} else {
+			for i := 0; i < c; i++ {
+				var s float64
+				for _, v := range rc[i*w : i*w+w] {
+					s += v * v
+				}
+				prior[i*c+i] += s
+			}
+		}
+	}
+	// Z = U·Uc⁻¹ with K_yy = UcᵀUc, so Z Zᵀ = U K_yy⁻¹ Uᵀ.
+	blas64.Trsm(blas.Right, blas.NoTrans, 1, e.tri(), blas64.General{Rows: c, Cols: m, Data: u, Stride: m})
+	if full {
+		blas64.Gemm(blas.NoTrans, blas.Trans, -1, blas64.General{Rows: c, Cols: m, Data: u, Stride: m},
+			blas64.General{Rows: c, Cols: m, Data: u, Stride: m}, 1, blas64.General{Rows: c, Cols: c, Data: prior, Stride: c})
+		return prior, nil
+	}
+	d := make([]float64, c)
+	for i := 0; i < c; i++ {
+		var s float64
+		for _, v := range u[i*m : i*m+m] {
+			s += v * v
+		}
+		d[i] = prior[i*c+i] - s
+	}
+	return d, nil
+}
+
+// Covariance returns the exact posterior covariance (without the δ term) of
+// the given pixels as a row-major |P|×|P| float64 matrix, at the prior's
+// current hyperparameters. Use it for patch log-likelihoods.
+func (e *Exact) Covariance(ctx context.Context, pixels []int) ([]float64, error) {
+	return e.postBlock(ctx, pixels, true)
+}
+
+// Variances writes the exact posterior variance of every pixel (without
+// the δ term) into dst (length N²). Rows of J are computed PixelChunk at a
+// time, so J is never held whole.
+func (e *Exact) Variances(ctx context.Context, dst []float64) error {
+	if len(dst) != e.npix {
+		panic(fmt.Errorf("linearised: Variances dst has length %d, want %d", len(dst), e.npix))
+	}
+	ch := e.set.pixelChunk()
+	pix := make([]int, 0, ch)
+	for p0 := 0; p0 < e.npix; p0 += ch {
+		pix = pix[:0]
+		for p := p0; p < min(p0+ch, e.npix); p++ {
+			pix = append(pix, p)
+		}
+		d, err := e.postBlock(ctx, pix, false)
+		if err != nil {
+			return err
+		}
+		copy(dst[p0:], d)
+	}
+	return nil
+}

@@ -1,0 +1,453 @@
+package linearised
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/nn"
+)
+
+// MinLogVariance is the floor applied to every log-variance hyperparameter
+// (prior variances σ_b² and the noise variance σ_y²) after each optimiser
+// step, as in bayes_dip (min_log_variance = −6.9, i.e. variances ≥ 1e-3).
+const MinLogVariance = -6.9
+
+// FilterJitter is added to the diagonal of every 3×3 filter covariance so
+// that it stays positive definite for tiny length-scales.
+const FilterJitter = 1e-6
+
+// Default initial hyperparameters (DESIGN.md §5).
+const (
+	InitVariance    = 1.0
+	InitLengthscale = 0.1
+	InitNoise       = 1.0
+)
+
+// nDist is the number of distinct distances between the 9 positions of a
+// 3×3 filter: 0, 1, √2, 2, √5, √8.
+const nDist = 6
+
+var (
+	distValue = [nDist]float64{0, 1, math.Sqrt2, 2, math.Sqrt(5), math.Sqrt(8)}
+	distIndex [9][9]int // distIndex[i][j] indexes distValue
+)
+
+func init() {
+	sq := map[int]int{0: 0, 1: 1, 2: 2, 4: 3, 5: 4, 8: 5}
+	for i := 0; i < 9; i++ {
+		for j := 0; j < 9; j++ {
+			dy, dx := i/3-j/3, i%3-j%3
+			distIndex[i][j] = sq[dy*dy+dx*dx]
+		}
+	}
+}
+
+// kernelCoef returns k_d(ℓ) = exp(−d/ℓ) for every distinct distance and its
+// derivative with respect to log ℓ, ∂k_d/∂log ℓ = exp(−d/ℓ)·d/ℓ. The jitter
+// is not included (it is added to d = 0 by the callers that need it).
+func kernelCoef(ell float64) (k, dk [nDist]float64) {
+	for d, dv := range distValue {
+		e := math.Exp(-dv / ell)
+		k[d] = e
+		dk[d] = e * dv / ell
+	}
+	return k, dk
+}
+
+// Hyper holds the log-hyperparameters of the linearised model: one log σ_b²
+// per prior block, one log ℓ_b per block (used only by Kernel-3 blocks; kept
+// at 0 for Kernel-1 blocks) and log σ_y² of the observation noise.
+type Hyper struct {
+	LogVar   []float64
+	LogLen   []float64
+	LogNoise float64
+}
+
+// Clone returns a deep copy.
+func (h Hyper) Clone() Hyper {
+	return Hyper{
+		LogVar:   append([]float64(nil), h.LogVar...),
+		LogLen:   append([]float64(nil), h.LogLen...),
+		LogNoise: h.LogNoise,
+	}
+}
+
+// NoiseVar returns σ_y².
+func (h Hyper) NoiseVar() float64 { return math.Exp(h.LogNoise) }
+
+// Prior is the block-diagonal Gaussian prior N(0, Σ_θ) over the linearised
+// conv weights (DESIGN.md §5): for a Kernel-3 block every 3×3 filter
+// w ~ N(0, σ_b² K(ℓ_b)) with K_ij = exp(−‖c_i − c_j‖/ℓ_b) + 1e-6·δ_ij, for a
+// Kernel-1 block w ~ N(0, σ_b² I). It also carries the noise variance σ_y².
+//
+// H may be changed freely (the optimisers do); the 9×9 factorisations are
+// recomputed when it changes. A Prior is not safe for concurrent mutation.
+type Prior struct {
+	Blocks []nn.PriorBlock
+	H      Hyper
+
+	n     int
+	cache []filterCache
+}
+
+type filterCache struct {
+	ell  float64 // ℓ the factors belong to (0: not computed)
+	kmat [81]float64
+	chol [81]float64 // lower Cholesky factor L, K = L Lᵀ
+	inv  [81]float64 // K⁻¹
+	ld   float64     // log|K|
+}
+
+// NewPrior returns the prior over n weights with the default initial
+// hyperparameters. The blocks must not overlap and must cover [0, n) (every
+// weight of J's input needs a prior); Kernel-3 blocks have Len a multiple
+// of 9.
+func NewPrior(blocks []nn.PriorBlock, n int) (*Prior, error) {
+	if len(blocks) == 0 {
+		return nil, errors.New("linearised: no prior blocks")
+	}
+	cover := make([]int8, n)
+	for _, b := range blocks {
+		switch {
+		case b.Kernel != 1 && b.Kernel != 3:
+			return nil, fmt.Errorf("linearised: block %q has kernel %d, want 1 or 3", b.Name, b.Kernel)
+		case b.Len <= 0 || b.Offset < 0 || b.Offset+b.Len > n:
+			return nil, fmt.Errorf("linearised: block %q range [%d, %d) outside [0, %d)", b.Name, b.Offset, b.Offset+b.Len, n)
+		case b.Kernel == 3 && b.Len%9 != 0:
+			return nil, fmt.Errorf("linearised: 3×3 block %q has length %d, not a multiple of 9", b.Name, b.Len)
+		}
+		for i := b.Offset; i < b.Offset+b.Len; i++ {
+			if cover[i] != 0 {
+				return nil, fmt.Errorf("linearised: block %q overlaps another block at weight %d", b.Name, i)
+			}
+			cover[i] = 1
+		}
+	}
+	for i, c := range cover {
+		if c == 0 {
+			return nil, fmt.Errorf("linearised: weight %d is in no prior block", i)
+		}
+	}
+	p := &Prior{
+		Blocks: append([]nn.PriorBlock(nil), blocks...),
+		n:      n,
+		cache:  make([]filterCache, len(blocks)),
+	}
+	p.H = Hyper{
+		LogVar:   make([]float64, len(blocks)),
+		LogLen:   make([]float64, len(blocks)),
+		LogNoise: math.Log(InitNoise),
+	}
+	for i, b := range blocks {
+		p.H.LogVar[i] = math.Log(InitVariance)
+		if b.Kernel == 3 {
+			p.H.LogLen[i] = math.Log(InitLengthscale)
+		}
+	}
+	return p, nil
+}
+
+// Dim returns the number of weights n.
+func (p *Prior) Dim() int { return p.n }
+
+// filter returns the 9×9 factors of block b at the current ℓ_b.
+func (p *Prior) filter(b int) *filterCache {
+	c := &p.cache[b]
+	ell := math.Exp(p.H.LogLen[b])
+	if c.ell == ell {
+		return c
+	}
+	c.ell = ell
+	k, _ := kernelCoef(ell)
+	for i := 0; i < 9; i++ {
+		for j := 0; j < 9; j++ {
+			c.kmat[i*9+j] = k[distIndex[i][j]]
+		}
+		c.kmat[i*9+i] += FilterJitter
+	}
+	// Cholesky of a 9×9 SPD matrix (it is: a Matérn-½ Gram matrix plus jitter).
+	c.chol = [81]float64{}
+	c.ld = 0
+	for j := 0; j < 9; j++ {
+		s := c.kmat[j*9+j]
+		for k := 0; k < j; k++ {
+			s -= c.chol[j*9+k] * c.chol[j*9+k]
+		}
+		d := math.Sqrt(s)
+		c.chol[j*9+j] = d
+		c.ld += 2 * math.Log(d)
+		for i := j + 1; i < 9; i++ {
+			s := c.kmat[i*9+j]
+			for k := 0; k < j; k++ {
+				s -= c.chol[i*9+k] * c.chol[j*9+k]
+			}
+			c.chol[i*9+j] = s / d
+		}
+	}
+	// K⁻¹ column by column from the factor.
+	for col := 0; col < 9; col++ {
+		var e [9]float64
+		e[col] = 1
+		x := cholSolve9(&c.chol, e)
+		for i := 0; i < 9; i++ {
+			c.inv[i*9+col] = x[i]
+		}
+	}
+	return c
+}
+
+func cholSolve9(l *[81]float64, b [9]float64) [9]float64 {
+	var z [9]float64
+	for i := 0; i < 9; i++ {
+		s := b[i]
+		for k := 0; k < i; k++ {
+			s -= l[i*9+k] * z[k]
+		}
+		z[i] = s / l[i*9+i]
+	}
+	for i := 8; i >= 0; i-- {
+		s := z[i]
+		for k := i + 1; k < 9; k++ {
+			s -= l[k*9+i] * z[k]
+		}
+		z[i] = s / l[i*9+i]
+	}
+	return z
+}
+
+// FilterCov returns the 9×9 filter correlation K(ℓ_b) (without σ_b²) of
+// Kernel-3 block b, row-major.
+func (p *Prior) FilterCov(b int) [81]float64 { return p.filter(b).kmat }
+
+// op applies a per-block 9×9 (or scalar) map to k batched weight vectors.
+// mode: 0 Σ, 1 Σ^{½}=σL, 2 (Σ^{½})ᵀ=σLᵀ, 3 Σ⁻¹.
+func (p *Prior) op(dst, x []float32, k, mode int) {
+	n := p.n
+	if len(dst) != k*n || len(x) != k*n {
+		panic(fmt.Errorf("linearised: prior operator: got lengths %d, %d for %d vectors of %d", len(dst), len(x), k, n))
+	}
+	for bi, b := range p.Blocks {
+		v := math.Exp(p.H.LogVar[bi])
+		var m *[81]float64
+		var s float64 // scale: σ², σ or 1/σ²; the correlation part is m
+		switch mode {
+		case 0:
+			s = v
+		case 1, 2:
+			s = math.Sqrt(v)
+		case 3:
+			s = 1 / v
+		}
+		if b.Kernel == 1 {
+			for r := 0; r < k; r++ {
+				o := r*n + b.Offset
+				for i := o; i < o+b.Len; i++ {
+					dst[i] = float32(s * float64(x[i]))
+				}
+			}
+			continue
+		}
+		fc := p.filter(bi)
+		switch mode {
+		case 0:
+			m = &fc.kmat
+		case 1, 2:
+			m = &fc.chol
+		case 3:
+			m = &fc.inv
+		}
+		trans := mode == 2
+		nf := b.Len / 9
+		par.ForGrain(k*nf, 256, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				r, f := t/nf, t%nf
+				o := r*n + b.Offset + 9*f
+				var in [9]float64
+				for i := 0; i < 9; i++ {
+					in[i] = float64(x[o+i])
+				}
+				for i := 0; i < 9; i++ {
+					var acc float64
+					if trans {
+						for j := 0; j < 9; j++ {
+							acc += m[j*9+i] * in[j]
+						}
+					} else {
+						for j := 0; j < 9; j++ {
+							acc += m[i*9+j] * in[j]
+						}
+					}
+					dst[o+i] = float32(s * acc)
+				}
+			}
+		})
+	}
+}
+
+// Cov sets dst = Σ_θ x for k weight vectors stored back to back.
+func (p *Prior) Cov(dst, x []float32, k int) { p.op(dst, x, k, 0) }
+
+// Sqrt sets dst = Σ_θ^{½} x with Σ_θ^{½} = blockdiag(σ_b L_b), L_b the lower
+// Cholesky factor of the filter covariance, so Σ^{½}(Σ^{½})ᵀ = Σ_θ.
+func (p *Prior) Sqrt(dst, x []float32, k int) { p.op(dst, x, k, 1) }
+
+// SqrtT sets dst = (Σ_θ^{½})ᵀ x.
+func (p *Prior) SqrtT(dst, x []float32, k int) { p.op(dst, x, k, 2) }
+
+// Inv sets dst = Σ_θ⁻¹ x.
+func (p *Prior) Inv(dst, x []float32, k int) { p.op(dst, x, k, 3) }
+
+// Sample fills dst with k independent draws from N(0, Σ_θ).
+func (p *Prior) Sample(dst []float32, k int, rng *rand.Rand) {
+	eps := make([]float32, len(dst))
+	for i := range eps {
+		eps[i] = float32(rng.NormFloat64())
+	}
+	p.Sqrt(dst, eps, k)
+}
+
+// LogDet returns log|Σ_θ|.
+func (p *Prior) LogDet() float64 {
+	var ld float64
+	for bi, b := range p.Blocks {
+		lv := p.H.LogVar[bi]
+		ld += float64(b.Len) * lv
+		if b.Kernel == 3 {
+			ld += float64(b.Len/9) * p.filter(bi).ld
+		}
+	}
+	return ld
+}
+
+// Dense returns Σ_θ as a dense row-major n×n float64 matrix (tests and
+// small problems only).
+func (p *Prior) Dense() []float64 {
+	n := p.n
+	d := make([]float64, n*n)
+	for bi, b := range p.Blocks {
+		v := math.Exp(p.H.LogVar[bi])
+		if b.Kernel == 1 {
+			for i := b.Offset; i < b.Offset+b.Len; i++ {
+				d[i*n+i] = v
+			}
+			continue
+		}
+		km := p.filter(bi).kmat
+		for f := 0; f < b.Len/9; f++ {
+			o := b.Offset + 9*f
+			for i := 0; i < 9; i++ {
+				for j := 0; j < 9; j++ {
+					d[(o+i)*n+o+j] = v * km[i*9+j]
+				}
+			}
+		}
+	}
+	return d
+}
+
+// weightStats are the sufficient statistics of θ̄ for the prior term
+// θ̄ᵀΣ_θ⁻¹θ̄: per Kernel-3 block the 9×9 scatter S_b = Σ_f w_f w_fᵀ, per
+// Kernel-1 block ‖θ̄_b‖².
+type weightStats struct {
+	scatter [][81]float64
+	sq      []float64
+}
+
+func newWeightStats(p *Prior, theta []float32) weightStats {
+	if len(theta) != p.n {
+		panic(fmt.Errorf("linearised: θ̄ has length %d, want %d", len(theta), p.n))
+	}
+	ws := weightStats{scatter: make([][81]float64, len(p.Blocks)), sq: make([]float64, len(p.Blocks))}
+	for bi, b := range p.Blocks {
+		w := theta[b.Offset : b.Offset+b.Len]
+		if b.Kernel == 1 {
+			var s float64
+			for _, v := range w {
+				s += float64(v) * float64(v)
+			}
+			ws.sq[bi] = s
+			continue
+		}
+		S := &ws.scatter[bi]
+		for f := 0; f < b.Len/9; f++ {
+			x := w[9*f : 9*f+9]
+			for i := 0; i < 9; i++ {
+				for j := 0; j < 9; j++ {
+					S[i*9+j] += float64(x[i]) * float64(x[j])
+				}
+			}
+		}
+	}
+	return ws
+}
+
+// quad returns θ̄ᵀΣ_θ⁻¹θ̄ and adds ½ of its gradient with respect to the
+// log-hyperparameters to grad (when non-nil).
+func (p *Prior) quad(ws weightStats, grad *Hyper) float64 {
+	var q float64
+	for bi, b := range p.Blocks {
+		v := math.Exp(p.H.LogVar[bi])
+		if b.Kernel == 1 {
+			qb := ws.sq[bi] / v
+			q += qb
+			if grad != nil {
+				grad.LogVar[bi] -= 0.5 * qb
+			}
+			continue
+		}
+		fc := p.filter(bi)
+		S := &ws.scatter[bi]
+		// tr(K⁻¹S)/σ² and, for the ℓ-gradient, −tr(K⁻¹ K' K⁻¹ S)/σ².
+		var t float64
+		for i := 0; i < 81; i++ {
+			t += fc.inv[i] * S[i]
+		}
+		qb := t / v
+		q += qb
+		if grad != nil {
+			grad.LogVar[bi] -= 0.5 * qb
+			_, dk := kernelCoef(fc.ell)
+			var kp, a, bm [81]float64
+			for i := 0; i < 9; i++ {
+				for j := 0; j < 9; j++ {
+					kp[i*9+j] = dk[distIndex[i][j]]
+				}
+			}
+			mul9(&a, &fc.inv, &kp)
+			mul9(&bm, &a, &fc.inv)
+			var tt float64
+			for i := 0; i < 81; i++ {
+				tt += bm[i] * S[i]
+			}
+			grad.LogLen[bi] -= 0.5 * tt / v
+		}
+	}
+	return q
+}
+
+func mul9(dst, a, b *[81]float64) {
+	for i := 0; i < 9; i++ {
+		for j := 0; j < 9; j++ {
+			var s float64
+			for k := 0; k < 9; k++ {
+				s += a[i*9+k] * b[k*9+j]
+			}
+			dst[i*9+j] = s
+		}
+	}
+}
+
+// clamp applies MinLogVariance to all log-variances.
+func (h *Hyper) clamp() {
+	for i, v := range h.LogVar {
+		if v < MinLogVariance {
+			h.LogVar[i] = MinLogVariance
+		}
+	}
+	if h.LogNoise < MinLogVariance {
+		h.LogNoise = MinLogVariance
+	}
+}
