@@ -1,0 +1,392 @@
+package radon
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/linop"
+)
+
+// Projector is the discrete ray transform A of a Geometry: Joseph's method
+// (linear interpolation between the two pixel centres a ray passes between on
+// each pixel row, or column for rays closer to horizontal, times the ray
+// length per row). Apply is A, Adjoint is its exact transpose Aᵀ.
+//
+// Both directions run the same traversal (Projector.ray and tap): for each
+// ray, the rows it meets and, on each row, the pixel pair and interpolation
+// weight. Apply gathers image values along the ray with those weights (the
+// forward policy), Adjoint scatters the ray's value into the image with the
+// same weights (the backward policy). The two differ only in float32
+// summation order, so ⟨Ax, y⟩ = ⟨x, Aᵀy⟩ to float32 rounding.
+//
+// A Projector holds only O(len(Angles)) numbers; making one per candidate
+// angle is cheap. Its methods are safe for concurrent use. Results do not
+// depend on the thread count.
+type Projector struct {
+	g      Geometry
+	ang    []angleParams
+	anyRow bool      // some angle traverses image rows
+	anyCol bool      // some angle traverses image columns (the transposed image)
+	stride int       // padded row length of the working images
+	rays   []rayInfo // [angle][bin]: where each ray starts and which rows it meets
+	pool   sync.Pool
+}
+
+// rayInfo is Projector.ray's answer for one ray, computed once.
+type rayInfo struct {
+	q      float64
+	r0, r1 int32
+}
+
+// pad is the number of zero columns on each side of a working-image row.
+// The traversal may step up to one row past the ray's true extent, which puts
+// the interpolation position up to one column outside (−1, N); two columns
+// keep every access inside the row and reading zeros.
+const pad = 2
+
+// angleParams describes one angle's rays in the coordinates of its working
+// image (the image itself, or its transpose for near-horizontal rays). On
+// working row r, ray k passes through the padded column position
+// q0 + k·dq + r·g; the pixels either side get weights (1−f)·w and f·w.
+type angleParams struct {
+	col bool    // traverse the transposed image (|sin θ| > |cos θ|)
+	q0  float64 // padded column of ray 0 at row 0
+	dq  float64 // change per detector bin
+	g   float64 // change per working row
+	w   float32 // ray length per row step, 1/max(|cos θ|, |sin θ|)
+}
+
+var (
+	_ linop.Operator      = (*Projector)(nil)
+	_ linop.BatchOperator = (*Projector)(nil)
+)
+
+// NewProjector returns the ray transform of g. An invalid geometry is a
+// programmer mistake here and panics; code that takes a geometry from a user
+// or a file calls NewProjectorChecked (or g.Validate) instead.
+func NewProjector(g Geometry) *Projector {
+	p, err := NewProjectorChecked(g)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// NewProjectorChecked returns the ray transform of g, or g.Validate's error.
+// It costs O(len(g.Angles)) and keeps its own copy of the angles.
+func NewProjectorChecked(g Geometry) (*Projector, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	g.Angles = append([]float64(nil), g.Angles...)
+	p := &Projector{g: g, ang: make([]angleParams, len(g.Angles)), stride: g.N + 2*pad}
+	n := float64(g.N)
+	h := n/2 - 0.5                                 // centre of the pixel index range
+	s0 := (0.5 - float64(g.NDet)/2) * g.DetSpacing // centre of bin 0
+	for a, th := range g.Angles {
+		c, s := math.Cos(th), math.Sin(th)
+		ap := &p.ang[a]
+		if math.Abs(c) >= math.Abs(s) {
+			// Row i (y = h − i): x = (s_k − y sin θ)/cos θ, column j = x + h.
+			ap.q0 = (s0-h*s)/c + h + pad
+			ap.dq = g.DetSpacing / c
+			ap.g = s / c
+			ap.w = float32(1 / math.Abs(c))
+			p.anyRow = true
+		} else {
+			// Column j (x = j − h): y = (s_k − x cos θ)/sin θ, row i = h − y.
+			ap.col = true
+			ap.q0 = h - s0/s - h*c/s + pad
+			ap.dq = -g.DetSpacing / s
+			ap.g = c / s
+			ap.w = float32(1 / math.Abs(s))
+			p.anyCol = true
+		}
+	}
+	p.rays = make([]rayInfo, len(g.Angles)*g.NDet)
+	for a := range p.ang {
+		for k := 0; k < g.NDet; k++ {
+			q, r0, r1 := p.ray(&p.ang[a], k)
+			p.rays[a*g.NDet+k] = rayInfo{q, int32(r0), int32(r1)}
+		}
+	}
+	return p, nil
+}
+
+// Geometry returns the projector's geometry (a copy that shares no memory).
+func (p *Projector) Geometry() Geometry {
+	g := p.g
+	g.Angles = append([]float64(nil), p.g.Angles...)
+	return g
+}
+
+// Dims returns (len(Angles)·NDet, N²).
+func (p *Projector) Dims() (m, n int) { return p.g.SinoLen(), p.g.ImageLen() }
+
+// ray returns the padded column position of ray k of angle ap on working row
+// 0 and the working rows [r0, r1) the traversal visits for it. The rows where
+// the position lies in (pad−1, pad+N), that is where some pixel weight is
+// nonzero, are all included; one more row on either side may be, with zero
+// weight (it reads the zero padding).
+func (p *Projector) ray(ap *angleParams, k int) (q float64, r0, r1 int) {
+	n := p.g.N
+	q = ap.q0 + float64(k)*ap.dq
+	lo, hi := float64(pad-1), float64(pad+n)
+	if ap.g == 0 {
+		if q > lo && q < hi {
+			return q, 0, n
+		}
+		return q, 0, 0
+	}
+	a, b := (lo-q)/ap.g, (hi-q)/ap.g
+	if a > b {
+		a, b = b, a
+	}
+	a = math.Max(a, -1)
+	b = math.Min(b, float64(n))
+	if a >= b {
+		return q, 0, 0
+	}
+	r0, r1 = int(math.Floor(a)), int(math.Ceil(b))+1
+	return q, max(r0, 0), min(r1, n)
+}
+
+// tap returns the left pixel column j and the interpolation weight f of the
+// ray with row-0 position q on working row r: the ray passes pixels j and j+1
+// with weights 1−f and f. Both policies call it, so their weights are the
+// same numbers.
+func tap(q, g float64, r int) (j int, f float32) {
+	x := q + float64(float64(r)*g) // conversion: no fused multiply-add, same rounding everywhere
+	j = int(x)                     // x > −1 (see ray), so this is floor except on (−1, 0), where both pixels are padding
+	return j, float32(x - float64(j))
+}
+
+// gather is the forward policy: the interpolated sum of w along one ray over
+// working rows [r0, r1). Two partial sums halve the floating-point add chain.
+func gather(w []float32, stride int, q, g float64, r0, r1 int) float32 {
+	var s0, s1 float32
+	r := r0
+	for ; r+1 < r1; r += 2 {
+		j, f := tap(q, g, r)
+		o := r*stride + j
+		v := w[o : o+2 : o+2]
+		s0 += v[0] + f*(v[1]-v[0])
+		j, f = tap(q, g, r+1)
+		o = (r+1)*stride + j
+		v = w[o : o+2 : o+2]
+		s1 += v[0] + f*(v[1]-v[0])
+	}
+	if r < r1 {
+		j, f := tap(q, g, r)
+		o := r*stride + j
+		v := w[o : o+2 : o+2]
+		s0 += v[0] + f*(v[1]-v[0])
+	}
+	return s0 + s1
+}
+
+// scatter is the backward policy: it adds val times each weight of one ray
+// into the working image over working rows [r0, r1).
+func scatter(w []float32, stride int, q, g float64, r0, r1 int, val float32) {
+	for r := r0; r < r1; r++ {
+		j, f := tap(q, g, r)
+		o := r*stride + j
+		v := w[o : o+2 : o+2]
+		t := val * f
+		v[0] += val - t
+		v[1] += t
+	}
+}
+
+// scratch holds the padded working images of one call: the image (rows) and
+// its transpose (cols), each N rows of stride values, for nb slices.
+type scratch struct {
+	rows, cols []float32
+}
+
+func (p *Projector) getScratch(nb int) *scratch {
+	sz := nb * p.g.N * p.stride
+	sc, _ := p.pool.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	if p.anyRow && len(sc.rows) < sz {
+		sc.rows = make([]float32, sz)
+	}
+	if p.anyCol && len(sc.cols) < sz {
+		sc.cols = make([]float32, sz)
+	}
+	return sc
+}
+
+// batchChunk is how many slices share one set of working images.
+const batchChunk = 8
+
+// Apply sets dst = A x for one N×N image x.
+func (p *Projector) Apply(dst, x []float32) {
+	linop.CheckDims(p, dst, x, true)
+	p.ApplyBatch(dst, x, 1)
+}
+
+// Adjoint sets dst = Aᵀ y for one sinogram y.
+func (p *Projector) Adjoint(dst, y []float32) {
+	linop.CheckDims(p, dst, y, false)
+	p.AdjointBatch(dst, y, 1)
+}
+
+// ApplyBatch sets dst[b] = A x[b] for k images stored back to back. Each
+// result equals Apply's bit for bit.
+func (p *Projector) ApplyBatch(dst, x []float32, k int) {
+	m, n := p.Dims()
+	checkBatch("ApplyBatch", dst, x, k*m, k*n)
+	sc := p.getScratch(min(k, batchChunk))
+	defer p.pool.Put(sc)
+	for b0 := 0; b0 < k; b0 += batchChunk {
+		nb := min(batchChunk, k-b0)
+		p.loadWorking(sc, x[b0*n:(b0+nb)*n], nb)
+		p.forward(dst[b0*m:(b0+nb)*m], sc, nb)
+	}
+}
+
+// AdjointBatch sets dst[b] = Aᵀ y[b] for k sinograms stored back to back.
+// Each result equals Adjoint's bit for bit.
+func (p *Projector) AdjointBatch(dst, y []float32, k int) {
+	m, n := p.Dims()
+	checkBatch("AdjointBatch", dst, y, k*n, k*m)
+	sc := p.getScratch(min(k, batchChunk))
+	defer p.pool.Put(sc)
+	for b0 := 0; b0 < k; b0 += batchChunk {
+		nb := min(batchChunk, k-b0)
+		p.backward(sc, y[b0*m:(b0+nb)*m], nb)
+		p.storeWorking(dst[b0*n:(b0+nb)*n], sc, nb)
+	}
+}
+
+func checkBatch(what string, dst, src []float32, wantDst, wantSrc int) {
+	if len(dst) != wantDst || len(src) != wantSrc {
+		panic(fmt.Errorf("%w: radon.%s: dst has length %d, want %d; input has length %d, want %d",
+			linop.ErrShape, what, len(dst), wantDst, len(src), wantSrc))
+	}
+}
+
+// loadWorking copies nb images into the padded working images (and their
+// transposes when some angle needs them). The padding columns are zero.
+func (p *Projector) loadWorking(sc *scratch, x []float32, nb int) {
+	n, st := p.g.N, p.stride
+	par.ForGrain(nb*n, 16, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			b, i := t/n, t%n
+			img := x[b*n*n : (b+1)*n*n]
+			if p.anyRow {
+				row := sc.rows[(b*n+i)*st : (b*n+i+1)*st]
+				clear(row[:pad])
+				copy(row[pad:pad+n], img[i*n:(i+1)*n])
+				clear(row[pad+n:])
+			}
+			if p.anyCol {
+				// Working row i of the transpose is image column i.
+				row := sc.cols[(b*n+i)*st : (b*n+i+1)*st]
+				clear(row[:pad])
+				for r := 0; r < n; r++ {
+					row[pad+r] = img[r*n+i]
+				}
+				clear(row[pad+n:])
+			}
+		}
+	})
+}
+
+// storeWorking sums the two backward accumulators of nb slices into dst.
+func (p *Projector) storeWorking(dst []float32, sc *scratch, nb int) {
+	n, st := p.g.N, p.stride
+	par.ForGrain(nb*n, 16, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			b, i := t/n, t%n
+			out := dst[(b*n+i)*n : (b*n+i+1)*n]
+			if p.anyRow {
+				copy(out, sc.rows[(b*n+i)*st+pad:])
+			} else {
+				clear(out)
+			}
+			if p.anyCol {
+				cols := sc.cols[b*n*st : (b+1)*n*st]
+				for j := range out {
+					out[j] += cols[j*st+pad+i]
+				}
+			}
+		}
+	})
+}
+
+// forward computes the sinograms of the nb slices loaded in sc. Every ray is
+// independent, so the work is split over (slice, angle, bin) triples.
+func (p *Projector) forward(dst []float32, sc *scratch, nb int) {
+	n, st, nd := p.g.N, p.stride, p.g.NDet
+	na := len(p.ang)
+	par.ForGrain(nb*na*nd, 64, func(lo, hi int) {
+		for t := lo; t < hi; {
+			b, a, k := t/(na*nd), (t/nd)%na, t%nd
+			ap := &p.ang[a]
+			w := sc.rows
+			if ap.col {
+				w = sc.cols
+			}
+			w = w[b*n*st : (b+1)*n*st]
+			out := dst[(b*na+a)*nd : (b*na+a+1)*nd]
+			kEnd := min(nd, k+hi-t)
+			rays := p.rays[a*nd : (a+1)*nd]
+			for ; k < kEnd; k++ {
+				ri := rays[k]
+				out[k] = gather(w, st, ri.q, ap.g, int(ri.r0), int(ri.r1)) * ap.w
+			}
+			t += kEnd - (t % nd)
+		}
+	})
+}
+
+// backward accumulates Aᵀy for nb sinograms into the working images of sc.
+// Work is split over (slice, block of working rows): each worker traverses
+// every ray but writes only its own rows, so there are no races, and each
+// pixel receives its contributions in the same order (angles, then bins)
+// whatever the split, so the result does not depend on the thread count.
+func (p *Projector) backward(sc *scratch, y []float32, nb int) {
+	n, st, nd := p.g.N, p.stride, p.g.NDet
+	na := len(p.ang)
+	// Every block reads all of the ray table, so use few blocks: about two
+	// per thread in all.
+	nBlocks := min(n, max(1, (2*par.Threads()+nb-1)/nb))
+	par.For(nb*nBlocks, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			b, blk := t/nBlocks, t%nBlocks
+			lr, hr := blk*n/nBlocks, (blk+1)*n/nBlocks
+			var rows, cols []float32
+			if p.anyRow {
+				rows = sc.rows[b*n*st : (b+1)*n*st]
+				clear(rows[lr*st : hr*st])
+			}
+			if p.anyCol {
+				cols = sc.cols[b*n*st : (b+1)*n*st]
+				clear(cols[lr*st : hr*st])
+			}
+			sino := y[b*na*nd : (b+1)*na*nd]
+			for a := range p.ang {
+				ap := &p.ang[a]
+				w := rows
+				if ap.col {
+					w = cols
+				}
+				in := sino[a*nd : (a+1)*nd]
+				rays := p.rays[a*nd : (a+1)*nd]
+				for k, v := range in {
+					ri := rays[k]
+					r0, r1 := max(int(ri.r0), lr), min(int(ri.r1), hr)
+					if r0 < r1 && v != 0 {
+						scatter(w, st, ri.q, ap.g, r0, r1, v*ap.w)
+					}
+				}
+			}
+		}
+	})
+}
