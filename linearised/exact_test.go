@@ -115,3 +115,35 @@ func TestExactVariancesMatchDense(t *testing.T) {
 		}
 	}
 }
+
+func TestExactFitDecreasesLossAndReachesStationaryPoint(t *testing.T) {
+	rng := newRNG(t, 13)
+	p, pr := testProblem(t, rng, 30)
+	e, err := NewExact(context.Background(), p, pr, ExactSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l0, _ := e.Loss(nil)
+	var calls int
+	res, err := e.Fit(context.Background(), MLLSettings{Steps: 1500, LR: 0.05}, func(int, float64) { calls++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1500 || res.Steps != 1500 {
+		t.Fatalf("progress called %d times, %d steps", calls, res.Steps)
+	}
+	if !(res.Loss < l0) {
+		t.Fatalf("loss went from %g to %g", l0, res.Loss)
+	}
+	// At a minimum the gradient of every unclamped parameter is small
+	// compared with its initial size.
+	var g Hyper
+	e.Loss(&g)
+	gf := g.flatten(pr)
+	x := pr.H.flatten(pr)
+	for i, v := range gf {
+		if x[i] > MinLogVariance+1e-9 && math.Abs(v) > 0.05 {
+			t.Errorf("parameter %d = %g has gradient %g after the fit", i, x[i], v)
+		}
+	}
+}
