@@ -65,8 +65,6 @@ type Exact struct {
 	kbuf   []float64 // m_y×m_y: upper Cholesky factor U of K_yy = UᵀU
 	fact   Hyper     // hyperparameters kbuf belongs to
 	factOK bool
-	g      []float32 // AJ·Σ^{½}, m_y × n, for gHyper
-	gHyper Hyper
 	// Jitter is the largest diagonal jitter (absolute) that had to be added
 	// to K_yy for its Cholesky factorisation to succeed; 0 when none.
 	Jitter float64

@@ -65,6 +65,25 @@ func testProblem(t testing.TB, rng *rand.Rand, my int) (*Problem, *Prior) {
 	return p, pr
 }
 
+// quantise rounds the entries of d to multiples of q in [−1, 1], so that
+// products of such matrices (A·J) are exact in float32 and the exact
+// pipeline and the dense reference start from identical numbers.
+func quantise(d *linop.Dense, q float64) {
+	for i, v := range d.Data {
+		x := math.Round(float64(v)/q) * q
+		d.Data[i] = float32(math.Max(-1, math.Min(1, x)))
+	}
+}
+
+// testProblemQ is testProblem with J and A quantised (multiples of 1/4 and
+// 1/2): A·J is then computed without rounding.
+func testProblemQ(t testing.TB, rng *rand.Rand, my int) (*Problem, *Prior) {
+	p, pr := testProblem(t, rng, my)
+	quantise(p.J.(*linop.Dense), 0.25)
+	quantise(p.A.(*linop.Dense), 0.5)
+	return p, pr
+}
+
 // randomHyper moves the hyperparameters away from their initial values so
 // that tests do not pass only at σ² = 1.
 func randomHyper(pr *Prior, rng *rand.Rand) {

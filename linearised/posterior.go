@@ -11,20 +11,13 @@ import (
 	"github.com/ctrecon/ctrecon/linop"
 )
 
-// ensure makes the Cholesky factor of K_yy and G = AJ·Σ_θ^{½} current for
-// the prior's hyperparameters.
+// ensure makes the Cholesky factor of K_yy current for the prior's
+// hyperparameters.
 func (e *Exact) ensure() error {
 	if !e.factOK || !sameHyper(e.fact, e.Prior.H) {
 		if _, err := e.factor(); err != nil {
 			return err
 		}
-	}
-	if e.g == nil || !sameHyper(e.gHyper, e.Prior.H) {
-		if e.g == nil {
-			e.g = make([]float32, e.my*e.n)
-		}
-		e.Prior.SqrtT(e.g, e.aj, e.my)
-		e.gHyper = e.Prior.H.Clone()
 	}
 	return nil
 }
@@ -41,9 +34,9 @@ func sameHyper(a, b Hyper) bool {
 	return true
 }
 
-// jacRows returns R = J_P Σ_θ^{½} for the pixels P (|P| × n, float32): the
-// rows of J by batched VJPs on pixel unit vectors, then (Σ^{½})ᵀ per row.
-func jacRows(ctx context.Context, J linop.Operator, prior *Prior, pixels []int, batch int) ([]float32, error) {
+// jacRows returns the rows J_P of J for the pixels P (|P| × n) by batched
+// VJPs on pixel unit vectors.
+func jacRows(ctx context.Context, J linop.Operator, pixels []int, batch int) ([]float32, error) {
 	npix, n := J.Dims()
 	c := len(pixels)
 	rows := make([]float32, c*n)
@@ -59,9 +52,7 @@ func jacRows(ctx context.Context, J linop.Operator, prior *Prior, pixels []int, 
 		}
 		linop.AdjointBatch(J, rows[r0*n:(r0+k)*n], e[:k*npix], k)
 	}
-	out := make([]float32, c*n)
-	prior.SqrtT(out, rows, c)
-	return out, nil
+	return rows, nil
 }
 
 // postBlock returns the posterior covariance (without δ) of the pixels P,
@@ -69,7 +60,7 @@ func jacRows(ctx context.Context, J linop.Operator, prior *Prior, pixels []int, 
 //	Σ_post[P,P] = R Rᵀ − (R Gᵀ) K_yy⁻¹ (R Gᵀ)ᵀ,   R = J_P Σ^{½},  G = AJ Σ^{½},
 //
 // as a full |P|×|P| matrix, or only its diagonal when full is false. All
-// reductions over the n weights run in float64.
+// reductions over the n weights run in float64, chunk by chunk.
 func (e *Exact) postBlock(ctx context.Context, pixels []int, full bool) ([]float64, error) {
 	if err := e.ensure(); err != nil {
 		return nil, err
@@ -79,33 +70,31 @@ func (e *Exact) postBlock(ctx context.Context, pixels []int, full bool) ([]float
 			panic(fmt.Errorf("linearised: pixel %d outside [0, %d)", p, e.npix))
 		}
 	}
-	r, err := jacRows(ctx, e.Prob.J, e.Prior, pixels, e.set.batch())
+	r, err := jacRows(ctx, e.Prob.J, pixels, e.set.batch())
 	if err != nil {
 		return nil, err
 	}
 	c, m, n := len(pixels), e.my, e.n
-	const wch = 2048
 	u := make([]float64, c*m)
 	prior := make([]float64, c*c) // R Rᵀ (only the diagonal when !full)
-	rc := make([]float64, c*wch)
-	gc := make([]float64, m*wch)
-	for j0 := 0; j0 < n; j0 += wch {
+	const maxw = 2048
+	rc := make([]float64, c*maxw)
+	gc := make([]float64, m*maxw)
+	// Σ^{½} is applied per weight chunk in float64, so R and G carry no
+	// rounding beyond that of J and AJ themselves.
+	for _, ch := range e.Prior.weightChunks(maxw) {
 		if err := ctxErr(ctx); err != nil {
 			return nil, err
 		}
-		w := min(wch, n-j0)
+		w := ch.hi - ch.lo
 		par.For(c, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				for j, v := range r[i*n+j0 : i*n+j0+w] {
-					rc[i*w+j] = float64(v)
-				}
+				e.Prior.sqrtT64(rc[i*w:i*w+w], r[i*n+ch.lo:i*n+ch.hi], ch)
 			}
 		})
 		par.For(m, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				for j, v := range e.g[i*n+j0 : i*n+j0+w] {
-					gc[i*w+j] = float64(v)
-				}
+				e.Prior.sqrtT64(gc[i*w:i*w+w], e.aj[i*n+ch.lo:i*n+ch.hi], ch)
 			}
 		})
 		rg := blas64.General{Rows: c, Cols: w, Data: rc, Stride: w}

@@ -451,3 +451,45 @@ func (h *Hyper) clamp() {
 		h.LogNoise = MinLogVariance
 	}
 }
+
+// wchunk is a range [lo, hi) of weights inside block b, whole filters only.
+type wchunk struct{ b, lo, hi int }
+
+// weightChunks splits the weights into ranges of at most maxw weights that
+// lie in one block and hold whole 3×3 filters, so that Σ^{½} can be applied
+// chunk by chunk.
+func (p *Prior) weightChunks(maxw int) []wchunk {
+	var out []wchunk
+	for bi, b := range p.Blocks {
+		step := maxw
+		if b.Kernel == 3 {
+			step = max(9, maxw/9*9)
+		}
+		for lo := b.Offset; lo < b.Offset+b.Len; lo += step {
+			out = append(out, wchunk{bi, lo, min(lo+step, b.Offset+b.Len)})
+		}
+	}
+	return out
+}
+
+// sqrtT64 sets dst = ((Σ^{½})ᵀ x) restricted to chunk c, in float64, for
+// x = src (the chunk's values, length c.hi−c.lo).
+func (p *Prior) sqrtT64(dst []float64, src []float32, c wchunk) {
+	s := math.Sqrt(math.Exp(p.H.LogVar[c.b]))
+	if p.Blocks[c.b].Kernel == 1 {
+		for i, v := range src {
+			dst[i] = s * float64(v)
+		}
+		return
+	}
+	l := &p.filter(c.b).chol
+	for f := 0; f < len(src); f += 9 {
+		for i := 0; i < 9; i++ {
+			var acc float64
+			for j := i; j < 9; j++ { // (Lᵀ)_ij = L_ji, nonzero for j ≥ i
+				acc += l[j*9+i] * float64(src[f+j])
+			}
+			dst[f+i] = s * acc
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package linearised
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+func TestCalibrateGaussianTruth(t *testing.T) {
+	rng := newRNG(t, 40)
+	const n = 40000
+	truth := make([]float32, n)
+	mean := make([]float32, n)
+	v := make([]float64, n)
+	var wantLL float64
+	for i := range truth {
+		s := 0.01 + 0.2*rng.Float64()
+		v[i] = s * s
+		mean[i] = float32(rng.Float64())
+		truth[i] = mean[i] + float32(s*rng.NormFloat64())
+		e := float64(truth[i] - mean[i])
+		wantLL += -0.5*e*e/v[i] - 0.5*math.Log(2*math.Pi*v[i])
+	}
+	c, err := Calibrate(truth, mean, v, nil, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if relDiff(c.LogLik, wantLL/n) > 1e-9 {
+		t.Fatalf("LogLik %g, want %g", c.LogLik, wantLL/n)
+	}
+	// Binomial standard errors √(p(1−p)/n) ≈ 0.0023 and 0.0010; 5 of them.
+	if math.Abs(c.Cover1-0.6827) > 0.012 || math.Abs(c.Cover2-0.9545) > 0.006 {
+		t.Fatalf("coverage %g, %g for a calibrated Gaussian", c.Cover1, c.Cover2)
+	}
+	// Calibrated: RMS error ≈ RMS σ per bin (8000 pixels: relative sd of an
+	// RMS ≈ 1/√(2·8000) ≈ 0.008; allow 5%).
+	for _, b := range c.Bins {
+		if relDiff(b.RMSError, b.RMSSigma) > 0.05 {
+			t.Fatalf("bin %+v: RMS error far from RMS σ", b)
+		}
+	}
+	if c.Spearman < 0.3 {
+		t.Fatalf("Spearman(|e|, σ) = %g; with σ spread 20× it must be clearly positive", c.Spearman)
+	}
+	// The same with variances 4× too large is worse.
+	big := make([]float64, n)
+	for i := range big {
+		big[i] = 4 * v[i]
+	}
+	cb, _ := Calibrate(truth, mean, big, nil, 5)
+	if !(cb.LogLik < c.LogLik) || !(cb.Cover1 > 0.9) {
+		t.Fatalf("overdispersed σ: LL %g (calibrated %g), cover1 %g", cb.LogLik, c.LogLik, cb.Cover1)
+	}
+}
+
+func TestSpearmanTies(t *testing.T) {
+	// Ranks [1, 2.5, 2.5, 4] and [1, 3, 2, 4]: correlation 4.5/√(4.5·5).
+	got := spearman([]float64{1, 2, 2, 3}, []float64{1, 3, 2, 4})
+	if want := 4.5 / math.Sqrt(22.5); math.Abs(got-want) > 1e-12 {
+		t.Fatalf("spearman = %g, want %g", got, want)
+	}
+	if s := spearman([]float64{1, 2, 3}, []float64{30, 20, 10}); s != -1 {
+		t.Fatalf("reversed order: %g", s)
+	}
+}
+
+func TestPatches(t *testing.T) {
+	p := Patches(5, 2)
+	sizes := []int{4, 4, 2, 4, 4, 2, 2, 2, 1}
+	seen := make([]int, 25)
+	if len(p) != len(sizes) {
+		t.Fatalf("%d patches, want 9", len(p))
+	}
+	for i, q := range p {
+		if len(q) != sizes[i] {
+			t.Fatalf("patch %d has %d pixels, want %d", i, len(q), sizes[i])
+		}
+		for _, j := range q {
+			seen[j]++
+		}
+	}
+	for j, s := range seen {
+		if s != 1 {
+			t.Fatalf("pixel %d in %d patches", j, s)
+		}
+	}
+}
+
+func TestPatchLogLik(t *testing.T) {
+	rng := newRNG(t, 41)
+	p, pr := testProblemQ(t, rng, 20)
+	randomHyper(pr, rng)
+	e, err := NewExact(context.Background(), p, pr, ExactSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := randVec(rng, 36, 1)
+	const delta = 1e-3
+	ctx := context.Background()
+	// Size 1 with the diagonal equals the per-pixel LL of Calibrate.
+	v := make([]float64, 36)
+	e.Variances(ctx, v)
+	for i := range v {
+		v[i] += delta
+	}
+	c, _ := Calibrate(truth, p.Xhat, v, nil, 0)
+	ll1, err := PatchLogLik(ctx, truth, p.Xhat, 6, 1, nil, e.CovFunc(delta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if relDiff(ll1, c.LogLik) > 1e-9 {
+		t.Fatalf("patch-1 LL %g, per-pixel LL %g", ll1, c.LogLik)
+	}
+	// One 6×6 patch equals the multivariate normal log-density of the whole
+	// image under the dense posterior covariance + δI.
+	llAll, err := PatchLogLik(ctx, truth, p.Xhat, 6, 6, nil, e.CovFunc(delta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := newDenseModel(p, pr).post
+	sym := mat.NewSymDense(36, nil)
+	for i := 0; i < 36; i++ {
+		for j := i; j < 36; j++ {
+			sym.SetSym(i, j, 0.5*(post.At(i, j)+post.At(j, i)))
+		}
+		sym.SetSym(i, i, sym.At(i, i)+delta)
+	}
+	// log N(x|μ,C) = −½ dᵀC⁻¹d − ½ log|C| − 18 log 2π, via the dense inverse.
+	var inv mat.Dense
+	if err := inv.Inverse(sym); err != nil {
+		t.Fatal(err)
+	}
+	d := mat.NewVecDense(36, nil)
+	for i := 0; i < 36; i++ {
+		d.SetVec(i, float64(truth[i])-float64(p.Xhat[i]))
+	}
+	var cd mat.VecDense
+	cd.MulVec(&inv, d)
+	ld, sign := mat.LogDet(sym)
+	if sign <= 0 {
+		t.Fatal("dense covariance not positive definite")
+	}
+	want := (-0.5*mat.Dot(d, &cd) - 0.5*ld - 18*math.Log(2*math.Pi)) / 36
+	// Same float64 numbers in both (quantised J, A): agreement to float64
+	// rounding amplified by cond(C) ≲ 1e4 (δ = 1e-3).
+	tol := 1e-9 * math.Abs(want)
+	if math.Abs(llAll-want) > tol {
+		t.Fatalf("whole-image LL %g, dense %g", llAll, want)
+	}
+	// A mask that excludes a pixel of every 2×2 patch leaves no patch.
+	mask := make([]bool, 36)
+	for i := range mask {
+		mask[i] = (i/6)%2 == 0
+	}
+	if _, err := PatchLogLik(ctx, truth, p.Xhat, 6, 2, mask, e.CovFunc(delta)); err == nil {
+		t.Fatal("empty patch set accepted")
+	}
+}
