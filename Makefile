@@ -1,0 +1,42 @@
+# ctrecon: `make demo` and `make test` are all a newcomer needs (see README.md).
+# Both install what is missing first (scripts/deps.sh).
+
+export PATH := $(PATH):/usr/local/go/bin
+GO      ?= go
+BIN     := bin/ctrecon
+DEMODIR ?= demo-out
+
+.PHONY: all deps build demo test bench check-long vet fmt clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/ctrecon
+
+# The main job on a built-in phantom: simulate, FBP, DIP, uncertainty, next
+# angles; HDF5 files and PNG figures in $(DEMODIR).
+demo: build
+	./$(BIN) demo -o $(DEMODIR)
+
+# gofmt, go vet and the test suite (long checks skip under -short; see
+# check-long). Real data is fetched first (cached after the first time).
+test: deps data
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -short -timeout 15m ./...
+
+# Everything, including the slow accuracy studies skipped under -short.
+check-long: deps data
+	$(GO) test -timeout 90m ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./...
+
+clean:
+	rm -rf bin $(DEMODIR)
+
+include mk/data.mk

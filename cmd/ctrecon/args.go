@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// parseTheta parses a comma-separated list of angles in degrees.
+func parseTheta(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, usagef("--theta: %q is not an angle in degrees", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, usagef("--theta: no angles given")
+	}
+	return out, nil
+}
+
+// equalDegrees returns k angles equally spaced in [0°, 180°).
+func equalDegrees(k int) []float64 {
+	out := make([]float64, k)
+	for i := range out {
+		out[i] = 180 * float64(i) / float64(k)
+	}
+	return out
+}
+
+// anglesFromFlags resolves --angles K / --theta LIST (exactly one may be set).
+func anglesFromFlags(k int, theta string, kSet, thetaSet bool) ([]float64, error) {
+	switch {
+	case kSet && thetaSet:
+		return nil, usagef("give either --angles or --theta, not both")
+	case thetaSet:
+		return parseTheta(theta)
+	case k < 1:
+		return nil, usagef("--angles must be ≥ 1 (got %d)", k)
+	}
+	return equalDegrees(k), nil
+}
+
+func toRadians(deg []float64) []float64 {
+	out := make([]float64, len(deg))
+	for i, d := range deg {
+		out[i] = d * math.Pi / 180
+	}
+	return out
+}
+
+// checkOutput refuses an output path that is missing or that names one of
+// the inputs (a command never modifies its input file).
+func checkOutput(out string, inputs ...string) error {
+	if out == "" {
+		return usagef("an output file is required: -o FILE")
+	}
+	ao, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		if in == "" {
+			continue
+		}
+		ai, _ := filepath.Abs(in)
+		if ai == ao {
+			return usagef("output %s is the input file; ctrecon never overwrites its input", out)
+		}
+		if si, err1 := os.Stat(in); err1 == nil {
+			if so, err2 := os.Stat(out); err2 == nil && os.SameFile(si, so) {
+				return usagef("output %s is the input file; ctrecon never overwrites its input", out)
+			}
+		}
+	}
+	return nil
+}
+
+// parseSlices parses "a:b" (half-open) or "k" into [from, to).
+func parseSlices(s string, n int) (int, int, error) {
+	if s == "" {
+		return 0, n, nil
+	}
+	var from, to int
+	if a, b, ok := strings.Cut(s, ":"); ok {
+		var err1, err2 error
+		from, err1 = strconv.Atoi(a)
+		to, err2 = strconv.Atoi(b)
+		if a == "" {
+			from, err1 = 0, nil
+		}
+		if b == "" {
+			to, err2 = n, nil
+		}
+		if err1 != nil || err2 != nil {
+			return 0, 0, usagef("--slices %q: want a:b", s)
+		}
+	} else {
+		k, err := strconv.Atoi(s)
+		if err != nil {
+			return 0, 0, usagef("--slices %q: want a slice number or a:b", s)
+		}
+		from, to = k, k+1
+	}
+	if from < 0 || to > n || from >= to {
+		return 0, 0, usagef("--slices %q is outside 0:%d", s, n)
+	}
+	return from, to, nil
+}
+
+func fmtDur(d float64) string { return fmt.Sprintf("%.2fs", d) }

@@ -1,0 +1,103 @@
+// Command ctrecon reconstructs sparse-view CT scans with a deep image prior,
+// attaches a pixelwise uncertainty and plans the next angles to measure.
+// Run `ctrecon --help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctrecon/ctrecon/internal/par"
+)
+
+// usageError marks a mistake in how the command was called (exit status 2).
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// globals holds the flags every command shares.
+type globals struct {
+	seed    uint64
+	threads int
+	verbose bool
+	quiet   bool
+}
+
+var g globals
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ctrecon",
+		Short: "Sparse-view CT: reconstruction, uncertainty and angle planning",
+		Long: `ctrecon reconstructs parallel-beam CT slices from a handful of projections.
+
+  phantom    make a test image (Shepp–Logan, ellipses, rectangles, real CT, digits)
+  simulate   project an image into a noisy scan file (DXchange layout)
+  fbp, tv    classical reconstructions
+  dip        deep-image-prior reconstruction
+  info       what an HDF5 file holds
+  plot       PNG of an image, sinogram or std map
+  demo       the whole pipeline on a built-in phantom
+
+Files are HDF5: images /image, scans /exchange/data + /exchange/theta (degrees),
+reconstructions /recon/image (+ /recon/std). Angles are in degrees on the command
+line and in files. Outputs are written atomically: an interrupted or failed run
+leaves no partial file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if g.threads < 0 {
+				return usagef("--threads must be ≥ 0 (0 = all CPUs)")
+			}
+			par.SetThreads(g.threads)
+			return nil
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.Uint64Var(&g.seed, "seed", 1, "seed for every random choice (phantoms, noise, network initialisation)")
+	pf.IntVar(&g.threads, "threads", 0, "worker threads (0 = all CPUs)")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "more detail on stderr")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(commands()...)
+	for _, c := range root.Commands() {
+		if c.Args == nil {
+			c.Args = noArgs
+		}
+	}
+	return root
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments (got %q); see --help", cmd.CommandPath(), args)
+	}
+	return nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "ctrecon:", err)
+	var ue usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") ||
+		strings.HasPrefix(err.Error(), "unknown flag") || strings.Contains(err.Error(), "required flag") {
+		os.Exit(2)
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "ctrecon: interrupted; no output was written")
+	}
+	os.Exit(1)
+}
