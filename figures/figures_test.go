@@ -198,6 +198,11 @@ func TestWindow(t *testing.T) {
 		{Window{Symmetric: true}, -100, 100},
 		{Window{Symmetric: true, Hi: 50}, -50, 50},
 	}
+	// A constant image gets a window centred on its value, scaled to it
+	// (1e-8: float32(0.03) is 0.03 only to about 1e-9).
+	if lo, hi := (Window{}).Resolve([]float32{0.03, 0.03}); math.Abs(lo-0.015) > 1e-8 || math.Abs(hi-0.045) > 1e-8 {
+		t.Errorf("constant 0.03: window [%g, %g], want [0.015, 0.045]", lo, hi)
+	}
 	for _, c := range cases {
 		lo, hi := c.w.Resolve(data)
 		if math.Abs(lo-c.lo) > 1e-12 || math.Abs(hi-c.hi) > 1e-12 {

@@ -12,7 +12,8 @@ import (
 // means 0 and 100, i.e. min..max). Symmetric makes the window ±w around 0
 // with w the Hi-th percentile of |v| (for signed errors on a diverging map).
 // NaN and ±Inf are ignored. A window that would be empty (constant image,
-// no finite value) is widened to v ± 0.5·max(|v|, 1) so it is always valid.
+// no finite value) is widened to v ± |v|/2 (±0.5 around 0) so it is
+// always valid and shows v in the middle colour.
 type Window struct {
 	Min, Max  float64
 	Lo, Hi    float64
@@ -74,7 +75,10 @@ func widen(lo, hi float64) (float64, float64) {
 	if lo > hi {
 		return -0.5, 0.5
 	}
-	d := 0.5 * math.Max(math.Abs(lo), 1)
+	d := 0.5 * math.Abs(lo)
+	if d == 0 || math.IsInf(d, 0) {
+		d = 0.5
+	}
 	return lo - d, lo + d
 }
 
