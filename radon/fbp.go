@@ -1,0 +1,239 @@
+package radon
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/ctrecon/ctrecon/internal/par"
+)
+
+// Filter is the window applied to the ramp filter of FBP.
+type Filter int
+
+const (
+	Ramp       Filter = iota // Ram-Lak: the plain ramp |ν|
+	SheppLogan               // ramp · sinc
+	Cosine                   // ramp · cos
+	Hann                     // ramp · Hann window: smoothest, least noise
+)
+
+var filterNames = []string{"ramp", "shepp-logan", "cosine", "hann"}
+
+func (f Filter) String() string {
+	if f < 0 || int(f) >= len(filterNames) {
+		return fmt.Sprintf("Filter(%d)", int(f))
+	}
+	return filterNames[f]
+}
+
+// ParseFilter returns the filter of the given name: "ramp" (or "ram-lak",
+// "ramlak"), "shepp-logan", "cosine" or "hann", ignoring case.
+func ParseFilter(name string) (Filter, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "ramp", "ram-lak", "ramlak":
+		return Ramp, nil
+	case "shepp-logan", "shepplogan":
+		return SheppLogan, nil
+	case "cosine", "cos":
+		return Cosine, nil
+	case "hann", "hanning":
+		return Hann, nil
+	}
+	return 0, fmt.Errorf("radon: unknown FBP filter %q (want ramp, shepp-logan, cosine or hann)", name)
+}
+
+// FBPSettings configures FBP. The zero value is the ramp filter with no
+// cutoff.
+type FBPSettings struct {
+	Filter Filter
+	// Cutoff is the highest frequency kept, as a fraction of the detector's
+	// Nyquist frequency 1/(2·DetSpacing): in (0, 1], 0 meaning 1. The
+	// window is stretched to end there and frequencies above are zeroed.
+	Cutoff float64
+}
+
+// FBP sets dst (N×N) to the filtered back-projection of sino ([angle][bin]).
+//
+// Each row is zero-padded to the power of two at least 2·NDet and filtered
+// with the ramp in physical units (Kak & Slaney's band-limited spatial
+// kernel, whose DFT is |ν| in cycles per pixel without the DC error of a
+// sampled ramp) times the window, then resampled 4× finer by zero-filling
+// its spectrum. Each pixel centre takes the linearly interpolated value at
+// its detector position x cos θ + y sin θ (zero beyond the detector), and
+// the sum over angles is weighted by π/len(Angles), the quadrature of
+// ∫₀^π dθ for equally spaced angles over [0, π) or [0, 2π). So a phantom of
+// value v reconstructs to about v whatever the number of angles, NDet or
+// DetSpacing.
+//
+// This interpolating back-projector is used rather than the projector's
+// transpose, which has a pixel footprint that ripples at oblique angles.
+// Measured on Shepp–Logan, N=128, 180 angles, ramp, PSNR against the
+// supersampled image: 34.4 dB from the bin-averaged exact sinogram (31.2
+// with Aᵀ as back-projector), 30.3 from point samples at bin centres (30.8
+// with Aᵀ), 32.3 from A applied to the pixel image (29.0 without the 4×
+// resampling).
+//
+// An invalid geometry or setting is returned as an error; slices of the
+// wrong length are a programmer mistake and panic with linop.ErrShape.
+func FBP(dst, sino []float32, g Geometry, s FBPSettings) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	if s.Filter < 0 || int(s.Filter) >= len(filterNames) {
+		return fmt.Errorf("radon: FBP: unknown filter %d", int(s.Filter))
+	}
+	cut := s.Cutoff
+	if cut == 0 {
+		cut = 1
+	}
+	if !(cut > 0 && cut <= 1) {
+		return fmt.Errorf("radon: FBP: cutoff %g, must be in (0, 1]", s.Cutoff)
+	}
+	checkBatch("FBP", dst, sino, g.ImageLen(), g.SinoLen())
+	q, qpad, stride := filterRows(sino, g, s.Filter, cut, fbpUpsample)
+	backprojectInterp(dst, q, qpad, stride, fbpUpsample, g, float32(math.Pi/float64(len(g.Angles))))
+	return nil
+}
+
+// rampFilter returns the frequency response (length npad, real and even) of
+// the windowed ramp for bins of width ds, in the DFT order of frequencies.
+func rampFilter(npad int, ds float64, f Filter, cut float64) []float64 {
+	// Band-limited ramp kernel for unit spacing: h₀ = 1/4, h_n = −1/(πn)²
+	// for odd n, 0 for even n (Kak & Slaney, eq. 3.61), laid out circularly.
+	h := make([]complex128, npad)
+	h[0] = 0.25
+	for n := 1; n < npad/2; n += 2 {
+		v := -1 / (math.Pi * math.Pi * float64(n) * float64(n))
+		h[n] = complex(v, 0)
+		h[npad-n] = complex(v, 0)
+	}
+	newFFT(npad).transform(h, false)
+	resp := make([]float64, npad)
+	for k := range resp {
+		nu := float64(min(k, npad-k)) / float64(npad) // cycles per sample, [0, 1/2]
+		rho := nu / (0.5 * cut)                       // 1 at the cutoff
+		if rho > 1 {
+			continue
+		}
+		var w float64
+		switch f {
+		case Ramp:
+			w = 1
+		case SheppLogan:
+			if rho == 0 {
+				w = 1
+			} else {
+				x := math.Pi * rho / 2
+				w = math.Sin(x) / x
+			}
+		case Cosine:
+			w = math.Cos(math.Pi * rho / 2)
+		case Hann:
+			w = 0.5 * (1 + math.Cos(math.Pi*rho))
+		}
+		// Convolution with spacing ds: q(s) = ds·Σ p_n h(s − n·ds) where the
+		// kernel for spacing ds is h/ds², so the response scales by 1/ds.
+		resp[k] = real(h[k]) * w / ds
+	}
+	return resp
+}
+
+// filterRows returns the filtered sinogram rows resampled up times finer
+// than the bins (band-limited interpolation by zero-filling the spectrum),
+// each padded with qpad zero bins on both sides (room for pixels the
+// detector misses): row a occupies q[a·stride : (a+1)·stride] with stride
+// up·(NDet + 2·qpad), sample m at bin position m/up − qpad.
+func filterRows(sino []float32, g Geometry, f Filter, cut float64, up int) (q []float32, qpad, stride int) {
+	nd, na := g.NDet, len(g.Angles)
+	npad := 1
+	for npad < 2*nd {
+		npad <<= 1
+	}
+	resp := rampFilter(npad, g.DetSpacing, f, cut)
+	plan, planUp := newFFT(npad), newFFT(up*npad)
+	// Pixel centres lie within N/√2 of the centre of rotation.
+	qpad = max(0, int(math.Ceil(float64(g.N)/math.Sqrt2/g.DetSpacing-float64(nd)/2))) + 2
+	stride = up * (nd + 2*qpad)
+	q = make([]float32, na*stride)
+	// Two real rows per complex FFT: the filter is real and even, so the
+	// real and imaginary parts stay apart.
+	pairs := (na + 1) / 2
+	par.For(pairs, func(lo, hi int) {
+		buf := make([]complex128, npad)
+		fine := make([]complex128, up*npad)
+		for pr := lo; pr < hi; pr++ {
+			a, b := 2*pr, 2*pr+1
+			clear(buf)
+			for k := 0; k < nd; k++ {
+				var im float64
+				if b < na {
+					im = float64(sino[b*nd+k])
+				}
+				buf[k] = complex(float64(sino[a*nd+k]), im)
+			}
+			plan.transform(buf, false)
+			clear(fine)
+			scale := complex(1/float64(npad), 0)
+			for k := 0; k < npad/2; k++ {
+				fine[k] = buf[k] * complex(resp[k], 0) * scale
+				if k > 0 {
+					fine[up*npad-k] = buf[npad-k] * complex(resp[npad-k], 0) * scale
+				}
+			}
+			// The Nyquist term splits evenly between ±ν.
+			nyq := buf[npad/2] * complex(resp[npad/2]/2, 0) * scale
+			fine[npad/2] += nyq
+			fine[up*npad-npad/2] += nyq
+			planUp.transform(fine, true)
+			for m := 0; m < up*nd; m++ {
+				q[a*stride+up*qpad+m] = float32(real(fine[m]))
+				if b < na {
+					q[b*stride+up*qpad+m] = float32(imag(fine[m]))
+				}
+			}
+		}
+	})
+	return q, qpad, stride
+}
+
+// fbpUpsample is how many times finer than the bins the filtered rows are
+// resampled before linear interpolation.
+const fbpUpsample = 4
+
+// backprojectInterp sets dst = scale · Σ_angles q_a(x cos θ + y sin θ), q_a
+// linearly interpolated between bin centres and zero beyond the detector.
+// Work is split over image rows.
+func backprojectInterp(dst, q []float32, qpad, stride, up int, g Geometry, scale float32) {
+	n, nd := g.N, g.NDet
+	type angle struct{ c, s float64 }
+	as := make([]angle, len(g.Angles))
+	for a, th := range g.Angles {
+		as[a].c, as[a].s = float64(up)*math.Cos(th)/g.DetSpacing, float64(up)*math.Sin(th)/g.DetSpacing
+	}
+	// Bin position u = t/ds + nd/2 − 0.5 + qpad; pixel x = j − h, y = h − i.
+	h := float64(n)/2 - 0.5
+	off := float64(up) * (float64(nd)/2 - 0.5 + float64(qpad))
+	par.ForGrain(n, 2, func(lo, hi int) {
+		acc := make([]float32, n)
+		for i := lo; i < hi; i++ {
+			clear(acc)
+			y := h - float64(i)
+			for a, an := range as {
+				row := q[a*stride : (a+1)*stride]
+				u0 := -h*an.c + y*an.s + off
+				for j := range acc {
+					u := u0 + float64(j)*an.c
+					k := int(u)
+					f := float32(u - float64(k))
+					v := row[k : k+2 : k+2]
+					acc[j] += v[0] + f*(v[1]-v[0])
+				}
+			}
+			out := dst[i*n : (i+1)*n]
+			for j, v := range acc {
+				out[j] = v * scale
+			}
+		}
+	})
+}
