@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctrecon/ctrecon/datasets"
 	"github.com/ctrecon/ctrecon/internal/par"
 )
 
@@ -28,6 +30,7 @@ type globals struct {
 	threads int
 	verbose bool
 	quiet   bool
+	data    string
 }
 
 var g globals
@@ -57,6 +60,7 @@ leaves no partial file.`,
 				return usagef("--threads must be ≥ 0 (0 = all CPUs)")
 			}
 			par.SetThreads(g.threads)
+			findDataDir()
 			return nil
 		},
 	}
@@ -65,6 +69,7 @@ leaves no partial file.`,
 	pf.IntVar(&g.threads, "threads", 0, "worker threads (0 = all CPUs)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "more detail on stderr")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars")
+	pf.StringVar(&g.data, "data", "", "folder of the fetched data sets (default: $CTRECON_DATA, ./data, or data/ beside bin/)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(commands()...)
 	for _, c := range root.Commands() {
@@ -100,4 +105,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ctrecon: interrupted; no output was written")
 	}
 	os.Exit(1)
+}
+
+// findDataDir points the datasets package at the data folder: --data, then
+// $CTRECON_DATA, then the repository's data/ (found from the working
+// directory), then data/ beside the folder holding the binary (bin/ctrecon).
+func findDataDir() {
+	if g.data != "" {
+		os.Setenv("CTRECON_DATA", g.data)
+		return
+	}
+	if os.Getenv("CTRECON_DATA") != "" {
+		return
+	}
+	if st, err := os.Stat(datasets.DefaultDir()); err == nil && st.IsDir() {
+		return
+	}
+	if exe, err := os.Executable(); err == nil {
+		d := filepath.Join(filepath.Dir(filepath.Dir(exe)), "data")
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			os.Setenv("CTRECON_DATA", d)
+		}
+	}
 }

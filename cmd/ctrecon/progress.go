@@ -2,29 +2,61 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 )
 
-// newBar returns a progress bar on stderr for n steps, or a silent one with
-// --quiet. It works when stderr is not a terminal (CI logs get periodic lines).
-func newBar(n int, what string) *progressbar.ProgressBar {
-	var w io.Writer = os.Stderr
-	if g.quiet {
-		w = io.Discard
+// bar is a progress bar on stderr that appears only once the work has run
+// for more than a second, so quick commands print just their result. It
+// works when stderr is not a terminal (CI logs get periodic lines).
+type bar struct {
+	n     int
+	what  string
+	start time.Time
+	done  int
+	pb    *progressbar.ProgressBar
+}
+
+func newBar(n int, what string) *bar { return &bar{n: n, what: what, start: time.Now()} }
+
+// Add advances the bar by k steps.
+func (b *bar) Add(k int) {
+	b.done += k
+	if b.pb == nil {
+		if g.quiet || time.Since(b.start) < time.Second {
+			return
+		}
+		b.pb = progressbar.NewOptions(b.n,
+			progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionSetDescription(b.what),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
+		)
+		b.pb.Set(b.done)
+		return
 	}
-	return progressbar.NewOptions(n,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
+	b.pb.Add(k)
+}
+
+// Describe changes the text shown before the bar (e.g. the current loss).
+func (b *bar) Describe(s string) {
+	b.what = s
+	if b.pb != nil {
+		b.pb.Describe(s)
+	}
+}
+
+// Finish completes the bar if it was shown.
+func (b *bar) Finish() {
+	if b.pb != nil {
+		b.pb.Finish()
+	}
 }
 
 // logf prints a line on stderr unless --quiet.
@@ -40,3 +72,4 @@ func debugf(format string, a ...any) {
 		fmt.Fprintf(os.Stderr, format+"\n", a...)
 	}
 }
+
