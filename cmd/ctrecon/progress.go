@@ -72,4 +72,3 @@ func debugf(format string, a ...any) {
 		fmt.Fprintf(os.Stderr, format+"\n", a...)
 	}
 }
-
