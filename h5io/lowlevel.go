@@ -10,6 +10,7 @@ package h5io
 // #include <string.h>
 // #include "hdf5.h"
 //
+// static void silence(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 // static herr_t readF32(hid_t ds, float *buf) {
 //   return H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
 // }
@@ -94,8 +95,21 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"unsafe"
 )
+
+// quietly runs f on one OS thread with HDF5's automatic error printing off.
+// Debian's libhdf5 keeps that setting per thread, and Go moves goroutines
+// between threads, so the binding's one-time silencing does not reach every
+// call: without this a failed open prints an HDF5 error stack on stderr
+// beside our own one-line message.
+func quietly(f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	C.silence()
+	f()
+}
 
 // HDF5 type classes (H5T_class_t) we distinguish.
 const (
@@ -108,7 +122,9 @@ func h5readF32(id int64, dst []float32) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	if C.readF32(C.hid_t(id), (*C.float)(unsafe.Pointer(&dst[0]))) < 0 {
+	var rc C.herr_t
+	quietly(func() { rc = C.readF32(C.hid_t(id), (*C.float)(unsafe.Pointer(&dst[0]))) })
+	if rc < 0 {
 		return fmt.Errorf("HDF5 read failed (file truncated or corrupt?)")
 	}
 	return nil
@@ -118,7 +134,9 @@ func h5readF64(id int64, dst []float64) error {
 	if len(dst) == 0 {
 		return nil
 	}
-	if C.readF64(C.hid_t(id), (*C.double)(unsafe.Pointer(&dst[0]))) < 0 {
+	var rc C.herr_t
+	quietly(func() { rc = C.readF64(C.hid_t(id), (*C.double)(unsafe.Pointer(&dst[0]))) })
+	if rc < 0 {
 		return fmt.Errorf("HDF5 read failed (file truncated or corrupt?)")
 	}
 	return nil
@@ -133,7 +151,11 @@ func h5readF32Slab(id int64, off, cnt []int, dst []float32) error {
 	for i := range off {
 		o[i], c[i] = C.hsize_t(off[i]), C.hsize_t(cnt[i])
 	}
-	if C.readF32Slab(C.hid_t(id), C.int(len(off)), &o[0], &c[0], (*C.float)(unsafe.Pointer(&dst[0]))) < 0 {
+	var rc C.herr_t
+	quietly(func() {
+		rc = C.readF32Slab(C.hid_t(id), C.int(len(off)), &o[0], &c[0], (*C.float)(unsafe.Pointer(&dst[0])))
+	})
+	if rc < 0 {
 		return fmt.Errorf("HDF5 read failed (file truncated or corrupt?)")
 	}
 	return nil

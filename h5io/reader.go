@@ -37,7 +37,8 @@ func Open(path string) (*Reader, error) {
 	if !hdf5.IsHDF5(path) {
 		return nil, fmt.Errorf("%s: not an HDF5 file (no HDF5 signature)", path)
 	}
-	f, err := hdf5.OpenFile(path, hdf5.F_ACC_RDONLY)
+	var f *hdf5.File
+	quietly(func() { f, err = hdf5.OpenFile(path, hdf5.F_ACC_RDONLY) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot open HDF5 file (truncated or corrupt?)", path)
 	}
@@ -66,7 +67,9 @@ func (r *Reader) open(path string) (*hdf5.Dataset, error) {
 	if !r.Has(path) {
 		return nil, fmt.Errorf("%s: dataset %s is missing", r.path, path)
 	}
-	ds, err := r.f.OpenDataset(path)
+	var ds *hdf5.Dataset
+	var err error
+	quietly(func() { ds, err = r.f.OpenDataset(path) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s is not a readable dataset (truncated or corrupt file?)", r.path, path)
 	}
@@ -191,10 +194,14 @@ func (r *Reader) objectID(path string) (int64, func(), error) {
 	if !r.Has(path) {
 		return 0, nil, fmt.Errorf("%s: %s is missing", r.path, path)
 	}
-	if ds, err := r.f.OpenDataset(path); err == nil {
+	var ds *hdf5.Dataset
+	var err error
+	quietly(func() { ds, err = r.f.OpenDataset(path) })
+	if err == nil {
 		return ds.ID(), func() { ds.Close() }, nil
 	}
-	g, err := r.f.OpenGroup(path)
+	var g *hdf5.Group
+	quietly(func() { g, err = r.f.OpenGroup(path) })
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s: cannot open %s", r.path, path)
 	}

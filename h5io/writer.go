@@ -39,7 +39,8 @@ func Create(path string) (*Writer, error) {
 	}
 	tmp := tmpf.Name()
 	tmpf.Close()
-	f, err := hdf5.CreateFile(tmp, hdf5.F_ACC_TRUNC)
+	var f *hdf5.File
+	quietly(func() { f, err = hdf5.CreateFile(tmp, hdf5.F_ACC_TRUNC) })
 	if err != nil {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("%s: cannot create HDF5 file: %v", path, err)

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctrecon/ctrecon/figures"
+	"github.com/ctrecon/ctrecon/h5io"
+)
+
+type plotOpts struct {
+	in, out, dataset, truth string
+	slice                   int
+	window, cmap, title     string
+	calibration             bool
+}
+
+func plotCmd() *cobra.Command {
+	var o plotOpts
+	cmd := &cobra.Command{
+		Use:   "plot",
+		Short: "Draw an image, sinogram or std map of a file as a PNG with a colour bar",
+		Long: `Draws what a file holds, one slice (--slice):
+  image file           the image
+  scan file            the sinogram (angle in degrees against detector bin),
+                       beside the ground truth when the scan has one
+  reconstruction file  the image, and its std map when there is one;
+                       with --truth SCAN also truth | reconstruction | error
+  --dataset PATH       any 2D or 3D dataset of any file
+
+The window defaults to the 0.5–99.5 percentiles (std maps from 0); set it with
+--window lo:hi. --calibration (with --truth) adds RMSE against predicted σ,
+binned by σ: a calibrated std map follows the diagonal.`,
+		Example: `  ctrecon plot -i fbp.h5 -o fbp.png
+  ctrecon plot -i scan.h5 -o sino.png
+  ctrecon plot -i dip.h5 --truth scan.h5 --calibration -o dip.png
+  ctrecon plot -i head.h5 --window 0:0.5 -o head.png`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runPlot(o) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.in, "in", "i", "", "input HDF5 file")
+	f.StringVarP(&o.out, "out", "o", "", "output PNG file")
+	f.StringVar(&o.dataset, "dataset", "", "draw this dataset instead of the file's main content")
+	f.StringVar(&o.truth, "truth", "", "scan or image file with the ground truth, to draw the error")
+	f.IntVar(&o.slice, "slice", 0, "slice to draw")
+	f.StringVar(&o.window, "window", "", "display window lo:hi (default: 0.5–99.5 percentiles)")
+	f.StringVar(&o.cmap, "cmap", "", "grey, viridis or diverging (default by content)")
+	f.StringVar(&o.title, "title", "", "title of the first panel")
+	f.BoolVar(&o.calibration, "calibration", false, "add a calibration plot (needs a std map and --truth)")
+	return cmd
+}
+
+func parseWindow(s string) (figures.Window, bool, error) {
+	if s == "" {
+		return figures.Percentiles(0.5, 99.5), false, nil
+	}
+	a, b, ok := strings.Cut(s, ":")
+	lo, err1 := strconv.ParseFloat(a, 64)
+	hi, err2 := strconv.ParseFloat(b, 64)
+	if !ok || err1 != nil || err2 != nil || !(lo < hi) {
+		return figures.Window{}, false, usagef("--window %q: want lo:hi with lo < hi", s)
+	}
+	return figures.Fixed(lo, hi), true, nil
+}
+
+func colormap(name string, def *figures.Colormap) (*figures.Colormap, error) {
+	switch name {
+	case "":
+		return def, nil
+	case "grey", "gray":
+		return figures.Grey(), nil
+	case "viridis":
+		return figures.Viridis(), nil
+	case "diverging":
+		return figures.Diverging(), nil
+	}
+	return nil, usagef("--cmap %q: want grey, viridis or diverging", name)
+}
+
+func runPlot(o plotOpts) error {
+	if o.in == "" {
+		return usagef("an input file is required: -i FILE")
+	}
+	if err := checkOutput(o.out, o.in); err != nil {
+		return err
+	}
+	win, winSet, err := parseWindow(o.window)
+	if err != nil {
+		return err
+	}
+	grey, err := colormap(o.cmap, figures.Grey())
+	if err != nil {
+		return err
+	}
+	r, err := h5io.Open(o.in)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	title := func(def string) string {
+		if o.title != "" {
+			return o.title
+		}
+		return def
+	}
+	var panels []*figures.Panel
+	imgOpt := func(t string) figures.ImageOptions {
+		return figures.ImageOptions{Title: t, Map: grey, Window: win}
+	}
+	switch {
+	case o.dataset != "":
+		data, shape, err := r.Float32(o.dataset, -1)
+		if err != nil {
+			return err
+		}
+		img, rows, cols, err := slice2D(data, shape, o.slice, o.dataset)
+		if err != nil {
+			return err
+		}
+		panels = append(panels, figures.ImagePanel(img, rows, cols, imgOpt(title(o.dataset))))
+	case r.Has("/exchange/data"):
+		r.Close()
+		scan, err := h5io.ReadScan(o.in)
+		if err != nil {
+			return err
+		}
+		if o.slice < 0 || o.slice >= scan.Slices {
+			return usagef("--slice %d: the scan has %d slice(s)", o.slice, scan.Slices)
+		}
+		so := imgOpt(title(fmt.Sprintf("sinogram, %d angles", scan.Angles())))
+		so.XLabel, so.YLabel = "detector bin", "angle (°)"
+		if !winSet {
+			so.Window = figures.Percentiles(0, 100)
+		}
+		panels = append(panels, figures.SinogramPanel(scan.Sinogram(nil, o.slice), scan.ThetaDeg, scan.NDet, so))
+		if scan.GroundTruth != nil {
+			panels = append(panels, figures.ImagePanel(scan.GroundTruth.Slice(o.slice), scan.ImageSize, scan.ImageSize, imgOpt("ground truth")))
+		}
+	case r.Has("/recon/image"):
+		r.Close()
+		rc, err := h5io.ReadRecon(o.in)
+		if err != nil {
+			return err
+		}
+		if panels, err = reconPanels(rc, o, imgOpt, title); err != nil {
+			return err
+		}
+	case r.Has("/image"):
+		r.Close()
+		f, err := h5io.ReadImage(o.in)
+		if err != nil {
+			return err
+		}
+		if o.slice < 0 || o.slice >= f.Image.Slices {
+			return usagef("--slice %d: the file has %d slice(s)", o.slice, f.Image.Slices)
+		}
+		panels = append(panels, figures.ImagePanel(f.Image.Slice(o.slice), f.Image.N, f.Image.N, imgOpt(title("image"))))
+	default:
+		return fmt.Errorf("%s: no /image, /exchange/data or /recon/image; name a dataset with --dataset (see ctrecon info)", o.in)
+	}
+	if err := figures.SavePNG(o.out, min(len(panels), 4), panels...); err != nil {
+		return err
+	}
+	logf("wrote %s", o.out)
+	return nil
+}
+
+// reconPanels draws a reconstruction: image, std, and with a truth the
+// error and optionally the calibration plot.
+func reconPanels(rc *h5io.Recon, o plotOpts, imgOpt func(string) figures.ImageOptions, title func(string) string) ([]*figures.Panel, error) {
+	if o.slice < 0 || o.slice >= rc.Image.Slices {
+		return nil, usagef("--slice %d: the file has %d slice(s)", o.slice, rc.Image.Slices)
+	}
+	n := rc.Image.N
+	var truth []float32
+	if o.truth != "" {
+		tv, err := readTruth(o.truth)
+		if err != nil {
+			return nil, err
+		}
+		if tv.N != n || tv.Slices != rc.Image.Slices {
+			return nil, fmt.Errorf("%s: ground truth is %d×%d×%d, the reconstruction %d×%d×%d", o.truth, tv.Slices, tv.N, tv.N, rc.Image.Slices, n, n)
+		}
+		truth = tv.Slice(o.slice)
+		if !winSetFor(o) { // truth and reconstruction share the truth's range
+			lo, hi := figures.Percentiles(0, 100).Resolve(truth)
+			base := imgOpt
+			imgOpt = func(t string) figures.ImageOptions {
+				io := base(t)
+				io.Window = figures.Fixed(lo, hi)
+				return io
+			}
+		}
+	}
+	var panels []*figures.Panel
+	img := rc.Image.Slice(o.slice)
+	if truth != nil {
+		panels = append(panels, figures.ImagePanel(truth, n, n, imgOpt("ground truth")))
+	}
+	panels = append(panels, figures.ImagePanel(img, n, n, imgOpt(title(rc.Method))))
+	var errImg []float32
+	if truth != nil {
+		errImg = make([]float32, len(img))
+		for i := range img {
+			errImg[i] = img[i] - truth[i]
+		}
+		panels = append(panels, figures.ImagePanel(errImg, n, n, figures.ImageOptions{
+			Title: "error", Map: figures.Diverging(), Window: figures.Window{Hi: 99.5, Symmetric: true}}))
+	}
+	if rc.Std != nil {
+		std := rc.Std.Slice(o.slice)
+		panels = append(panels, figures.ImagePanel(std, n, n, figures.ImageOptions{
+			Title: "std", Map: figures.Viridis(), Window: figures.Window{Min: 0, Max: percentile(std, 99.5)}}))
+		if o.calibration {
+			if errImg == nil {
+				return nil, usagef("--calibration needs --truth")
+			}
+			p, err := figures.CalibrationPanel(std, errImg, 10, figures.LineOptions{Title: "calibration", XLabel: "predicted σ", YLabel: "RMSE"})
+			if err != nil {
+				return nil, err
+			}
+			panels = append(panels, p)
+		}
+	} else if o.calibration {
+		return nil, fmt.Errorf("%s has no /recon/std to calibrate (run ctrecon uncertainty)", o.in)
+	}
+	return panels, nil
+}
+
+// readTruth reads a ground truth from a scan file or an image file.
+func readTruth(path string) (h5io.Volume, error) {
+	r, err := h5io.Open(path)
+	if err != nil {
+		return h5io.Volume{}, err
+	}
+	isScan := r.Has("/exchange/data")
+	r.Close()
+	if isScan {
+		s, err := h5io.ReadScan(path)
+		if err != nil {
+			return h5io.Volume{}, err
+		}
+		if s.GroundTruth == nil {
+			return h5io.Volume{}, fmt.Errorf("%s: the scan has no /exchange/ground_truth", path)
+		}
+		return *s.GroundTruth, nil
+	}
+	f, err := h5io.ReadImage(path)
+	return f.Image, err
+}
+
+func slice2D(data []float32, shape []int, k int, name string) ([]float32, int, int, error) {
+	switch len(shape) {
+	case 2:
+		return data, shape[0], shape[1], nil
+	case 3:
+		if k < 0 || k >= shape[0] {
+			return nil, 0, 0, usagef("--slice %d: %s has %d slices", k, name, shape[0])
+		}
+		sz := shape[1] * shape[2]
+		return data[k*sz : (k+1)*sz], shape[1], shape[2], nil
+	}
+	return nil, 0, 0, fmt.Errorf("%s has shape %v: only 2D images and 3D stacks can be drawn", name, shape)
+}
+
+func percentile(v []float32, p float64) float64 {
+	lo, hi := figures.Percentiles(0, p).Resolve(v)
+	_ = lo
+	if hi <= 0 {
+		hi = 1e-12
+	}
+	return hi
+}
+
+func winSetFor(o plotOpts) bool { return o.window != "" }
