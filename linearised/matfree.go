@@ -123,24 +123,28 @@ func NewMatrixFree(prob *Problem, prior *Prior, set MatrixFreeSettings) (*Matrix
 		r2: prob.residual2(), ws: newWeightStats(prior, prob.theta(n))}, nil
 }
 
-// imageCov sets dst = J Σ_θ Jᵀ x for k images (k × N²), batched.
-func (mf *MatrixFree) imageCov(dst, x []float32, k int) {
-	mf.chunked(k, mf.npix, mf.npix, dst, x, func(d, s []float32, c int) {
-		w := make([]float32, c*mf.n)
-		w2 := make([]float32, c*mf.n)
-		linop.AdjointBatch(mf.Prob.J, w, s, c)
-		mf.Prior.Cov(w2, w, c)
-		linop.ApplyBatch(mf.Prob.J, d, w2, c)
+// imageCov sets dst = J Σ_θ Jᵀ x for k images (k × N²), batch at a time.
+func imageCov(J linop.Operator, prior *Prior, batch int, dst, x []float32, k int) {
+	npix, n := J.Dims()
+	chunked(batch, k, npix, npix, dst, x, func(d, s []float32, c int) {
+		w := make([]float32, c*n)
+		w2 := make([]float32, c*n)
+		linop.AdjointBatch(J, w, s, c)
+		prior.Cov(w2, w, c)
+		linop.ApplyBatch(J, d, w2, c)
 	})
 }
 
-// chunked calls f on pieces of at most Batch vectors.
-func (mf *MatrixFree) chunked(k, lenIn, lenOut int, dst, x []float32, f func(d, s []float32, c int)) {
-	b := mf.set.batch()
-	for r0 := 0; r0 < k; r0 += b {
-		c := min(b, k-r0)
+// chunked calls f on pieces of at most batch of the k vectors.
+func chunked(batch, k, lenIn, lenOut int, dst, x []float32, f func(d, s []float32, c int)) {
+	for r0 := 0; r0 < k; r0 += batch {
+		c := min(batch, k-r0)
 		f(dst[r0*lenOut:(r0+c)*lenOut], x[r0*lenIn:(r0+c)*lenIn], c)
 	}
+}
+
+func (mf *MatrixFree) chunked(k, lenIn, lenOut int, dst, x []float32, f func(d, s []float32, c int)) {
+	chunked(mf.set.batch(), k, lenIn, lenOut, dst, x, f)
 }
 
 // ApplyK0 sets dst = A J Σ_θ Jᵀ Aᵀ v for k vectors of length m_y (K_yy
@@ -150,7 +154,7 @@ func (mf *MatrixFree) ApplyK0(dst, v []float32, k int) {
 		img := make([]float32, c*mf.npix)
 		img2 := make([]float32, c*mf.npix)
 		linop.AdjointBatch(mf.Prob.A, img, s, c)
-		mf.imageCov(img2, img, c)
+		imageCov(mf.Prob.J, mf.Prior, mf.set.batch(), img2, img, c)
 		linop.ApplyBatch(mf.Prob.A, d, img2, c)
 	})
 }
@@ -410,41 +414,57 @@ func (mf *MatrixFree) pcg(ctx context.Context, dst, b []float32, k int) (CGInfo,
 }
 
 // Samples fills dst with k zero-mean posterior samples (k × N², without the
-// δ term) by Matheron's rule: x_s = J Σ_θ^{½} ε₁ is a prior sample, and
-//
-//	x_post = x_s − J Σ_θ Jᵀ Aᵀ K_yy⁻¹ (A x_s + σ_y ε₂)
-//
-// has the posterior covariance. Add x̂ for samples of the predictive.
+// δ term) by Matheron's rule (see matheron), solving with CG.
 func (mf *MatrixFree) Samples(ctx context.Context, dst []float32, k int, rng *rand.Rand) (CGInfo, error) {
-	npix, m, n := mf.npix, mf.my, mf.n
-	if len(dst) != k*npix {
-		panic(fmt.Errorf("linearised: Samples dst has length %d, want %d", len(dst), k*npix))
-	}
 	if err := mf.ensurePreconditioner(ctx, false, rng); err != nil {
 		return CGInfo{}, err
 	}
+	var info CGInfo
+	err := matheron(ctx, mf.Prob, mf.Prior, mf.set.batch(), dst, k, rng, func(u, b []float32, k int) error {
+		var err error
+		info, err = mf.pcg(ctx, u, b, k)
+		return err
+	})
+	return info, err
+}
+
+// matheron fills dst with k zero-mean posterior samples by Matheron's rule:
+// x_s = J Σ_θ^{½} ε₁ is a prior sample, and
+//
+//	x_post = x_s − J Σ_θ Jᵀ Aᵀ K_yy⁻¹ (A x_s + σ_y ε₂)
+//
+// has the posterior covariance. solve(u, b, k) sets u = K_yy⁻¹ b.
+func matheron(ctx context.Context, prob *Problem, prior *Prior, batch int, dst []float32, k int, rng *rand.Rand,
+	solve func(u, b []float32, k int) error) error {
+	npix, n := prob.J.Dims()
+	m, _ := prob.A.Dims()
+	if len(dst) != k*npix {
+		panic(fmt.Errorf("linearised: Samples dst has length %d, want %d", len(dst), k*npix))
+	}
 	w := make([]float32, k*n)
-	mf.Prior.Sample(w, k, rng)
-	mf.chunked(k, n, npix, dst, w, func(d, s []float32, c int) { linop.ApplyBatch(mf.Prob.J, d, s, c) })
+	prior.Sample(w, k, rng)
+	chunked(batch, k, n, npix, dst, w, func(d, s []float32, c int) { linop.ApplyBatch(prob.J, d, s, c) })
 	b := make([]float32, k*m)
-	mf.chunked(k, npix, m, b, dst, func(d, s []float32, c int) { linop.ApplyBatch(mf.Prob.A, d, s, c) })
-	sy := math.Sqrt(mf.Prior.H.NoiseVar())
+	chunked(batch, k, npix, m, b, dst, func(d, s []float32, c int) { linop.ApplyBatch(prob.A, d, s, c) })
+	sy := math.Sqrt(prior.H.NoiseVar())
 	for i := range b {
 		b[i] += float32(sy * rng.NormFloat64())
 	}
 	u := make([]float32, k*m)
-	info, err := mf.pcg(ctx, u, b, k)
-	if err != nil {
-		return info, err
+	if err := solve(u, b, k); err != nil {
+		return err
+	}
+	if err := ctxErr(ctx); err != nil {
+		return err
 	}
 	atu := make([]float32, k*npix)
-	mf.chunked(k, m, npix, atu, u, func(d, s []float32, c int) { linop.AdjointBatch(mf.Prob.A, d, s, c) })
+	chunked(batch, k, m, npix, atu, u, func(d, s []float32, c int) { linop.AdjointBatch(prob.A, d, s, c) })
 	corr := make([]float32, k*npix)
-	mf.imageCov(corr, atu, k)
+	imageCov(prob.J, prior, batch, corr, atu, k)
 	for i := range dst {
 		dst[i] -= corr[i]
 	}
-	return info, nil
+	return nil
 }
 
 // Variances writes Monte-Carlo posterior pixel variances (without δ) into

@@ -130,19 +130,31 @@ func TestMatheronSampleCovarianceConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("20k samples")
 	}
-	testMatheron(t, 20000)
+	testMatheron(t, 20000, false)
 }
 
-func TestMatheronSampleCovarianceShort(t *testing.T) { testMatheron(t, 4000) }
+func TestMatheronSampleCovarianceShort(t *testing.T) { testMatheron(t, 4000, false) }
 
-func testMatheron(t *testing.T, k int) {
+func TestExactSampleCovariance(t *testing.T) { testMatheron(t, 4000, true) }
+
+func testMatheron(t *testing.T, k int, exact bool) {
 	rng := newRNG(t, 32)
 	p, pr := testProblem(t, rng, 20)
 	randomHyper(pr, rng)
-	mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{Batch: 250, CG: CGSettings{RTol: 1e-7, PrecondRank: 10}})
 	s := make([]float32, k*36)
-	if _, err := mf.Samples(context.Background(), s, k, rng); err != nil {
-		t.Fatal(err)
+	if exact {
+		e, err := NewExact(context.Background(), p, pr, ExactSettings{Batch: 250})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Samples(context.Background(), s, k, rng); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{Batch: 250, CG: CGSettings{RTol: 1e-7, PrecondRank: 10}})
+		if _, err := mf.Samples(context.Background(), s, k, rng); err != nil {
+			t.Fatal(err)
+		}
 	}
 	post := newDenseModel(p, pr).post
 	// Entry (i,j) of a zero-mean Gaussian sample covariance from k draws

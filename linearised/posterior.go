@@ -3,9 +3,11 @@ package linearised
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 
 	"github.com/ctrecon/ctrecon/internal/par"
 	"github.com/ctrecon/ctrecon/linop"
@@ -87,14 +89,15 @@ func (e *Exact) postBlock(ctx context.Context, pixels []int, full bool) ([]float
 			return nil, err
 		}
 		w := ch.hi - ch.lo
+		sc, l := e.Prior.chunkSqrt(ch)
 		par.For(c, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				e.Prior.sqrtT64(rc[i*w:i*w+w], r[i*n+ch.lo:i*n+ch.hi], ch)
+				sqrtT64(rc[i*w:i*w+w], r[i*n+ch.lo:i*n+ch.hi], sc, l)
 			}
 		})
 		par.For(m, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				e.Prior.sqrtT64(gc[i*w:i*w+w], e.aj[i*n+ch.lo:i*n+ch.hi], ch)
+				sqrtT64(gc[i*w:i*w+w], e.aj[i*n+ch.lo:i*n+ch.hi], sc, l)
 			}
 		})
 		rg := blas64.General{Rows: c, Cols: w, Data: rc, Stride: w}
@@ -158,4 +161,28 @@ func (e *Exact) Variances(ctx context.Context, dst []float64) error {
 		copy(dst[p0:], d)
 	}
 	return nil
+}
+
+// Samples fills dst with k zero-mean exact posterior samples (k × N²,
+// without δ) by Matheron's rule with the Cholesky factor of K_yy.
+func (e *Exact) Samples(ctx context.Context, dst []float32, k int, rng *rand.Rand) error {
+	if err := e.ensure(); err != nil {
+		return err
+	}
+	m := e.my
+	return matheron(ctx, e.Prob, e.Prior, e.set.batch(), dst, k, rng, func(u, b []float32, k int) error {
+		bm := make([]float64, m*k) // m × k, column r is right-hand side r
+		for r := 0; r < k; r++ {
+			for i := 0; i < m; i++ {
+				bm[i*k+r] = float64(b[r*m+i])
+			}
+		}
+		lapack64.Potrs(e.tri(), blas64.General{Rows: m, Cols: k, Data: bm, Stride: k})
+		for r := 0; r < k; r++ {
+			for i := 0; i < m; i++ {
+				u[r*m+i] = float32(bm[i*k+r])
+			}
+		}
+		return nil
+	})
 }

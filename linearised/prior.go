@@ -472,17 +472,27 @@ func (p *Prior) weightChunks(maxw int) []wchunk {
 	return out
 }
 
-// sqrtT64 sets dst = ((Σ^{½})ᵀ x) restricted to chunk c, in float64, for
-// x = src (the chunk's values, length c.hi−c.lo).
-func (p *Prior) sqrtT64(dst []float64, src []float32, c wchunk) {
+// chunkSqrt returns what sqrtT64 needs for chunk c: σ_b and, for a 3×3
+// block, the filter's Cholesky factor (nil for 1×1). Call it before a
+// parallel loop: it may refresh the prior's cache.
+func (p *Prior) chunkSqrt(c wchunk) (float64, *[81]float64) {
 	s := math.Sqrt(math.Exp(p.H.LogVar[c.b]))
 	if p.Blocks[c.b].Kernel == 1 {
+		return s, nil
+	}
+	return s, &p.filter(c.b).chol
+}
+
+// sqrtT64 sets dst = ((Σ^{½})ᵀ x) restricted to a chunk, in float64, for
+// x = src (the chunk's values), with s, l from chunkSqrt. Safe for
+// concurrent use.
+func sqrtT64(dst []float64, src []float32, s float64, l *[81]float64) {
+	if l == nil {
 		for i, v := range src {
 			dst[i] = s * float64(v)
 		}
 		return
 	}
-	l := &p.filter(c.b).chol
 	for f := 0; f < len(src); f += 9 {
 		for i := 0; i < 9; i++ {
 			var acc float64

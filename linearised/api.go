@@ -1,0 +1,221 @@
+package linearised
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Regime selects how the linearised model is evaluated.
+type Regime int
+
+const (
+	// Auto picks Exact when m_y ≤ Settings.MaxExactObs and the precomputed
+	// matrices fit Settings.MaxExactBytes, MatrixFree otherwise.
+	Auto Regime = iota
+	// ExactRegime assembles AJ and K_yy (float64 Cholesky, closed-form
+	// variances, exact MLL gradients).
+	ExactRegime
+	// MatrixFreeRegime uses only J/A products (CG, Matheron samples,
+	// Hutchinson gradients).
+	MatrixFreeRegime
+)
+
+func (r Regime) String() string {
+	switch r {
+	case ExactRegime:
+		return "exact"
+	case MatrixFreeRegime:
+		return "matrix-free"
+	}
+	return "auto"
+}
+
+// Settings configures Run. The zero value gives the documented defaults.
+type Settings struct {
+	Regime Regime
+	// MaxExactObs is the largest m_y for which Auto chooses the exact regime
+	// (default 3000).
+	MaxExactObs int
+	// MaxExactBytes bounds the memory of the exact regime as estimated by
+	// ExactBytes (default 4 GiB).
+	MaxExactBytes int64
+
+	Exact      ExactSettings
+	MatrixFree MatrixFreeSettings
+	MLL        MLLSettings
+	// SkipFit keeps the prior's hyperparameters as they are.
+	SkipFit bool
+	// Samples is the number of posterior samples: the matrix-free variances
+	// are estimated from them (default 256; relative standard error √(2/k)
+	// ≈ 9%), and in the exact regime they are drawn only when Samples > 0.
+	Samples int
+	// KeepSamples returns the posterior samples in Result.Samples.
+	KeepSamples bool
+	// SVD configures the truncated SVD of A behind δ.
+	SVD SVDSettings
+	// NoDelta leaves δ out of Result.Std (δ is still reported). Without
+	// δ, pixels where J ≈ 0 get a std near 0 — overconfident (DESIGN §5).
+	NoDelta bool
+}
+
+func (s Settings) maxExactObs() int {
+	if s.MaxExactObs <= 0 {
+		return 3000
+	}
+	return s.MaxExactObs
+}
+
+func (s Settings) maxExactBytes() int64 {
+	if s.MaxExactBytes <= 0 {
+		return 4 << 30
+	}
+	return s.MaxExactBytes
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	Regime Regime
+	Hyper  Hyper     // fitted log-hyperparameters (also left in the prior)
+	Fit    FitResult // zero when SkipFit
+	// Variance is the posterior pixel variance without δ (length N²).
+	Variance []float64
+	// Delta is δ = σ_y² · mean diag((AᵀA)⁺) from the truncated SVD of A.
+	Delta float64
+	// Std is √(Variance + δ) (√Variance with NoDelta), the reported
+	// uncertainty; the predictive mean is Problem.Xhat.
+	Std []float32
+	// Samples holds k zero-mean posterior samples (k × N²) when
+	// KeepSamples; add Xhat for samples of the image.
+	Samples []float32
+	// Exact or MatrixFree is the model used, for further queries (patch
+	// covariances, CG solves, experimental design).
+	Exact      *Exact
+	MatrixFree *MatrixFree
+}
+
+// ExactBytes estimates the memory of the exact regime: AJ (m_y·n float32),
+// the precomputed K_yy terms (one per Kernel-1 block, six per Kernel-3
+// block, m_y(m_y+1)/2 float64 each), K_yy itself and the per-block
+// accumulators during precomputation.
+func ExactBytes(my, n int, prior *Prior) int64 {
+	terms := 0
+	for _, b := range prior.Blocks {
+		if b.Kernel == 3 {
+			terms += nDist
+		} else {
+			terms++
+		}
+	}
+	m := int64(my)
+	return int64(my)*int64(n)*4 + int64(terms)*m*(m+1)/2*8 + m*m*8*(1+nDist)
+}
+
+// ChooseRegime returns the regime Run would use.
+func ChooseRegime(prob *Problem, prior *Prior, s Settings) (Regime, error) {
+	my, _, n, err := prob.dims()
+	if err != nil {
+		return Auto, err
+	}
+	if s.Regime != Auto {
+		return s.Regime, nil
+	}
+	if my <= s.maxExactObs() && ExactBytes(my, n, prior) <= s.maxExactBytes() {
+		return ExactRegime, nil
+	}
+	return MatrixFreeRegime, nil
+}
+
+// Run is the whole linearised-DIP uncertainty step: it fits the
+// hyperparameters by type-II maximum likelihood (unless SkipFit), computes
+// the posterior pixel variances (exact or from Matheron samples), δ from a
+// truncated SVD of A, and the reported std √(var + δ). prior may be nil
+// (then NewPrior(prob.Blocks) with the default initial values is used);
+// otherwise it is updated in place. rng drives every random choice
+// (probes, samples, preconditioner, SVD). progress receives MLL steps.
+func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand.Rand, progress Progress) (*Result, error) {
+	_, npix, n, err := prob.dims()
+	if err != nil {
+		return nil, err
+	}
+	if prior == nil {
+		if prior, err = NewPrior(prob.Blocks, n); err != nil {
+			return nil, err
+		}
+	}
+	regime, err := ChooseRegime(prob, prior, s)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Regime: regime, Variance: make([]float64, npix)}
+	nSamples := s.Samples
+	switch regime {
+	case ExactRegime:
+		e, err := NewExact(ctx, prob, prior, s.Exact)
+		if err != nil {
+			return nil, err
+		}
+		res.Exact = e
+		if !s.SkipFit {
+			if res.Fit, err = e.Fit(ctx, s.MLL, progress); err != nil {
+				return nil, err
+			}
+		}
+		if err := e.Variances(ctx, res.Variance); err != nil {
+			return nil, err
+		}
+		if s.KeepSamples && nSamples > 0 {
+			res.Samples = make([]float32, nSamples*npix)
+			if err := e.Samples(ctx, res.Samples, nSamples, rng); err != nil {
+				return nil, err
+			}
+		}
+	case MatrixFreeRegime:
+		mf, err := NewMatrixFree(prob, prior, s.MatrixFree)
+		if err != nil {
+			return nil, err
+		}
+		res.MatrixFree = mf
+		if !s.SkipFit {
+			if res.Fit, err = mf.Fit(ctx, s.MLL, rng, progress); err != nil {
+				return nil, err
+			}
+			if err := mf.RefreshPreconditioner(ctx, rng); err != nil {
+				return nil, err
+			}
+		}
+		if nSamples <= 0 {
+			nSamples = 256
+		}
+		samples := make([]float32, nSamples*npix)
+		if _, err := mf.Samples(ctx, samples, nSamples, rng); err != nil {
+			return nil, err
+		}
+		for r := 0; r < nSamples; r++ {
+			for i, v := range samples[r*npix : (r+1)*npix] {
+				res.Variance[i] += float64(v) * float64(v)
+			}
+		}
+		for i := range res.Variance {
+			res.Variance[i] /= float64(nSamples)
+		}
+		if s.KeepSamples {
+			res.Samples = samples
+		}
+	default:
+		return nil, fmt.Errorf("linearised: unknown regime %d", regime)
+	}
+	res.Hyper = prior.H.Clone()
+	if res.Delta, err = ImageNoiseTerm(ctx, prob.A, prior.H.NoiseVar(), s.SVD, rng); err != nil {
+		return nil, err
+	}
+	res.Std = make([]float32, npix)
+	for i, v := range res.Variance {
+		if !s.NoDelta {
+			v += res.Delta
+		}
+		res.Std[i] = float32(math.Sqrt(math.Max(v, 0)))
+	}
+	return res, nil
+}

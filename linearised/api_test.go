@@ -1,0 +1,83 @@
+package linearised
+
+import (
+	"context"
+	"math"
+	"testing"
+)
+
+func TestRunRegimesAgree(t *testing.T) {
+	rng := newRNG(t, 50)
+	p, pr := testProblem(t, rng, 20)
+	randomHyper(pr, rng)
+	h := pr.H.Clone()
+	ctx := context.Background()
+	if r, _ := ChooseRegime(p, pr, Settings{}); r != ExactRegime {
+		t.Fatalf("Auto chose %v for m_y = 20", r)
+	}
+	if r, _ := ChooseRegime(p, pr, Settings{MaxExactObs: 10}); r != MatrixFreeRegime {
+		t.Fatalf("Auto chose %v for m_y = 20 > MaxExactObs", r)
+	}
+	ex, err := Run(ctx, p, pr, Settings{SkipFit: true}, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.H = h.Clone()
+	const k = 3000
+	mf, err := Run(ctx, p, pr, Settings{Regime: MatrixFreeRegime, SkipFit: true, Samples: k, KeepSamples: true,
+		MatrixFree: MatrixFreeSettings{Batch: 500, CG: CGSettings{RTol: 1e-7}}}, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Regime != ExactRegime || mf.Regime != MatrixFreeRegime || len(mf.Samples) != k*36 {
+		t.Fatalf("regimes %v, %v; %d sample values", ex.Regime, mf.Regime, len(mf.Samples))
+	}
+	// δ uses the same A and σ_y²: identical up to the randomized SVD, which
+	// is exact here (rank 100 ≥ min(m_y, N²)).
+	if relDiff(ex.Delta, mf.Delta) > 1e-4 || !(ex.Delta > 0) {
+		t.Fatalf("δ exact %g, matrix-free %g", ex.Delta, mf.Delta)
+	}
+	// Variance from k samples: relative standard error √(2/k); 5 of them.
+	for i := range ex.Variance {
+		if relDiff(ex.Variance[i], mf.Variance[i]) > 5*math.Sqrt(2.0/k) {
+			t.Fatalf("pixel %d: exact %g, matrix-free %g", i, ex.Variance[i], mf.Variance[i])
+		}
+		want := math.Sqrt(ex.Variance[i] + ex.Delta)
+		if relDiff(float64(ex.Std[i]), want) > 1e-6 {
+			t.Fatalf("std %g, want √(var+δ) = %g", ex.Std[i], want)
+		}
+	}
+}
+
+func TestRunFitsNoiseLevel(t *testing.T) {
+	// Data from the linear model itself with known noise: the fitted σ_y²
+	// must come out near the truth.
+	rng := newRNG(t, 51)
+	blocks, n := testBlocks()
+	npix, my := 36, 400
+	J := randDense(rng, npix, n, 0.3)
+	A := randDense(rng, my, npix, 0.5)
+	pr, _ := NewPrior(blocks, n)
+	theta := make([]float32, n)
+	pr.Sample(theta, 1, rng)
+	x := make([]float32, npix)
+	J.Apply(x, theta)
+	const sigma = 0.3
+	y := make([]float32, my)
+	A.Apply(y, x)
+	for i := range y {
+		y[i] += float32(sigma * rng.NormFloat64())
+	}
+	// x̂ = Jθ (linear model, θ* = 0): the residual is pure noise.
+	p := &Problem{J: J, Blocks: blocks, A: A, Y: y, Xhat: x, Theta: theta}
+	res, err := Run(context.Background(), p, nil, Settings{MLL: MLLSettings{Steps: 600, LR: 0.05}}, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := math.Sqrt(math.Exp(res.Hyper.LogNoise))
+	// ‖y − Ax̂‖²/m_y estimates σ² with relative sd √(2/400) ≈ 7%, and the
+	// MLL's optimum is pulled by the log-det term by O(n/m_y); 25% bounds both.
+	if relDiff(got, sigma) > 0.25 {
+		t.Fatalf("fitted σ_y = %g, true %g", got, sigma)
+	}
+}
