@@ -440,3 +440,13 @@ func (n *Net) MemoryBytes(k, workers int) int64 {
 	}
 	return 4 * (acts + max(peak, vpeak) + int64(workers)*scratch + int64(k*n.nParams))
 }
+
+// Layers returns the layers in evaluation order with their node names
+// (block/name), e.g. to adjust a Dropout or Sigmoid after building.
+func (n *Net) Layers() (names []string, layers []Layer) {
+	for _, nd := range n.nodes {
+		names = append(names, nd.name)
+		layers = append(layers, nd.layer)
+	}
+	return names, layers
+}
