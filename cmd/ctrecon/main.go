@@ -95,16 +95,12 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "ctrecon:", err)
-	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") ||
-		strings.HasPrefix(err.Error(), "unknown flag") || strings.Contains(err.Error(), "required flag") {
-		os.Exit(2)
-	}
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "ctrecon: interrupted; no output was written")
+		fmt.Fprintln(os.Stderr, "ctrecon: interrupted; no output file was written")
+	} else {
+		fmt.Fprintln(os.Stderr, "ctrecon:", err)
 	}
-	os.Exit(1)
+	os.Exit(exitCode(err))
 }
 
 // findDataDir points the datasets package at the data folder: --data, then
@@ -127,4 +123,17 @@ func findDataDir() {
 			os.Setenv("CTRECON_DATA", d)
 		}
 	}
+}
+
+// exitCode is 2 for a mistake in how ctrecon was called, 1 for any other
+// error.
+func exitCode(err error) int {
+	var ue usageError
+	msg := err.Error()
+	if errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command") ||
+		strings.HasPrefix(msg, "unknown flag") || strings.HasPrefix(msg, "unknown shorthand flag") ||
+		strings.Contains(msg, "required flag") {
+		return 2
+	}
+	return 1
 }

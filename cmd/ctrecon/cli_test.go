@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// run executes ctrecon with args (as the shell would) and returns stdout.
+func run(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	g = globals{}
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append([]string{"-q"}, args...))
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := run(t, context.Background(), args...)
+	if err != nil {
+		t.Fatalf("ctrecon %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+func TestPipelinePhantomSimulateFBP(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "phantom", "--kind", "shepp-logan", "--size", "64", "-o", p("sl.h5"))
+	mustRun(t, "simulate", "-i", p("sl.h5"), "--angles", "60", "--noise", "0", "-o", p("scan.h5"))
+	mustRun(t, "simulate", "--phantom", "shepp-logan", "--size", "64", "--analytic", "--angles", "60",
+		"--noise", "0.05", "-o", p("ascan.h5"))
+	mustRun(t, "fbp", "-i", p("scan.h5"), "-o", p("fbp.h5"))
+	mustRun(t, "fbp", "-i", p("ascan.h5"), "--filter", "ramp", "-o", p("afbp.h5"))
+
+	scan, err := h5io.ReadScan(p("ascan.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scan.Angles() != 60 || scan.NDet != h5io.DefaultNDet(64) || scan.NoiseRel != 0.05 || !(scan.NoiseStd > 0) {
+		t.Fatalf("scan metadata: %d angles, %d bins, η %v, σ %v", scan.Angles(), scan.NDet, scan.NoiseRel, scan.NoiseStd)
+	}
+	// The stored σ is η·mean|Ax| of the clean data: the residual against a
+	// noise-free projection of the same phantom has that standard deviation.
+	mustRun(t, "simulate", "--phantom", "shepp-logan", "--size", "64", "--analytic", "--angles", "60",
+		"--noise", "0", "-o", p("clean.h5"))
+	clean, _ := h5io.ReadScan(p("clean.h5"))
+	var ss, sabs float64
+	for i, v := range scan.Data {
+		d := float64(v - clean.Data[i])
+		ss += d * d
+		sabs += math.Abs(float64(clean.Data[i]))
+	}
+	m := float64(len(scan.Data))
+	if sd := math.Sqrt(ss / m); math.Abs(sd/scan.NoiseStd-1) > 0.05 { // 10980 samples: s.e. of sd ≈ 0.7%
+		t.Fatalf("noise sd %v, file says %v", sd, scan.NoiseStd)
+	}
+	if want := 0.05 * sabs / m; math.Abs(scan.NoiseStd/want-1) > 1e-6 {
+		t.Fatalf("noise_std %v, want η·mean|Ax| = %v", scan.NoiseStd, want)
+	}
+	// The command's output is radon.FBP (Hann, the default) of the stored
+	// sinogram in the stored geometry, bit for bit: the CLI adds nothing.
+	rc, err := h5io.ReadRecon(p("fbp.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, _ := h5io.ReadScan(p("scan.h5"))
+	geo, _ := scanGeometry(ns)
+	want := make([]float32, 64*64)
+	if err := radon.FBP(want, ns.Sinogram(nil, 0), geo, radon.FBPSettings{Filter: radon.Hann}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if want[i] != rc.Image.Data[i] {
+			t.Fatalf("pixel %d: CLI %v, radon.FBP %v", i, rc.Image.Data[i], want[i])
+		}
+	}
+	// Coarse sanity only (radon's tests hold the accuracy floors): an
+	// all-zero image scores 12.9 dB here.
+	truth, _ := h5io.ReadImage(p("sl.h5"))
+	if psnr := metrics.PSNR(rc.Image.Data, truth.Image.Data, 1); psnr < 18 {
+		t.Fatalf("FBP PSNR %v dB at 64², 60 angles, no noise", psnr)
+	}
+	if rc.Method != "fbp" {
+		t.Fatalf("method %q", rc.Method)
+	}
+	out := mustRun(t, "info", p("scan.h5"), p("fbp.h5"))
+	for _, want := range []string{"/exchange/data  float32 [60 1 93]", "@noise_std", "/recon/image  float32 [1 64 64]"} {
+		if want == "@noise_std" { // noise-free scan: no noise_std attribute
+			if strings.Contains(out, want) {
+				t.Fatalf("info shows noise_std for a noise-free scan:\n%s", out)
+			}
+			continue
+		}
+		if !strings.Contains(out, want) {
+			t.Fatalf("info output lacks %q:\n%s", want, out)
+		}
+	}
+	mustRun(t, "plot", "-i", p("afbp.h5"), "--truth", p("ascan.h5"), "-o", p("fbp.png"))
+	mustRun(t, "plot", "-i", p("ascan.h5"), "-o", p("sino.png"))
+	for _, f := range []string{"fbp.png", "sino.png"} {
+		if st, err := os.Stat(p(f)); err != nil || st.Size() < 1000 {
+			t.Fatalf("%s not written: %v", f, err)
+		}
+	}
+}
+
+func TestVolumeSliceBySlice(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "--seed", "7", "simulate", "--phantom", "rectangles", "--count", "3", "--size", "32",
+		"--angles", "20", "--noise", "0", "-o", p("vol.h5"))
+	mustRun(t, "fbp", "-i", p("vol.h5"), "-o", p("vfbp.h5"))
+	rc, err := h5io.ReadRecon(p("vfbp.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan, _ := h5io.ReadScan(p("vol.h5"))
+	if rc.Image.Slices != 3 {
+		t.Fatalf("%d slices", rc.Image.Slices)
+	}
+	// Each slice is the reconstruction of its own phantom: it matches its
+	// own truth better than its neighbour's.
+	for k := 0; k < 3; k++ {
+		own := metrics.MSE(rc.Image.Slice(k), scan.GroundTruth.Slice(k))
+		other := metrics.MSE(rc.Image.Slice(k), scan.GroundTruth.Slice((k+1)%3))
+		if !(own < other) {
+			t.Fatalf("slice %d: MSE to own truth %v ≥ to another %v", k, own, other)
+		}
+	}
+}
+
+func TestBadUsageAndInputs(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "phantom", "--size", "16", "-o", p("img.h5"))
+	os.WriteFile(p("junk.h5"), []byte("not hdf5"), 0o644)
+	usage := [][]string{
+		{"simulate", "-i", p("img.h5"), "--angles", "3", "--theta", "0,1", "-o", p("x.h5")},
+		{"simulate", "-i", p("img.h5"), "-o", p("img.h5")},
+		{"fbp", "-i", p("img.h5")},
+		{"fbp", "-i", p("s.h5"), "--filter", "box", "-o", p("x.h5")},
+		{"phantom", "--kind", "unicorn", "-o", p("x.h5")},
+		{"phantom", "--bogus-flag"},
+		{"dip", "-i", p("s.h5"), "--stop", "never", "-o", p("x.h5")},
+		{"info"},
+	}
+	for _, args := range usage {
+		_, err := run(t, context.Background(), args...)
+		if err == nil || exitCode(err) != 2 {
+			t.Errorf("%v: err %v (exit %d), want a usage error (exit 2)", args, err, exitCode(errOrNil(err)))
+		}
+	}
+	runtime := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fbp", "-i", p("missing.h5"), "-o", p("x.h5")}, "does not exist"},
+		{[]string{"fbp", "-i", p("junk.h5"), "-o", p("x.h5")}, "not an HDF5 file"},
+		{[]string{"fbp", "-i", p("img.h5"), "-o", p("x.h5")}, "/exchange/data is missing"},
+		{[]string{"simulate", "-i", p("img.h5"), "--ndet", "-3", "-o", p("x.h5")}, "NDet"},
+	}
+	for _, c := range runtime {
+		_, err := run(t, context.Background(), c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err %v, want one saying %q", c.args, err, c.want)
+		}
+	}
+	if _, err := os.Stat(p("x.h5")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed command left x.h5 behind")
+	}
+}
+
+func errOrNil(err error) error {
+	if err == nil {
+		return errors.New("nil")
+	}
+	return err
+}
+
+func TestDIPResumeEndsWhereUninterruptedRunEnds(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "simulate", "--phantom", "ellipses", "--size", "24", "--angles", "12", "-o", p("s.h5"))
+	args := []string{"dip", "-i", p("s.h5"), "--stop", "max", "--iters", "60", "--checkpoint-every", "20", "--threads", "1"}
+	mustRun(t, append(args, "-o", p("full.h5"))...)
+
+	// Interrupt the second run right after its first checkpoint.
+	ctx, cancel := context.WithCancel(context.Background())
+	afterCheckpoint = cancel
+	defer func() { afterCheckpoint = nil }()
+	_, err := run(t, ctx, append(args, "-o", p("cut.h5"))...)
+	afterCheckpoint = nil
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run returned %v", err)
+	}
+	if _, err := os.Stat(p("cut.h5")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("interrupted run wrote its output")
+	}
+	if _, err := run(t, context.Background(), append(args, "-o", p("cut.h5"))...); err == nil ||
+		!strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("a rerun without --resume should point at --resume, got %v", err)
+	}
+	mustRun(t, append(args, "-o", p("cut.h5"), "--resume")...)
+	a, _ := h5io.ReadRecon(p("full.h5"))
+	b, err := h5io.ReadRecon(p("cut.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Image.Data {
+		if a.Image.Data[i] != b.Image.Data[i] {
+			t.Fatalf("pixel %d: resumed %v, uninterrupted %v", i, b.Image.Data[i], a.Image.Data[i])
+		}
+	}
+	pa, pb := a.Group("/dip").Get("params").Data, b.Group("/dip").Get("params").Data
+	for i := range pa {
+		if pa[i] != pb[i] {
+			t.Fatalf("parameter %d differs after resume", i)
+		}
+	}
+	if _, err := os.Stat(p("cut.h5.ckpt")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("checkpoint left behind after a finished run")
+	}
+	// A different setting refuses the checkpoint instead of mixing runs.
+	mustRun(t, "simulate", "--phantom", "ellipses", "--size", "24", "--angles", "12", "-o", p("s2.h5"))
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	afterCheckpoint = cancel2
+	run(t, ctx2, append(args, "-o", p("c2.h5"))...)
+	afterCheckpoint = nil
+	if _, err := run(t, context.Background(), "dip", "-i", p("s.h5"), "--stop", "max", "--iters", "61",
+		"--checkpoint-every", "20", "--threads", "1", "-o", p("c2.h5"), "--resume"); err == nil || !strings.Contains(err.Error(), "other settings") {
+		t.Fatalf("resume with other settings: %v", err)
+	}
+}
