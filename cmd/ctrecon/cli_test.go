@@ -98,6 +98,23 @@ func TestPipelinePhantomSimulateFBP(t *testing.T) {
 	if rc.Method != "fbp" {
 		t.Fatalf("method %q", rc.Method)
 	}
+	// tv: radon.TV with the λ the file's noise_std gives, bit for bit.
+	mustRun(t, "tv", "-i", p("ascan.h5"), "--iters", "100", "-o", p("tv.h5"))
+	tvr, err := h5io.ReadRecon(p("tv.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ageo, _ := scanGeometry(scan)
+	wantTV := make([]float32, 64*64)
+	if err := radon.TV(wantTV, scan.Sinogram(nil, 0), ageo,
+		radon.TVSettings{Iters: 100, Lambda: radon.TVLambdaForNoise(ageo, scan.NoiseStd)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range wantTV {
+		if wantTV[i] != tvr.Image.Data[i] {
+			t.Fatalf("tv pixel %d: CLI %v, radon.TV %v", i, tvr.Image.Data[i], wantTV[i])
+		}
+	}
 	out := mustRun(t, "info", p("scan.h5"), p("fbp.h5"))
 	for _, want := range []string{"/exchange/data  float32 [60 1 93]", "@noise_std", "/recon/image  float32 [1 64 64]"} {
 		if want == "@noise_std" { // noise-free scan: no noise_std attribute
