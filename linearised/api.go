@@ -97,7 +97,7 @@ type Result struct {
 
 // ExactBytes estimates the memory of the exact regime: AJ (m_y·n float32),
 // the precomputed K_yy terms (one per Kernel-1 block, six per Kernel-3
-// block, m_y(m_y+1)/2 float64 each), K_yy itself and the per-block
+// block, m_y(m_y+1)/2 float32 each), K_yy itself and the per-block float64
 // accumulators during precomputation.
 func ExactBytes(my, n int, prior *Prior) int64 {
 	terms := 0
@@ -109,7 +109,7 @@ func ExactBytes(my, n int, prior *Prior) int64 {
 		}
 	}
 	m := int64(my)
-	return int64(my)*int64(n)*4 + int64(terms)*m*(m+1)/2*8 + m*m*8*(1+nDist)
+	return int64(my)*int64(n)*4 + int64(terms)*m*(m+1)/2*4 + m*m*8*(1+nDist)
 }
 
 // ChooseRegime returns the regime Run would use.

@@ -8,7 +8,6 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack/lapack64"
 
 	"github.com/ctrecon/ctrecon/internal/par"
 	"github.com/ctrecon/ctrecon/linop"
@@ -49,7 +48,7 @@ func (s ExactSettings) pixelChunk() int {
 //	K_yy = Σ_b σ_b² Σ_d k_d(ℓ_b) M_bd + σ_y² I,   k_d(ℓ) = exp(−d/ℓ) (+1e-6 at d=0),
 //
 // so every marginal-likelihood step is a weighted sum and one Cholesky.
-// Memory: AJ (m_y·n float32) plus terms·m_y(m_y+1)/2 float64.
+// Memory: AJ (m_y·n float32) plus terms·m_y(m_y+1)/2 float32.
 type Exact struct {
 	Prob  *Problem
 	Prior *Prior
@@ -72,7 +71,7 @@ type Exact struct {
 
 type term struct {
 	block, dist int       // dist 0 for Kernel-1 blocks
-	m           []float64 // packed upper triangle, row by row
+	m           []float32 // packed upper triangle, row by row
 }
 
 // packOff returns the offset of row i of a packed upper m×m triangle.
@@ -220,9 +219,15 @@ func (e *Exact) precompute(ctx context.Context) error {
 			}
 		}
 		for d := 0; d < nd; d++ {
-			pk := make([]float64, m*(m+1)/2)
+			// Stored in float32: the rounding is of the size AJ (float32)
+			// already carries, and it halves the memory traffic of every
+			// MLL step (which reads all terms twice).
+			pk := make([]float32, m*(m+1)/2)
 			for i := 0; i < m; i++ {
-				copy(pk[packOff(i, m):packOff(i, m)+m-i], acc[d][i*m+i:i*m+m])
+				dst := pk[packOff(i, m) : packOff(i, m)+m-i]
+				for j, v := range acc[d][i*m+i : i*m+m] {
+					dst[j] = float32(v)
+				}
 			}
 			e.terms = append(e.terms, term{block: bi, dist: d, m: pk})
 			acc[d] = nil
@@ -268,7 +273,7 @@ func (e *Exact) assemble(w []float64, noise, jitter float64) {
 		for t, tm := range e.terms {
 			wt := w[t]
 			for j, v := range tm.m[o : o+m-i] {
-				r[j] += wt * v
+				r[j] += wt * float64(v)
 			}
 		}
 		r[0] += noise + jitter
@@ -301,8 +306,7 @@ func (e *Exact) factor() (float64, error) {
 			meanDiag += e.kbuf[i*m+i]
 		}
 		meanDiag /= float64(m)
-		_, ok := lapack64.Potrf(e.sym())
-		if ok {
+		if cholUpper(e.kbuf, m) {
 			break
 		}
 		if jitter == 0 {
@@ -325,10 +329,6 @@ func (e *Exact) factor() (float64, error) {
 	e.fact = h.Clone()
 	e.factOK = true
 	return ld, nil
-}
-
-func (e *Exact) sym() blas64.Symmetric {
-	return blas64.Symmetric{Uplo: blas.Upper, N: e.my, Data: e.kbuf, Stride: e.my}
 }
 
 func (e *Exact) tri() blas64.Triangular {
@@ -361,10 +361,10 @@ func (e *Exact) Loss(grad *Hyper) (float64, error) {
 	grad.LogNoise -= 0.5 * e.r2 / noise
 	// K⁻¹ (upper triangle) overwrites the factor.
 	e.factOK = false
-	if _, ok := lapack64.Potri(e.tri()); !ok {
+	m := e.my
+	if !cholInvUpper(e.kbuf, m) {
 		return 0, errors.New("linearised: inverting K_yy failed")
 	}
-	m := e.my
 	var trInv float64
 	for i := 0; i < m; i++ {
 		trInv += e.kbuf[i*m+i]
@@ -385,16 +385,16 @@ func (e *Exact) Loss(grad *Hyper) (float64, error) {
 }
 
 // traceInv returns tr(K⁻¹ M) for K⁻¹'s upper triangle in kbuf and M packed.
-func (e *Exact) traceInv(pk []float64) float64 {
+func (e *Exact) traceInv(pk []float32) float64 {
 	m := e.my
 	var diag, off float64
 	for i := 0; i < m; i++ {
 		row := e.kbuf[i*m+i : i*m+m]
 		src := pk[packOff(i, m) : packOff(i, m)+m-i]
-		diag += row[0] * src[0]
+		diag += row[0] * float64(src[0])
 		var s float64
 		for j := 1; j < len(row); j++ {
-			s += row[j] * src[j]
+			s += row[j] * float64(src[j])
 		}
 		off += s
 	}

@@ -244,10 +244,10 @@ func exactDerivatives(e *Exact) []*mat.Dense {
 		out[i] = mat.NewDense(m, m, nil)
 	}
 	w, dwl := e.weights(e.Prior.H)
-	add := func(d *mat.Dense, c float64, pk []float64) {
+	add := func(d *mat.Dense, c float64, pk []float32) {
 		for i := 0; i < m; i++ {
 			for j := i; j < m; j++ {
-				v := c * pk[packOff(i, m)+j-i]
+				v := c * float64(pk[packOff(i, m)+j-i])
 				d.Set(i, j, d.At(i, j)+v)
 				if i != j {
 					d.Set(j, i, d.At(j, i)+v)
