@@ -268,3 +268,20 @@ func benchProj(b *testing.B, n, na int, fwd bool) {
 		}
 	}
 }
+
+// BenchmarkSingleAngleN128 is what experimental design pays per candidate
+// angle: make the projector of one angle, project and back-project.
+func BenchmarkSingleAngleN128(b *testing.B) {
+	BenchThreads(b)
+	g := NewGeometry(128, EqualAngles(200))
+	rng := rand.New(rand.NewPCG(6, 6))
+	x, y := randVec(g.ImageLen(), rng), randVec(g.NDet, rng)
+	ox, oy := make([]float32, g.NDet), make([]float32, g.ImageLen())
+	i := 0
+	for b.Loop() {
+		p := NewProjector(g.Subset([]int{i % 200}))
+		p.Apply(ox, x)
+		p.Adjoint(oy, y)
+		i++
+	}
+}
