@@ -220,17 +220,17 @@ func backprojectInterp(dst, q []float32, qpad, stride, up int, g Geometry, scale
 			clear(acc)
 			y := h - float64(i)
 			// Two angles per pass over the row halve the loads and stores of
-			// acc; u steps by its increment (drift ~N ulps, negligible).
+			// acc; the bin position steps in fixed point (as the projector).
 			a := 0
 			for ; a+1 < len(as); a += 2 {
 				r0 := q[a*stride : (a+1)*stride]
 				r1 := q[(a+1)*stride : (a+2)*stride]
-				c0, c1 := as[a].c, as[a+1].c
-				u0 := -h*c0 + y*as[a].s + off
-				u1 := -h*c1 + y*as[a+1].s + off
+				c0, c1 := toFixed(as[a].c), toFixed(as[a+1].c)
+				u0 := toFixed(-h*as[a].c + y*as[a].s + off)
+				u1 := toFixed(-h*as[a+1].c + y*as[a+1].s + off)
 				for j := range acc {
-					k0, k1 := int(u0), int(u1)
-					f0, f1 := float32(u0-float64(k0)), float32(u1-float64(k1))
+					k0, f0 := tap(u0)
+					k1, f1 := tap(u1)
 					v0, w0 := r0[k0], r0[k0+1]
 					v1, w1 := r1[k1], r1[k1+1]
 					acc[j] += (v0 + f0*(w0-v0)) + (v1 + f1*(w1-v1))
@@ -240,11 +240,10 @@ func backprojectInterp(dst, q []float32, qpad, stride, up int, g Geometry, scale
 			}
 			if a < len(as) {
 				r0 := q[a*stride : (a+1)*stride]
-				c0 := as[a].c
-				u0 := -h*c0 + y*as[a].s + off
+				c0 := toFixed(as[a].c)
+				u0 := toFixed(-h*as[a].c + y*as[a].s + off)
 				for j := range acc {
-					k0 := int(u0)
-					f0 := float32(u0 - float64(k0))
+					k0, f0 := tap(u0)
 					v0, w0 := r0[k0], r0[k0+1]
 					acc[j] += v0 + f0*(w0-v0)
 					u0 += c0

@@ -34,17 +34,30 @@ type Projector struct {
 	pool   sync.Pool
 }
 
-// rayInfo is Projector.ray's answer for one ray, computed once.
+// rayInfo is Projector.ray's answer for one ray, computed once: its row-0
+// position in fixed point and its rows.
 type rayInfo struct {
-	q      float64
+	q      fixed
 	r0, r1 int32
 }
 
+// fixed is a position in columns with 32 fractional bits. The traversal
+// steps in fixed point: position q + r·g is exact integer arithmetic, so
+// it is the same number whichever row a worker starts from, and the weights
+// come out of an add, a shift and a mask. Resolution 2⁻³² column; the step
+// g is rounded to it, which moves a ray by under 1e-7 column over 512 rows.
+type fixed int64
+
+const fixedOne = 1 << 32
+
+func toFixed(x float64) fixed { return fixed(math.Round(x * fixedOne)) }
+
 // pad is the number of zero columns on each side of a working-image row.
 // The traversal may step up to one row past the ray's true extent, which puts
-// the interpolation position up to one column outside (−1, N); two columns
-// keep every access inside the row and reading zeros.
-const pad = 2
+// the interpolation position up to one column outside (−1, N); three columns
+// keep every access inside the row, reading zeros, with the position
+// positive.
+const pad = 3
 
 // angleParams describes one angle's rays in the coordinates of its working
 // image (the image itself, or its transpose for near-horizontal rays). On
@@ -56,6 +69,7 @@ type angleParams struct {
 	dq  float64 // change per detector bin
 	g   float64 // change per working row
 	w   float32 // ray length per row step, 1/max(|cos θ|, |sin θ|)
+	gf  fixed   // g in fixed point
 }
 
 var (
@@ -105,11 +119,14 @@ func NewProjectorChecked(g Geometry) (*Projector, error) {
 			p.anyCol = true
 		}
 	}
+	for a := range p.ang {
+		p.ang[a].gf = toFixed(p.ang[a].g)
+	}
 	p.rays = make([]rayInfo, len(g.Angles)*g.NDet)
 	for a := range p.ang {
 		for k := 0; k < g.NDet; k++ {
 			q, r0, r1 := p.ray(&p.ang[a], k)
-			p.rays[a*g.NDet+k] = rayInfo{q, int32(r0), int32(r1)}
+			p.rays[a*g.NDet+k] = rayInfo{toFixed(q), int32(r0), int32(r1)}
 		}
 	}
 	return p, nil
@@ -153,35 +170,34 @@ func (p *Projector) ray(ap *angleParams, k int) (q float64, r0, r1 int) {
 	return q, max(r0, 0), min(r1, n)
 }
 
-// tap returns the left pixel column j and the interpolation weight f of the
-// ray with row-0 position q on working row r: the ray passes pixels j and j+1
-// with weights 1−f and f. Both policies call it, so their weights are the
-// same numbers.
-func tap(q, g float64, r int) (j int, f float32) {
-	x := q + float64(float64(r)*g) // conversion: no fused multiply-add, same rounding everywhere
-	j = int(x)                     // x > −1 (see ray), so this is floor except on (−1, 0), where both pixels are padding
-	return j, float32(x - float64(j))
+// tap returns the left pixel column j and the interpolation weight f at the
+// fixed-point position x: the ray passes pixels j and j+1 with weights 1−f
+// and f. Both policies call it, so their weights are the same numbers.
+func tap(x fixed) (j int, f float32) {
+	return int(x >> 32), float32(x&(fixedOne-1)) * (1.0 / fixedOne)
 }
 
-// gather is the forward policy: the interpolated sum of w along one ray over
-// working rows [r0, r1). Two partial sums halve the floating-point add chain.
-func gather(w []float32, stride int, q, g float64, r0, r1 int) float32 {
+// gather is the forward policy: the interpolated sum of w along one ray
+// (row-0 position q, step g per row) over working rows [r0, r1). Two
+// partial sums halve the floating-point add chain.
+func gather(w []float32, stride int, q, g fixed, r0, r1 int) float32 {
 	var s0, s1 float32
+	x := q + fixed(r0)*g
+	o := r0 * stride
 	r := r0
 	for ; r+1 < r1; r += 2 {
-		j, f := tap(q, g, r)
-		o := r*stride + j
-		v := w[o : o+2 : o+2]
+		j, f := tap(x)
+		v := w[o+j : o+j+2 : o+j+2]
 		s0 += v[0] + f*(v[1]-v[0])
-		j, f = tap(q, g, r+1)
-		o = (r+1)*stride + j
-		v = w[o : o+2 : o+2]
+		j, f = tap(x + g)
+		v = w[o+stride+j : o+stride+j+2 : o+stride+j+2]
 		s1 += v[0] + f*(v[1]-v[0])
+		x += 2 * g
+		o += 2 * stride
 	}
 	if r < r1 {
-		j, f := tap(q, g, r)
-		o := r*stride + j
-		v := w[o : o+2 : o+2]
+		j, f := tap(x)
+		v := w[o+j : o+j+2 : o+j+2]
 		s0 += v[0] + f*(v[1]-v[0])
 	}
 	return s0 + s1
@@ -189,14 +205,15 @@ func gather(w []float32, stride int, q, g float64, r0, r1 int) float32 {
 
 // scatter is the backward policy: it adds val times each weight of one ray
 // into the working image over working rows [r0, r1).
-func scatter(w []float32, stride int, q, g float64, r0, r1 int, val float32) {
-	for r := r0; r < r1; r++ {
-		j, f := tap(q, g, r)
-		o := r*stride + j
-		v := w[o : o+2 : o+2]
+func scatter(w []float32, stride int, q, g fixed, r0, r1 int, val float32) {
+	x := q + fixed(r0)*g
+	for o, end := r0*stride, r1*stride; o < end; o += stride {
+		j, f := tap(x)
+		v := w[o+j : o+j+2 : o+j+2]
 		t := val * f
 		v[0] += val - t
 		v[1] += t
+		x += g
 	}
 }
 
@@ -339,7 +356,7 @@ func (p *Projector) forward(dst []float32, sc *scratch, nb int) {
 			rays := p.rays[a*nd : (a+1)*nd]
 			for ; k < kEnd; k++ {
 				ri := rays[k]
-				out[k] = gather(w, st, ri.q, ap.g, int(ri.r0), int(ri.r1)) * ap.w
+				out[k] = gather(w, st, ri.q, ap.gf, int(ri.r0), int(ri.r1)) * ap.w
 			}
 			t += kEnd - (t % nd)
 		}
@@ -383,7 +400,7 @@ func (p *Projector) backward(sc *scratch, y []float32, nb int) {
 					ri := rays[k]
 					r0, r1 := max(int(ri.r0), lr), min(int(ri.r1), hr)
 					if r0 < r1 && v != 0 {
-						scatter(w, st, ri.q, ap.g, r0, r1, v*ap.w)
+						scatter(w, st, ri.q, ap.gf, r0, r1, v*ap.w)
 					}
 				}
 			}
