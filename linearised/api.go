@@ -158,7 +158,7 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 		}
 		res.Exact = e
 		if !s.SkipFit {
-			if res.Fit, err = e.Fit(ctx, s.MLL, progress); err != nil {
+			if res.Fit, err = e.Fit(ctx, s.MLL, rng, progress); err != nil {
 				return nil, err
 			}
 		}

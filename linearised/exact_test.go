@@ -126,7 +126,7 @@ func TestExactFitDecreasesLossAndReachesStationaryPoint(t *testing.T) {
 	}
 	l0, _ := e.Loss(nil)
 	var calls int
-	res, err := e.Fit(context.Background(), MLLSettings{Steps: 1500, LR: 0.05}, func(int, float64) { calls++ })
+	res, err := e.Fit(context.Background(), MLLSettings{Steps: 1500, LR: 0.05}, nil, func(int, float64) { calls++ })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 )
 
 // MLLSettings configures the type-II maximum-likelihood fit of the
@@ -17,6 +18,9 @@ type MLLSettings struct {
 	// FixNoise keeps σ_y² at its current value (e.g. when the noise level
 	// is known) instead of learning it.
 	FixNoise bool
+	// PredCP adds the TV-PredCP hyperprior (MAP instead of ML); off when
+	// PredCP.Gamma is 0.
+	PredCP PredCPSettings
 }
 
 func (s MLLSettings) steps() int {
@@ -35,8 +39,11 @@ func (s MLLSettings) lr() float64 {
 
 // FitResult summarises a hyperparameter fit.
 type FitResult struct {
-	Steps int     // steps taken
-	Loss  float64 // objective at the final hyperparameters (exact: L; matrix-free: NaN, the log-det is not estimated)
+	Steps int // steps taken
+	// Loss is the MLL objective L at the final hyperparameters (exact
+	// regime; PredCP not included); NaN in the matrix-free regime, which
+	// does not estimate the log-determinant.
+	Loss float64
 	// Jitter is the largest diagonal jitter added to K_yy during the fit
 	// (exact regime), 0 when the factorisations all succeeded.
 	Jitter float64
@@ -84,12 +91,29 @@ func adamFit(ctx context.Context, pr *Prior, f lossFunc, s MLLSettings, progress
 	return res, nil
 }
 
+// withPredCP adds the PredCP term (when enabled) to a loss function.
+func withPredCP(ctx context.Context, f lossFunc, prob *Problem, prior *Prior, s PredCPSettings, batch int, rng *rand.Rand) lossFunc {
+	if s.Gamma == 0 {
+		return f
+	}
+	return func(grad *Hyper) (float64, error) {
+		l, err := f(grad)
+		if err != nil {
+			return l, err
+		}
+		p, err := predCP(ctx, prob, prior, s, batch, rng, grad)
+		return l + p, err
+	}
+}
+
 // Fit optimises the prior's hyperparameters (in place) by Adam on the exact
-// negative log marginal likelihood (Loss), with analytic gradients. The
-// reported loss of each step is the one before that step's update; the
-// returned FitResult.Loss is re-evaluated at the final hyperparameters.
-func (e *Exact) Fit(ctx context.Context, s MLLSettings, progress Progress) (FitResult, error) {
-	res, err := adamFit(ctx, e.Prior, e.Loss, s, progress)
+// negative log marginal likelihood (Loss), with analytic gradients, plus the
+// PredCP hyperprior when enabled (rng draws its samples; it may be nil
+// otherwise). Progress receives the objective before each step's update;
+// FitResult.Loss is L re-evaluated at the final hyperparameters.
+func (e *Exact) Fit(ctx context.Context, s MLLSettings, rng *rand.Rand, progress Progress) (FitResult, error) {
+	f := withPredCP(ctx, e.Loss, e.Prob, e.Prior, s.PredCP, e.set.batch(), rng)
+	res, err := adamFit(ctx, e.Prior, f, s, progress)
 	if err != nil {
 		return res, err
 	}

@@ -579,8 +579,8 @@ func (mf *MatrixFree) LossGrad(ctx context.Context, grad *Hyper, probes int, rng
 }
 
 // Fit optimises the prior's hyperparameters (in place) by Adam with the
-// Hutchinson gradient (LossGrad), rebuilding the preconditioner every
-// PrecondUpdate steps. Progress receives the data-and-prior part of the
+// Hutchinson gradient (LossGrad) and the PredCP hyperprior when enabled,
+// rebuilding the preconditioner every PrecondUpdate steps. Progress receives the data-and-prior part of the
 // loss (no log-determinant); FitResult.Loss is NaN.
 func (mf *MatrixFree) Fit(ctx context.Context, s MLLSettings, rng *rand.Rand, progress Progress) (FitResult, error) {
 	step := 0
@@ -594,7 +594,7 @@ func (mf *MatrixFree) Fit(ctx context.Context, s MLLSettings, rng *rand.Rand, pr
 		l, _, err := mf.LossGrad(ctx, grad, mf.set.probes(), rng)
 		return l, err
 	}
-	res, err := adamFit(ctx, mf.Prior, f, s, progress)
+	res, err := adamFit(ctx, mf.Prior, withPredCP(ctx, f, mf.Prob, mf.Prior, s.PredCP, mf.set.batch(), rng), s, progress)
 	res.Loss = math.NaN()
 	return res, err
 }

@@ -1,0 +1,102 @@
+package linearised
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ctrecon/ctrecon/linop"
+)
+
+func TestTVGrad(t *testing.T) {
+	// 2×2 image [[0, 1], [3, 2]]: |1−0| + |2−1|... rows: |3−0| + |2−1|, cols: |1−0| + |2−3| → 6.
+	x := []float32{0, 1, 3, 2}
+	g := make([]float32, 4)
+	if tv := tvGrad(g, x, 2); tv != 6 {
+		t.Fatalf("TV = %g, want 6", tv)
+	}
+	// Finite differences at a point without ties.
+	for i := range x {
+		xp := append([]float32(nil), x...)
+		xp[i] += 0.01
+		fd := (tvGrad(make([]float32, 4), xp, 2) - 6) / 0.01
+		if math.Abs(fd-float64(g[i])) > 1e-4 {
+			t.Fatalf("∂TV/∂x[%d] = %g, finite difference %g", i, g[i], fd)
+		}
+	}
+}
+
+func TestCholDerivs(t *testing.T) {
+	// L(ℓ) L(ℓ)ᵀ = K(ℓ): differentiate both sides once in log ℓ and compare
+	// L'Lᵀ + L L'ᵀ with K' = exp(−d/ℓ)·d/ℓ computed analytically.
+	le := math.Log(0.7)
+	l := cholAt(0.7)
+	d1, _ := cholDerivs(le)
+	_, dk := kernelCoef(0.7)
+	for i := 0; i < 9; i++ {
+		for j := 0; j < 9; j++ {
+			var s float64
+			for k := 0; k < 9; k++ {
+				s += d1[i*9+k]*l[j*9+k] + l[i*9+k]*d1[j*9+k]
+			}
+			if math.Abs(s-dk[distIndex[i][j]]) > 1e-8 {
+				t.Fatalf("(LLᵀ)'[%d,%d] = %g, K' = %g", i, j, s, dk[distIndex[i][j]])
+			}
+		}
+	}
+}
+
+func TestPredCPGradientCommonRandomNumbers(t *testing.T) {
+	rng := newRNG(t, 60)
+	p, pr := testProblem(t, rng, 20)
+	randomHyper(pr, rng)
+	// A checkerboard mean (±5) and a small J (|Jw| ≲ 2) keep every TV
+	// difference away from 0, so the Monte-Carlo estimate with fixed ε is a
+	// smooth function of the hyperparameters (no sign flip of ∇TV inside the
+	// finite-difference step, which would make the −log|κ_ℓ| estimate jump).
+	for i := range p.Xhat {
+		p.Xhat[i] = float32(5 * (1 - 2*((i/6+i%6)%2)))
+	}
+	for i := range p.J.(*linop.Dense).Data {
+		p.J.(*linop.Dense).Data[i] *= 0.15
+	}
+	s := PredCPSettings{Gamma: 1e-2, Samples: 50}
+	eval := func(grad *Hyper) float64 {
+		// The same ε at every evaluation: the estimate is then a fixed,
+		// piecewise-smooth function of the hyperparameters.
+		v, err := predCP(context.Background(), p, pr, s, 16, rand.New(rand.NewPCG(7, 7)), grad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	g := Hyper{LogVar: make([]float64, 4), LogLen: make([]float64, 4)}
+	eval(&g)
+	hi := hyperParams(pr)
+	x0 := hi.get(&pr.H)
+	ga := hi.get(&g)
+	// Images are float32: TV rounding ≈ √60·5·6e-8 per sample, over 2h =
+	// 2e-3 gives ~1e-4 relative error in each difference quotient, whose
+	// parts (κ_h, κ_ℓℓ/κ_ℓ: a few units) partly cancel in the gradient; O(h²)
+	// truncation is smaller. Allow 1e-3 relative plus 5e-4·λ absolute.
+	lambda := s.Gamma * 20
+	const h = 1e-3
+	for i := range x0 {
+		if i == hi.noiseIdx {
+			continue
+		}
+		x := append([]float64(nil), x0...)
+		x[i] += h
+		hi.set(&pr.H, x)
+		lp := eval(nil)
+		x[i] -= 2 * h
+		hi.set(&pr.H, x)
+		lm := eval(nil)
+		hi.set(&pr.H, x0)
+		fd := (lp - lm) / (2 * h)
+		if math.Abs(fd-ga[i]) > 1e-3*math.Abs(fd)+5e-4*lambda {
+			t.Errorf("%s: analytic %g, finite difference %g", hi.names[i], ga[i], fd)
+		}
+	}
+}
