@@ -21,6 +21,12 @@ type Conv2D struct {
 // R is the number of rows of the column matrix, Cin·K².
 func (c *Conv2D) r() int { return c.in.C * c.K * c.K }
 
+// fast3 reports whether the 3×3 stride-1 fast path applies (conv3.go).
+func (c *Conv2D) fast3() bool { return c.K == 3 && c.Stride == 1 && !disableFast3 }
+
+// disableFast3 switches the fast path off (tests compare both paths).
+var disableFast3 bool
+
 // direct reports whether the column matrix is the input itself (1×1, stride 1).
 func (c *Conv2D) direct() bool { return c.K == 1 && c.Stride == 1 }
 
@@ -78,6 +84,10 @@ func (c *Conv2D) mul(w, y, x []float32, k int, accumulate bool) {
 		par.ForGrain(P, grainCols, func(lo, hi int) {
 			blas.Sgemm(false, false, c.Out, hi-lo, R, 1, w, R, x[lo:], P, beta, y[lo:], P)
 		})
+		return
+	}
+	if c.fast3() {
+		conv3s1(w, y, x, c.in.C, c.Out, c.in.H, c.in.W, k, k, accumulate)
 		return
 	}
 	T := tileCols(R)
@@ -248,6 +258,10 @@ func (c *Conv2D) JVP(p, dy []float32, dx [][]float32, dp []float32, stride int, 
 		})
 		return
 	}
+	if c.fast3() {
+		conv3s1(*wt, dy, x0, c.in.C, M, c.in.H, c.in.W, 1, 1, true)
+		return
+	}
 	T := tileCols(R)
 	par.ForGrain(P1, grainCols, func(lo, hi int) {
 		buf := getBuf(R * min(T, hi-lo))
@@ -277,7 +291,12 @@ func (c *Conv2D) VJP(p []float32, dx [][]float32, dp []float32, stride int, dy [
 	if dx[0] != nil {
 		checkLen("Conv2D input cotangent", len(dx[0]), k*c.in.Size())
 		d := dx[0]
-		if c.direct() {
+		if c.fast3() {
+			wf := getBuf(len(w))
+			flipW3(*wf, w, c.Out, c.in.C)
+			conv3s1(*wf, d, dy, c.Out, c.in.C, c.in.H, c.in.W, k, k, true)
+			putBuf(wf)
+		} else if c.direct() {
 			// dx += Wᵀ g, split over input channels.
 			par.ForGrain(c.in.C, 1, func(c0, c1 int) {
 				blas.Sgemm(true, false, c1-c0, P, c.Out, 1, w[c0:], R, dy, P, 1, d[c0*P:], P)
@@ -318,6 +337,10 @@ func (c *Conv2D) VJP(p []float32, dx [][]float32, dp []float32, stride int, dy [
 		return
 	}
 	checkStride(c.wOff, c.Out*R, stride)
+	if c.fast3() {
+		conv3s1dW(dp, stride, c.wOff, dy, x[0], c.in.C, c.Out, c.in.H, c.in.W, k)
+		return
+	}
 	// dW rows (o, b) = G (rows (o,b), P1 columns) · col(x)ᵀ, reduced over
 	// column chunks, one private partial per worker.
 	M := c.Out * k

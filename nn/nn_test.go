@@ -149,8 +149,16 @@ const linTol = 1e-4
 
 func TestConv(t *testing.T) {
 	rng := newRng(t)
-	for _, thr := range []int{1, 2} {
-		par.SetThreads(thr)
+	defTile := tileFloats
+	defer func() { tileFloats, disableFast3 = defTile, false }()
+	// Every path: threads 1 and 2, the 3×3 fast path on and off, and tiny
+	// tiles so that images span many tiles.
+	for _, cfg := range []struct {
+		thr, tile int
+		slow      bool
+	}{{1, defTile, false}, {2, defTile, false}, {2, 200, false}, {1, 200, true}, {2, defTile, true}} {
+		par.SetThreads(cfg.thr)
+		tileFloats, disableFast3 = cfg.tile, cfg.slow
 		for _, tc := range []struct {
 			in     Shape
 			out, K int
