@@ -263,3 +263,18 @@ func TestDIPResumeEndsWhereUninterruptedRunEnds(t *testing.T) {
 		t.Fatalf("resume with other settings: %v", err)
 	}
 }
+
+func TestDemoWritesItsFiles(t *testing.T) {
+	d := t.TempDir()
+	out := mustRun(t, "demo", "-o", d, "--size", "24", "--angles", "10", "--dip-iters", "20")
+	for _, f := range []string{"phantom.h5", "scan.h5", "fbp.h5", "tv.h5", "dip.h5", "reconstructions.png", "summary.txt"} {
+		if st, err := os.Stat(filepath.Join(d, f)); err != nil || st.Size() == 0 {
+			t.Errorf("demo did not write %s: %v", f, err)
+		}
+	}
+	for _, m := range []string{"fbp", "tv", "dip"} {
+		if !strings.Contains(out, "\n"+m+" ") {
+			t.Errorf("summary lacks a %s row:\n%s", m, out)
+		}
+	}
+}
