@@ -33,24 +33,56 @@ type Phantom struct {
 
 // At returns the phantom's value at the point (x, y) in phantom coordinates:
 // the sum of the values of the shapes that contain it, 0 outside [−1, 1]².
-func (p Phantom) At(x, y float64) float64 {
+func (p Phantom) At(x, y float64) float64 { return valueAt(p.prepare(), x, y) }
+
+// shape is an ellipse or rectangle prepared for point tests: its rotation,
+// and its bounding box for a quick rejection.
+type shape struct {
+	ellipse               bool
+	v, cx, cy, c, s, a, b float64
+	xlo, xhi, ylo, yhi    float64
+}
+
+func (p Phantom) prepare() []shape {
+	ss := make([]shape, 0, len(p.Ellipses)+len(p.Rectangles))
+	add := func(ell bool, v, x, y, a, b, phi float64) {
+		c, s := math.Cos(phi), math.Sin(phi)
+		var ex, ey float64
+		if ell {
+			ex, ey = math.Sqrt(a*a*c*c+b*b*s*s), math.Sqrt(a*a*s*s+b*b*c*c)
+		} else {
+			ex, ey = math.Abs(c)*a+math.Abs(s)*b, math.Abs(s)*a+math.Abs(c)*b
+		}
+		ss = append(ss, shape{ell, v, x, y, c, s, a, b, x - ex, x + ex, y - ey, y + ey})
+	}
+	for _, e := range p.Ellipses {
+		add(true, e.Value, e.X, e.Y, e.A, e.B, e.Phi)
+	}
+	for _, r := range p.Rectangles {
+		add(false, r.Value, r.X, r.Y, r.A, r.B, r.Phi)
+	}
+	return ss
+}
+
+func valueAt(ss []shape, x, y float64) float64 {
 	if x < -1 || x > 1 || y < -1 || y > 1 {
 		return 0
 	}
 	var v float64
-	for _, e := range p.Ellipses {
-		c, s := math.Cos(e.Phi), math.Sin(e.Phi)
-		dx, dy := x-e.X, y-e.Y
-		u, w := (c*dx+s*dy)/e.A, (-s*dx+c*dy)/e.B
-		if u*u+w*w <= 1 {
-			v += e.Value
+	for i := range ss {
+		sh := &ss[i]
+		if x < sh.xlo || x > sh.xhi || y < sh.ylo || y > sh.yhi {
+			continue
 		}
-	}
-	for _, r := range p.Rectangles {
-		c, s := math.Cos(r.Phi), math.Sin(r.Phi)
-		dx, dy := x-r.X, y-r.Y
-		if math.Abs(c*dx+s*dy) <= r.A && math.Abs(-s*dx+c*dy) <= r.B {
-			v += r.Value
+		dx, dy := x-sh.cx, y-sh.cy
+		u, w := sh.c*dx+sh.s*dy, -sh.s*dx+sh.c*dy
+		if sh.ellipse {
+			u, w = u/sh.a, w/sh.b
+			if u*u+w*w <= 1 {
+				v += sh.v
+			}
+		} else if math.Abs(u) <= sh.a && math.Abs(w) <= sh.b {
+			v += sh.v
 		}
 	}
 	if math.Abs(v) < 1e-12 {
@@ -65,6 +97,7 @@ func (p Phantom) At(x, y float64) float64 {
 // < 1 counts as 1.
 func (p Phantom) Image(n, supersample int) []float32 {
 	ss := max(supersample, 1)
+	shapes := p.prepare()
 	img := make([]float32, n*n)
 	h := 2 / float64(n) // pixel size in phantom units
 	par.ForGrain(n, 4, func(lo, hi int) {
@@ -75,7 +108,7 @@ func (p Phantom) Image(n, supersample int) []float32 {
 					y := 1 - (float64(i)+(float64(a)+0.5)/float64(ss))*h
 					for b := 0; b < ss; b++ {
 						x := (float64(j)+(float64(b)+0.5)/float64(ss))*h - 1
-						sum += p.At(x, y)
+						sum += valueAt(shapes, x, y)
 					}
 				}
 				img[i*n+j] = float32(sum / float64(ss*ss))
