@@ -503,3 +503,57 @@ func TestFitRejectsBadInput(t *testing.T) {
 		t.Error("no error for NaN data")
 	}
 }
+
+func TestStoppingRules(t *testing.T) {
+	n := 16
+	A := testProjector(n, 8)
+	rng := newRng(t)
+	x := phantom(n)
+	y, sigma := simulate(A, x, 0.05, rng)
+	a := Arch{Channels: []int{8, 8}, Skip: []int{0, 4}, Sigmoid: true}
+
+	// Discrepancy: with τ = 30 the rule fires early; the reported misfit at
+	// the stop is ≤ τσ² and every earlier one was above it.
+	u, _ := NewUNet(a, n)
+	tau := 30.0
+	var hist []FitProgress
+	res, err := Fit(context.Background(), u, A, y, FitSettings{MaxIter: 2000, LR: 1e-3, Seed: 2, NoiseStd: sigma, Tau: tau, ProgressEvery: 1},
+		func(p FitProgress) { hist = append(hist, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reason != "discrepancy" || res.Iter >= 2000 {
+		t.Fatalf("reason %q after %d iterations, want discrepancy", res.Reason, res.Iter)
+	}
+	for i, p := range hist {
+		last := i == len(hist)-1
+		if below := p.DataFit <= tau*sigma*sigma; below != last {
+			t.Fatalf("iteration %d: misfit %g vs τσ² %g (last %v)", p.Iter, p.DataFit, tau*sigma*sigma, last)
+		}
+	}
+
+	// Held-out: the result is the iterate with the lowest held-out misfit,
+	// and the fit stops Patience iterations after it.
+	// Heavy noise (η = 0.3) so that the net overfits within the test.
+	y, _ = simulate(A, x, 0.3, rng)
+	u2, _ := NewUNet(a, n)
+	hist = hist[:0]
+	res, err = Fit(context.Background(), u2, A, y, FitSettings{MaxIter: 2000, LR: 1e-2, Seed: 2, HoldOut: 0.2, Patience: 40, ProgressEvery: 1},
+		func(p FitProgress) { hist = append(hist, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	bestIt, best := 0, math.Inf(1)
+	for _, p := range hist {
+		if p.HeldOut < best {
+			best, bestIt = p.HeldOut, p.Iter
+		}
+	}
+	if res.BestIter != bestIt || res.State.BestLoss != best {
+		t.Errorf("best iterate %d (held-out %g), want %d (%g)", res.BestIter, res.State.BestLoss, bestIt, best)
+	}
+	if res.Reason != "held-out" || res.Iter != bestIt+40 {
+		t.Errorf("%s stop at %d, best at %d, patience 40", res.Reason, res.Iter, bestIt)
+	}
+	t.Logf("held-out: %s after %d iterations, best %d", res.Reason, res.Iter, res.BestIter)
+}
