@@ -32,6 +32,18 @@ func (r Regime) String() string {
 	return "auto"
 }
 
+// FitMethod selects how Run fits the hyperparameters.
+type FitMethod int
+
+const (
+	// FitMLL is Adam on the marginal likelihood (all hyperparameters,
+	// optional PredCP): exact gradients or Hutchinson estimates.
+	FitMLL FitMethod = iota
+	// FitEM is the EM / MacKay fixed point for the block scales and σ_y²
+	// (length-scales fixed), sample-based in the matrix-free regime.
+	FitEM
+)
+
 // Settings configures Run. The zero value gives the documented defaults.
 type Settings struct {
 	Regime Regime
@@ -44,7 +56,9 @@ type Settings struct {
 
 	Exact      ExactSettings
 	MatrixFree MatrixFreeSettings
+	Method     FitMethod
 	MLL        MLLSettings
+	EM         EMSettings
 	// SkipFit keeps the prior's hyperparameters as they are.
 	SkipFit bool
 	// Samples is the number of posterior samples: the matrix-free variances
@@ -158,7 +172,12 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 		}
 		res.Exact = e
 		if !s.SkipFit {
-			if res.Fit, err = e.Fit(ctx, s.MLL, rng, progress); err != nil {
+			if s.Method == FitEM {
+				res.Fit, err = e.FitEM(ctx, s.EM, progress)
+			} else {
+				res.Fit, err = e.Fit(ctx, s.MLL, rng, progress)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}
@@ -178,7 +197,12 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 		}
 		res.MatrixFree = mf
 		if !s.SkipFit {
-			if res.Fit, err = mf.Fit(ctx, s.MLL, rng, progress); err != nil {
+			if s.Method == FitEM {
+				res.Fit, err = mf.FitEM(ctx, s.EM, rng, progress)
+			} else {
+				res.Fit, err = mf.Fit(ctx, s.MLL, rng, progress)
+			}
+			if err != nil {
 				return nil, err
 			}
 			if err := mf.RefreshPreconditioner(ctx, rng); err != nil {
