@@ -278,3 +278,42 @@ func TestDemoWritesItsFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestUncertaintyEndToEnd(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "simulate", "--phantom", "ellipses", "--size", "16", "--angles", "6", "-o", p("s.h5"))
+	mustRun(t, "dip", "-i", p("s.h5"), "--stop", "max", "--iters", "30", "-o", p("dip.h5"))
+	mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--mll-steps", "5", "--samples", "3", "-o", p("uq.h5"))
+	rc, err := h5io.ReadRecon(p("uq.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dipRec, _ := h5io.ReadRecon(p("dip.h5"))
+	if rc.Std == nil || len(rc.Samples) != 3*16*16 {
+		t.Fatalf("std %v, %d sample values", rc.Std != nil, len(rc.Samples))
+	}
+	for i, v := range rc.Std.Data {
+		if !(v > 0) {
+			t.Fatalf("std[%d] = %v; with δ every pixel has a positive std", i, v)
+		}
+		if rc.Image.Data[i] != dipRec.Image.Data[i] {
+			t.Fatalf("the predictive mean must be the DIP image (pixel %d)", i)
+		}
+	}
+	if rc.Group("/dip") == nil {
+		t.Fatal("the model did not travel to the uncertainty file")
+	}
+	// The same model against another scan is refused.
+	mustRun(t, "--seed", "2", "simulate", "--phantom", "ellipses", "--size", "16", "--angles", "6", "-o", p("other.h5"))
+	if _, err := run(t, context.Background(), "uncertainty", "-i", p("other.h5"), "--recon", p("dip.h5"), "-o", p("x.h5")); err == nil ||
+		!strings.Contains(err.Error(), "another scan") {
+		t.Fatalf("mismatched scan: %v", err)
+	}
+	// A reconstruction without a model is refused.
+	mustRun(t, "fbp", "-i", p("s.h5"), "-o", p("fbp.h5"))
+	if _, err := run(t, context.Background(), "uncertainty", "-i", p("s.h5"), "--recon", p("fbp.h5"), "-o", p("x.h5")); err == nil ||
+		!strings.Contains(err.Error(), "no trained DIP model") {
+		t.Fatalf("recon without model: %v", err)
+	}
+}

@@ -257,7 +257,8 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 	model.Params = params
 	model.Attrs = []h5io.Attr{{Name: "gamma", Value: base.Gamma}, {Name: "lr", Value: base.LR},
 		{Name: "max_iter", Value: base.MaxIter}, {Name: "stop", Value: o.stop}, {Name: "seed", Value: int(g.seed)},
-		{Name: "input_kind", Value: o.input}, {Name: "scan", Value: absPath(o.in)}}
+		{Name: "input_kind", Value: o.input}, {Name: "scan", Value: absPath(o.in)},
+		{Name: "scan_hash", Value: scanHash(scan)}}
 	if len(iters) > 0 { // slices fitted in this run
 		model.Attrs = append(model.Attrs, h5io.Attr{Name: "iterations_last_slice", Value: iters[len(iters)-1]},
 			h5io.Attr{Name: "best_iter_last_slice", Value: bestIters[len(bestIters)-1]},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
 // bar is a progress bar on stderr that appears only once the work has run
@@ -34,7 +35,7 @@ func (b *bar) Add(k int) {
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionThrottle(throttle()),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
 		)
@@ -71,4 +72,13 @@ func debugf(format string, a ...any) {
 	if g.verbose && !g.quiet {
 		fmt.Fprintf(os.Stderr, format+"\n", a...)
 	}
+}
+
+// throttle is how often the bar redraws: often on a terminal, every few
+// seconds into a log file, where each redraw is kept.
+func throttle() time.Duration {
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		return 200 * time.Millisecond
+	}
+	return 5 * time.Second
 }

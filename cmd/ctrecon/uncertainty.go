@@ -1,0 +1,272 @@
+package main
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/linearised"
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// scanHash identifies a scan's data and angles, so that a DIP model is only
+// ever linearised against the measurement it was fitted to.
+func scanHash(s *h5io.Scan) string {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, v := range s.Data {
+		u := math.Float32bits(v)
+		b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+		h.Write(b[:4])
+	}
+	for _, t := range s.ThetaDeg {
+		u := math.Float64bits(t)
+		for i := range b {
+			b[i] = byte(u >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	fmt.Fprintf(h, "%d/%g/%d", s.NDet, s.DetSpacing, s.ImageSize)
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+type uqOpts struct {
+	in, recon, out string
+	regime         string
+	steps          int
+	samples        int
+	noDelta, noFit bool
+	fixNoise       bool
+}
+
+func uncertaintyCmd() *cobra.Command {
+	var o uqOpts
+	cmd := &cobra.Command{
+		Use:   "uncertainty",
+		Short: "Pixelwise uncertainty of a DIP reconstruction (linearised Laplace)",
+		Long: `Linearises the trained U-Net of a DIP reconstruction at its weights θ*,
+h(θ) = f(θ*) + J(θ − θ*), puts a Gaussian prior on the conv weights (a
+Matérn-½ GP over each 3×3 filter, one σ², ℓ per U-Net block; normal for 1×1
+convs), fits the prior and the noise variance σ_y² by type-II maximum
+likelihood, and writes the posterior pixel std:
+
+  /recon/image     the DIP reconstruction (the predictive mean)
+  /recon/std       √(posterior variance + δ), δ = σ_y²·mean diag((AᵀA)⁺)
+  /recon/samples   posterior samples of the image (with --samples k)
+
+Small scans (up to 3000 measurements) use the exact regime (dense K_yy,
+Cholesky, closed-form variances); larger ones the matrix-free regime (CG with
+a low-rank preconditioner, Matheron posterior samples). The δ term keeps
+pixels where the network is saturated (J ≈ 0) from getting a zero std; leave
+it out with --no-delta only to study that effect.`,
+		Example: `  ctrecon uncertainty -i scan.h5 --recon dip.h5 -o dip-uq.h5
+  ctrecon uncertainty -i scan.h5 --recon dip.h5 --samples 16 -o dip-uq.h5
+  ctrecon plot -i dip-uq.h5 --truth scan.h5 --calibration -o uq.png`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runUncertainty(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.in, "in", "i", "", "the scan file the DIP was fitted to")
+	f.StringVar(&o.recon, "recon", "", "DIP reconstruction file (from ctrecon dip)")
+	f.StringVarP(&o.out, "out", "o", "", "output reconstruction file with /recon/std")
+	f.StringVar(&o.regime, "regime", "auto", "auto, exact or matrix-free")
+	f.IntVar(&o.steps, "mll-steps", 1000, "Adam steps of the marginal-likelihood fit (lr 0.01)")
+	f.IntVar(&o.samples, "samples", 0, "posterior samples to store in /recon/samples (matrix-free uses 256 for the std)")
+	f.BoolVar(&o.noDelta, "no-delta", false, "leave the δ image-noise floor out of the std")
+	f.BoolVar(&o.noFit, "no-fit", false, "keep the initial hyperparameters (σ_b² = 1, ℓ = 0.1, σ_y² = 1)")
+	f.BoolVar(&o.fixNoise, "fix-noise", false, "fix σ_y to the scan's noise_std instead of learning it")
+	return cmd
+}
+
+func runUncertainty(cmd *cobra.Command, o uqOpts) error {
+	if o.in == "" || o.recon == "" {
+		return usagef("give the scan (-i SCAN) and the DIP reconstruction (--recon DIP)")
+	}
+	if err := checkOutput(o.out, o.in, o.recon); err != nil {
+		return err
+	}
+	var regime linearised.Regime
+	switch o.regime {
+	case "auto":
+		regime = linearised.Auto
+	case "exact":
+		regime = linearised.ExactRegime
+	case "matrix-free":
+		regime = linearised.MatrixFreeRegime
+	default:
+		return usagef("--regime %q: want auto, exact or matrix-free", o.regime)
+	}
+	if o.steps < 1 || o.samples < 0 {
+		return usagef("--mll-steps must be ≥ 1 and --samples ≥ 0")
+	}
+	scan, err := h5io.ReadScan(o.in)
+	if err != nil {
+		return err
+	}
+	rc, err := h5io.ReadRecon(o.recon)
+	if err != nil {
+		return err
+	}
+	model, err := readDIPModel(o.recon, rc)
+	if err != nil {
+		return err
+	}
+	if want, ok := rc.Group("/dip").AttrString("scan_hash"); ok && want != scanHash(scan) {
+		return fmt.Errorf("%s was fitted to another scan than %s (the data or angles differ); run ctrecon dip on this scan first", o.recon, o.in)
+	}
+	if model.N != scan.ImageSize || model.Slices != scan.Slices {
+		return fmt.Errorf("%s holds %d slice(s) of %d², but %s has %d slice(s) of %d²", o.recon, model.Slices, model.N, o.in, scan.Slices, scan.ImageSize)
+	}
+	if o.fixNoise && !(scan.NoiseStd > 0) {
+		return fmt.Errorf("--fix-noise: %s has no noise_std", o.in)
+	}
+	geo, err := scanGeometry(scan)
+	if err != nil {
+		return err
+	}
+	A := radon.NewProjector(geo)
+	n := scan.ImageSize
+	std := h5io.NewVolume(scan.Slices, n)
+	var samples []float32
+	if o.samples > 0 {
+		samples = make([]float32, o.samples*scan.Slices*n*n)
+	}
+	start := time.Now()
+	var attrs []h5io.Attr
+	sino := make([]float32, geo.SinoLen())
+	for k := 0; k < scan.Slices; k++ {
+		u, params, input, err := model.network(k)
+		if err != nil {
+			return err
+		}
+		J, err := u.Jacobian(params, input)
+		if err != nil {
+			return err
+		}
+		xhat := rc.Image.Slice(k)
+		// The stored image must be what the stored network computes; anything
+		// else means the file was edited or the model does not belong to it.
+		out := J.Output()
+		var maxd, maxv float64
+		for i, v := range out {
+			maxd = math.Max(maxd, math.Abs(float64(v-xhat[i])))
+			maxv = math.Max(maxv, math.Abs(float64(v)))
+		}
+		if maxd > 1e-4*(1+maxv) { // float32 forward passes agree to ~1e-6 relative
+			return fmt.Errorf("%s: slice %d: /recon/image differs from the stored network's output by %.3g; the file is inconsistent", o.recon, k, maxd)
+		}
+		scan.Sinogram(sino, k)
+		prob := &linearised.Problem{J: J, Blocks: J.PriorBlocks(), A: A, Y: sino, Xhat: xhat,
+			Theta: params[:u.NumConvWeights()]}
+		prior, err := linearised.NewPrior(prob.Blocks, u.NumConvWeights())
+		if err != nil {
+			return err
+		}
+		s := linearised.Settings{Regime: regime, MLL: linearised.MLLSettings{Steps: o.steps, FixNoise: o.fixNoise},
+			SkipFit: o.noFit, Samples: o.samples, KeepSamples: o.samples > 0, NoDelta: o.noDelta}
+		if o.fixNoise {
+			prior.H.LogNoise = 2 * math.Log(scan.NoiseStd)
+		}
+		chosen, err := linearised.ChooseRegime(prob, prior, s)
+		if err != nil {
+			return err
+		}
+		my, _ := A.Dims()
+		if chosen == linearised.ExactRegime {
+			if err := checkMemory("the exact linearised model", linearised.ExactBytes(my, u.NumConvWeights(), prior)); err != nil {
+				return err
+			}
+		}
+		logf("slice %d: %s regime, %d measurements, %d conv weights in %d prior blocks", k, chosen, my, u.NumConvWeights(), len(prob.Blocks))
+		b := newBar(o.steps, fmt.Sprintf("MLL slice %d/%d", k+1, scan.Slices))
+		rng := rand.New(rand.NewPCG(g.seed, 0x756e63+uint64(k)))
+		res, err := linearised.Run(cmd.Context(), prob, prior, s, rng, func(step int, loss float64) {
+			b.Describe(fmt.Sprintf("MLL %d/%d loss %.5g", k+1, scan.Slices, loss))
+			b.Add(1)
+		})
+		b.Finish()
+		if err != nil {
+			return err
+		}
+		for i, v := range res.Std {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("slice %d: the posterior std has a non-finite value at pixel %d (numerical trouble); try --regime exact or fewer --mll-steps", k, i)
+			}
+		}
+		copy(std.Slice(k), res.Std)
+		for r := 0; r < o.samples; r++ {
+			dst := samples[(r*scan.Slices+k)*n*n : (r*scan.Slices+k+1)*n*n]
+			for i := range dst {
+				dst[i] = res.Samples[r*n*n+i] + xhat[i]
+			}
+		}
+		sigmaY := math.Sqrt(res.Hyper.NoiseVar())
+		logf("slice %d: σ_y %.4g (scan noise_std %.4g), δ %.3g, mean std %.4g", k, sigmaY, scan.NoiseStd, res.Delta, mean32(res.Std))
+		if k == scan.Slices-1 {
+			attrs = append(attrs, h5io.Attr{Name: "regime", Value: chosen.String()},
+				h5io.Attr{Name: "sigma_y", Value: sigmaY}, h5io.Attr{Name: "delta", Value: res.Delta},
+				h5io.Attr{Name: "mll_steps", Value: res.Fit.Steps}, h5io.Attr{Name: "jitter", Value: res.Fit.Jitter})
+			if !math.IsNaN(res.Fit.Loss) {
+				attrs = append(attrs, h5io.Attr{Name: "mll_loss", Value: res.Fit.Loss})
+			}
+		}
+	}
+	attrs = append(attrs, h5io.Attr{Name: "seconds", Value: time.Since(start).Seconds()},
+		h5io.Attr{Name: "with_delta", Value: b2i(!o.noDelta)})
+	if scan.GroundTruth != nil {
+		attrs = append(attrs, reportCalibration(scan, rc.Image, std)...)
+	}
+	out := &h5io.Recon{Method: "dip+linearised", Image: rc.Image, Std: &std, Samples: samples, Attrs: attrs,
+		Groups: rc.Groups}
+	if err := h5io.WriteRecon(o.out, out); err != nil {
+		return err
+	}
+	logf("wrote %s (%s)", o.out, fmtDur(time.Since(start).Seconds()))
+	return nil
+}
+
+func mean32(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x)
+	}
+	return s / float64(len(v))
+}
+
+// reportCalibration logs how well the std map predicts the actual error on
+// the scan's ground truth: per-pixel test log-likelihood against that of a
+// constant σ equal to the true RMSE, coverage, and rank correlation.
+func reportCalibration(scan *h5io.Scan, rec, std h5io.Volume) []h5io.Attr {
+	n := rec.N
+	var ll, llc, cov1, cov2, rho float64
+	for k := 0; k < rec.Slices; k++ {
+		truth := scan.GroundTruth.Slice(k)
+		variance := make([]float64, n*n)
+		for i, s := range std.Slice(k) {
+			variance[i] = float64(s) * float64(s)
+		}
+		c, err := linearised.Calibrate(truth, rec.Slice(k), variance, nil, 10)
+		if err != nil {
+			logf("calibration: %v", err)
+			return nil
+		}
+		rmse := linearised.RMSE(truth, rec.Slice(k), nil)
+		cc, _ := linearised.Calibrate(truth, rec.Slice(k), linearised.ConstantVariance(n*n, rmse*rmse), nil, 10)
+		ll += c.LogLik
+		llc += cc.LogLik
+		cov1 += c.Cover1
+		cov2 += c.Cover2
+		rho += c.Spearman
+	}
+	s := float64(rec.Slices)
+	ll, llc, cov1, cov2, rho = ll/s, llc/s, cov1/s, cov2/s, rho/s
+	logf("calibration against the ground truth: test log-likelihood %.3f per pixel (constant σ = RMSE: %.3f), ±1σ coverage %.1f%%, ±2σ %.1f%%, Spearman(|error|, σ) %.2f",
+		ll, llc, 100*cov1, 100*cov2, rho)
+	return []h5io.Attr{{Name: "test_loglik", Value: ll}, {Name: "test_loglik_constant_rmse", Value: llc},
+		{Name: "coverage_1sigma", Value: cov1}, {Name: "coverage_2sigma", Value: cov2}, {Name: "spearman", Value: rho}}
+}
