@@ -20,7 +20,7 @@ type ExactSettings struct {
 	// and Jacobian rows (default 32).
 	Batch int
 	// PixelChunk is the number of image pixels whose Jacobian rows are held
-	// at once when computing posterior variances (default 128; memory
+	// at once when computing posterior variances (default 256; memory
 	// PixelChunk·n·4 bytes).
 	PixelChunk int
 }
@@ -34,7 +34,7 @@ func (s ExactSettings) batch() int {
 
 func (s ExactSettings) pixelChunk() int {
 	if s.PixelChunk <= 0 {
-		return 128
+		return 256
 	}
 	return s.PixelChunk
 }
@@ -73,6 +73,17 @@ type term struct {
 	block, dist int       // dist 0 for Kernel-1 blocks
 	m           []float32 // packed upper triangle, row by row
 }
+
+// distPairs[d][q] lists the filter positions p at distance index d from q.
+var distPairs = func() (dp [nDist][9][]int) {
+	for p := 0; p < 9; p++ {
+		for q := 0; q < 9; q++ {
+			d := distIndex[p][q]
+			dp[d][q] = append(dp[d][q], p)
+		}
+	}
+	return dp
+}()
 
 // packOff returns the offset of row i of a packed upper m×m triangle.
 func packOff(i, m int) int { return i*m - i*(i-1)/2 }
@@ -189,6 +200,7 @@ func (e *Exact) precompute(ctx context.Context) error {
 				src := ajc
 				if d > 0 {
 					// B_d[i, f9+q] = Σ_{p: dist(p,q)=d} AJ[i, f9+p].
+					nb := &distPairs[d]
 					par.For(m, func(lo, hi int) {
 						for i := lo; i < hi; i++ {
 							row := ajc[i*w : i*w+w]
@@ -196,10 +208,8 @@ func (e *Exact) precompute(ctx context.Context) error {
 							for f := 0; f < w; f += 9 {
 								for q := 0; q < 9; q++ {
 									var s float64
-									for p := 0; p < 9; p++ {
-										if distIndex[p][q] == d {
-											s += row[f+p]
-										}
+									for _, p := range nb[q] {
+										s += row[f+p]
 									}
 									out[f+q] = s
 								}
@@ -208,14 +218,23 @@ func (e *Exact) precompute(ctx context.Context) error {
 					})
 					src = bd
 				}
-				for i0 := 0; i0 < m; i0 += tile {
-					i1 := min(i0+tile, m)
-					blas64.Gemm(blas.NoTrans, blas.Trans, 1,
-						blas64.General{Rows: i1 - i0, Cols: w, Data: src[i0*w:], Stride: w},
-						blas64.General{Rows: m - i0, Cols: w, Data: ajc[i0*w:], Stride: w},
-						1,
-						blas64.General{Rows: i1 - i0, Cols: m - i0, Data: acc[d][i0*m+i0:], Stride: m})
-				}
+				// Upper triangle by row tiles: tile t computes rows
+				// [t·tile, …) against columns from its first row on. Tiles
+				// t and T−1−t are paired so that workers get equal work.
+				nt := (m + tile - 1) / tile
+				par.For((nt+1)/2, func(lo, hi int) {
+					do := func(t int) {
+						i0 := t * tile
+						i1 := min(i0+tile, m)
+						dgemm(false, true, i1-i0, m-i0, w, 1, src[i0*w:], w, ajc[i0*w:], w, 1, acc[d][i0*m+i0:], m)
+					}
+					for p := lo; p < hi; p++ {
+						do(p)
+						if q := nt - 1 - p; q != p {
+							do(q)
+						}
+					}
+				})
 			}
 		}
 		for d := 0; d < nd; d++ {

@@ -100,11 +100,12 @@ func (e *Exact) postBlock(ctx context.Context, pixels []int, full bool) ([]float
 				sqrtT64(gc[i*w:i*w+w], e.aj[i*n+ch.lo:i*n+ch.hi], sc, l)
 			}
 		})
-		rg := blas64.General{Rows: c, Cols: w, Data: rc, Stride: w}
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, rg, blas64.General{Rows: m, Cols: w, Data: gc, Stride: w}, 1,
-			blas64.General{Rows: c, Cols: m, Data: u, Stride: m})
+		// U += R_c G_cᵀ, rows of R split over the workers.
+		par.ForGrain(c, 16, func(lo, hi int) {
+			dgemm(false, true, hi-lo, m, w, 1, rc[lo*w:], w, gc, w, 1, u[lo*m:], m)
+		})
 		if full {
-			blas64.Gemm(blas.NoTrans, blas.Trans, 1, rg, rg, 1, blas64.General{Rows: c, Cols: c, Data: prior, Stride: c})
+			dgemm(false, true, c, c, w, 1, rc, w, rc, w, 1, prior, c)
 		} else {
 			for i := 0; i < c; i++ {
 				var s float64

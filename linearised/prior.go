@@ -30,20 +30,21 @@ const (
 // 3×3 filter: 0, 1, √2, 2, √5, √8.
 const nDist = 6
 
-var (
-	distValue = [nDist]float64{0, 1, math.Sqrt2, 2, math.Sqrt(5), math.Sqrt(8)}
-	distIndex [9][9]int // distIndex[i][j] indexes distValue
-)
+var distValue = [nDist]float64{0, 1, math.Sqrt2, 2, math.Sqrt(5), math.Sqrt(8)}
 
-func init() {
+// distIndex[i][j] indexes distValue for filter positions i, j (row-major
+// 3×3). A variable initialiser, not init(), so that other package-level
+// variables built from it (distPairs) see it filled.
+var distIndex = func() (di [9][9]int) {
 	sq := map[int]int{0: 0, 1: 1, 2: 2, 4: 3, 5: 4, 8: 5}
 	for i := 0; i < 9; i++ {
 		for j := 0; j < 9; j++ {
 			dy, dx := i/3-j/3, i%3-j%3
-			distIndex[i][j] = sq[dy*dy+dx*dx]
+			di[i][j] = sq[dy*dy+dx*dx]
 		}
 	}
-}
+	return di
+}()
 
 // kernelCoef returns k_d(ℓ) = exp(−d/ℓ) for every distinct distance and its
 // derivative with respect to log ℓ, ∂k_d/∂log ℓ = exp(−d/ℓ)·d/ℓ. The jitter
