@@ -20,10 +20,16 @@ import (
 // is three GEMMs with K = 3·Cin on a third of the im2col traffic. W_ky is
 // W repacked to [o][c·3+kx] for one ky.
 
-// tile3Rows is the number of output rows per tile for cin input channels
-// and width w.
-func tile3Rows(cin, w, h int) int {
-	t := tileFloats/(3*cin*w) - 2
+// tile3Rows is the number of output rows per tile for cin input channels,
+// width w, height h and a batch of k images: at least minGemmCols GEMM
+// columns (OpenBLAS sgemm runs at ~55 GFLOPS with 128 columns, ~115 with
+// 1024 and more, measured here), more while the X3 tile stays within
+// tileFloats, but small enough to give every worker a tile.
+func tile3Rows(cin, w, h, k int) int {
+	t := max(tileFloats/(3*cin*w)-2, (minGemmCols+w-1)/w)
+	if nw := par.Threads(); k < nw {
+		t = min(t, (h*k+nw-1)/nw)
+	}
 	return max(1, min(t, h))
 }
 
@@ -97,7 +103,7 @@ func conv3s1(w, y, x []float32, cin, outRows, h, wd, k, xBatch int, accumulate b
 	wp := getBuf(3 * outRows * K3)
 	defer putBuf(wp)
 	packW3(*wp, w, outRows, cin)
-	tr := tile3Rows(cin, wd, h)
+	tr := tile3Rows(cin, wd, h, xBatch)
 	ts := tiles3(xBatch, h, tr)
 	ldc := xBatch * h * wd
 	par.For(len(ts), func(lo, hi int) {
@@ -126,7 +132,7 @@ func conv3s1dW(dp []float32, stride, off int, g, x []float32, cin, cout, h, wd, 
 	K3 := 3 * cin
 	M := cout * k
 	P1 := h * wd
-	tr := tile3Rows(cin, wd, h)
+	tr := tile3Rows(cin, wd, h, 1)
 	ts := tiles3(1, h, tr)
 	nw := min(par.Threads(), len(ts))
 	parts := make([]*[]float32, nw)

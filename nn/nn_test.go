@@ -149,8 +149,8 @@ const linTol = 1e-4
 
 func TestConv(t *testing.T) {
 	rng := newRng(t)
-	defTile := tileFloats
-	defer func() { tileFloats, disableFast3 = defTile, false }()
+	defTile, defCols := tileFloats, minGemmCols
+	defer func() { tileFloats, minGemmCols, disableFast3 = defTile, defCols, false }()
 	// Every path: threads 1 and 2, the 3×3 fast path on and off, and tiny
 	// tiles so that images span many tiles.
 	for _, cfg := range []struct {
@@ -159,6 +159,10 @@ func TestConv(t *testing.T) {
 	}{{1, defTile, false}, {2, defTile, false}, {2, 200, false}, {1, 200, true}, {2, defTile, true}} {
 		par.SetThreads(cfg.thr)
 		tileFloats, disableFast3 = cfg.tile, cfg.slow
+		minGemmCols = defCols
+		if cfg.tile != defTile {
+			minGemmCols = 1
+		}
 		for _, tc := range []struct {
 			in     Shape
 			out, K int
