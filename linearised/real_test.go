@@ -2,6 +2,7 @@ package linearised
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -92,5 +93,116 @@ func BenchmarkExactPipelineSmallN28A20(b *testing.B) {
 		b.ReportMetric(float64(tStep.Microseconds())/1000, "mllstep_ms")
 		b.ReportMetric(tVar.Seconds(), "variances_s")
 		b.ReportMetric(float64(len(e.terms)), "terms")
+	}
+}
+
+// benchMatrixFree times the matrix-free pieces on the real `small` U-Net:
+// one batched K_yy product (16 vectors), the Nyström preconditioner, a
+// batched CG solve (16 right-hand sides) and 16 Matheron samples.
+func benchMatrixFree(b *testing.B, n, angles, rank int) {
+	if testing.Short() {
+		b.Skip("minutes of work")
+	}
+	prob := realProblem(b, n, angles)
+	_, nw := prob.J.Dims()
+	my, _ := prob.A.Dims()
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i := 0; i < b.N; i++ {
+		pr, _ := NewPrior(prob.Blocks, nw)
+		pr.H.LogNoise = -4.6 // σ_y² = 0.01, a realistic, ill-conditioned K_yy
+		mf, err := NewMatrixFree(prob, pr, MatrixFreeSettings{CG: CGSettings{PrecondRank: rank, RTol: 1e-3, MaxIter: 300}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		const k = 16
+		v := make([]float32, k*my)
+		for j := range v {
+			v[j] = float32(rng.NormFloat64())
+		}
+		kv := make([]float32, k*my)
+		t0 := time.Now()
+		mf.ApplyK(kv, v, k)
+		tK := time.Since(t0)
+		t0 = time.Now()
+		if err := mf.RefreshPreconditioner(context.Background(), rng); err != nil {
+			b.Fatal(err)
+		}
+		tP := time.Since(t0)
+		t0 = time.Now()
+		info, err := mf.Solve(context.Background(), kv, v, k, rng)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tS := time.Since(t0)
+		s := make([]float32, k*n*n)
+		t0 = time.Now()
+		if _, err := mf.Samples(context.Background(), s, k, rng); err != nil {
+			b.Fatal(err)
+		}
+		tM := time.Since(t0)
+		b.ReportMetric(tK.Seconds()/k*1000, "Kapply_ms/vec")
+		b.ReportMetric(tP.Seconds(), "precond_s")
+		b.ReportMetric(tS.Seconds(), "cg16_s")
+		b.ReportMetric(float64(info.MaxIters()), "cg_iters")
+		b.ReportMetric(tM.Seconds(), "samples16_s")
+	}
+}
+
+// 28², 20 angles: m_y = 820, where exact and matrix-free can be compared.
+func BenchmarkMatrixFreeSmallN28A20(b *testing.B) { benchMatrixFree(b, 28, 20, 200) }
+
+// 128², 60 angles: m_y = 60·183 = 10,980, beyond the exact regime.
+func BenchmarkMatrixFreeSmallN128A60(b *testing.B) { benchMatrixFree(b, 128, 60, 200) }
+
+// TestRealNetworkExactVsMatrixFree fits the hyperparameters on the real
+// `small` U-Net Jacobian and projector at 28² (820 measurements) and checks
+// that the two regimes agree there: per pixel, the matrix-free variance
+// from k samples has relative standard error √(2/k); the mean over pixels
+// of the ratio v_mf/v_exact − 1 averages ~784 such errors (correlated, so
+// we allow 5·√(2/k), not 5·√(2/k)/√784), and no pixel may exceed 6·√(2/k)
+// (784 pixels, Gaussian tail).
+func TestRealNetworkExactVsMatrixFree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real network: ~30 s")
+	}
+	prob := realProblem(t, 28, 20)
+	_, nw := prob.J.Dims()
+	pr, _ := NewPrior(prob.Blocks, nw)
+	ctx := context.Background()
+	e, err := NewExact(ctx, prob, pr, ExactSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Fit(ctx, MLLSettings{Steps: 300}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("MLL after 300 steps %.6g, σ_y² %.4g, jitter %g", res.Loss, pr.H.NoiseVar(), res.Jitter)
+	ve := make([]float64, 28*28)
+	if err := e.Variances(ctx, ve); err != nil {
+		t.Fatal(err)
+	}
+	mf, _ := NewMatrixFree(prob, pr, MatrixFreeSettings{Batch: 32, CG: CGSettings{RTol: 1e-5, MaxIter: 500}})
+	const k = 512
+	vm := make([]float64, 28*28)
+	if err := mf.Variances(ctx, vm, k, rand.New(rand.NewPCG(3, 3))); err != nil {
+		t.Fatal(err)
+	}
+	se := math.Sqrt(2.0 / k)
+	var mean, worst float64
+	var used int
+	for i := range ve {
+		if ve[i] <= 1e-9 {
+			continue // saturated sigmoid: J ≈ 0, nothing to compare
+		}
+		r := vm[i]/ve[i] - 1
+		mean += r
+		worst = math.Max(worst, math.Abs(r))
+		used++
+	}
+	mean /= float64(used)
+	t.Logf("%d pixels: mean ratio−1 %.4f, worst %.4f (se %.4f)", used, mean, worst, se)
+	if math.Abs(mean) > 5*se || worst > 6*se {
+		t.Fatalf("matrix-free variances disagree with exact: mean %.4f, worst %.4f", mean, worst)
 	}
 }
