@@ -100,7 +100,7 @@ func FBP(dst, sino []float32, g Geometry, s FBPSettings) error {
 // the windowed ramp for bins of width ds, in the DFT order of frequencies.
 func rampFilter(npad int, ds float64, f Filter, cut float64) []float64 {
 	// Band-limited ramp kernel for unit spacing: h₀ = 1/4, h_n = −1/(πn)²
-	// for odd n, 0 for even n (Kak & Slaney, eq. 3.61), laid out circularly.
+	// for odd n, 0 for even n (Kak & Slaney, ch. 3), laid out circularly.
 	h := make([]complex128, npad)
 	h[0] = 0.25
 	for n := 1; n < npad/2; n += 2 {
