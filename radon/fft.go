@@ -11,13 +11,14 @@ type fft struct {
 	n   int
 	rev []int
 	tw  []complex128 // e^{−2πik/n}, k < n/2
+	twi []complex128 // conjugates, for the inverse
 }
 
 func newFFT(n int) *fft {
 	if n < 1 || n&(n-1) != 0 {
 		panic("radon: FFT length must be a power of two")
 	}
-	f := &fft{n: n, rev: make([]int, n), tw: make([]complex128, n/2)}
+	f := &fft{n: n, rev: make([]int, n), tw: make([]complex128, n/2), twi: make([]complex128, n/2)}
 	shift := 64 - bits.Len(uint(n-1))
 	for i := range f.rev {
 		f.rev[i] = int(bits.Reverse64(uint64(i)) >> shift)
@@ -28,6 +29,7 @@ func newFFT(n int) *fft {
 	for k := range f.tw {
 		s, c := math.Sincos(-2 * math.Pi * float64(k) / float64(n))
 		f.tw[k] = complex(c, s)
+		f.twi[k] = complex(c, -s)
 	}
 	return f
 }
@@ -42,16 +44,17 @@ func (f *fft) transform(x []complex128, inverse bool) {
 			x[i], x[j] = x[j], x[i]
 		}
 	}
+	tw := f.tw
+	if inverse {
+		tw = f.twi
+	}
 	for size := 2; size <= n; size <<= 1 {
 		half, step := size/2, n/size
 		for start := 0; start < n; start += size {
-			for k := 0; k < half; k++ {
-				w := f.tw[k*step]
-				if inverse {
-					w = complex(real(w), -imag(w))
-				}
-				a, b := x[start+k], x[start+k+half]*w
-				x[start+k], x[start+k+half] = a+b, a-b
+			lo, hi := x[start:start+half], x[start+half:start+size]
+			for k := range lo {
+				a, b := lo[k], hi[k]*tw[k*step]
+				lo[k], hi[k] = a+b, a-b
 			}
 		}
 	}
