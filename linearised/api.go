@@ -107,6 +107,9 @@ type Result struct {
 	// covariances, CG solves, experimental design).
 	Exact      *Exact
 	MatrixFree *MatrixFree
+	// Jitter is the largest diagonal jitter K_yy needed in the exact regime
+	// (fit and variances), 0 when none.
+	Jitter float64
 }
 
 // ExactBytes estimates the memory of the exact regime: AJ (m_y·n float32),
@@ -229,6 +232,9 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 		}
 	default:
 		return nil, fmt.Errorf("linearised: unknown regime %d", regime)
+	}
+	if res.Exact != nil {
+		res.Jitter = res.Exact.Jitter
 	}
 	res.Hyper = prior.H.Clone()
 	if res.Delta, err = ImageNoiseTerm(ctx, prob.A, prior.H.NoiseVar(), s.SVD, rng); err != nil {

@@ -148,3 +148,43 @@ func TestExactFitDecreasesLossAndReachesStationaryPoint(t *testing.T) {
 		}
 	}
 }
+
+func TestExactJitterOnSingularKyy(t *testing.T) {
+	// m_y = 90 > n = 70: K0 = AJΣ(AJ)ᵀ has rank ≤ 70, and with σ_y² = e⁻⁴⁰
+	// (set directly, below the clamp) K_yy is singular in float64; the
+	// factorisation must succeed with reported jitter, not return NaN.
+	rng := newRNG(t, 14)
+	p, pr := testProblem(t, rng, 90)
+	e, err := NewExact(context.Background(), p, pr, ExactSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.H.LogNoise = -40
+	var g Hyper
+	l, err := e.Loss(&g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Jitter == 0 || math.IsNaN(l) || math.IsInf(l, 0) {
+		t.Fatalf("loss %g with jitter %g", l, e.Jitter)
+	}
+	for _, v := range g.flatten(pr) {
+		if math.IsNaN(v) {
+			t.Fatal("NaN gradient")
+		}
+	}
+	t.Logf("jitter %g", e.Jitter)
+}
+
+func TestFitRelTolStopsEarly(t *testing.T) {
+	rng := newRNG(t, 15)
+	p, pr := testProblem(t, rng, 30)
+	e, _ := NewExact(context.Background(), p, pr, ExactSettings{})
+	res, err := e.Fit(context.Background(), MLLSettings{Steps: 5000, LR: 0.05, RelTol: 1e-6}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps >= 5000 || res.Steps <= 50 {
+		t.Fatalf("stopped after %d steps", res.Steps)
+	}
+}

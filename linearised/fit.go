@@ -21,6 +21,10 @@ type MLLSettings struct {
 	// PredCP adds the TV-PredCP hyperprior (MAP instead of ML); off when
 	// PredCP.Gamma is 0.
 	PredCP PredCPSettings
+	// RelTol > 0 stops early once the objective changed by less than
+	// RelTol·|objective| over the last 50 steps (default 0: run all Steps).
+	// Adam's noise at lr 0.01 makes 1e-5 a sensible value.
+	RelTol float64
 }
 
 func (s MLLSettings) steps() int {
@@ -61,6 +65,8 @@ func adamFit(ctx context.Context, pr *Prior, f lossFunc, s MLLSettings, progress
 	opt := newAdam(len(x), s.lr())
 	var res FitResult
 	var g Hyper
+	const window = 50
+	var hist []float64
 	for step := 1; step <= s.steps(); step++ {
 		if err := ctxErr(ctx); err != nil {
 			return res, err
@@ -86,6 +92,15 @@ func adamFit(ctx context.Context, pr *Prior, f lossFunc, s MLLSettings, progress
 		res.Loss = loss
 		if progress != nil {
 			progress(step, loss)
+		}
+		if s.RelTol > 0 {
+			hist = append(hist, loss)
+			if len(hist) > window {
+				if math.Abs(loss-hist[len(hist)-1-window]) < s.RelTol*math.Abs(loss) {
+					break
+				}
+				hist = hist[1:]
+			}
 		}
 	}
 	return res, nil

@@ -206,3 +206,29 @@ func TestRealNetworkExactVsMatrixFree(t *testing.T) {
 		t.Fatalf("matrix-free variances disagree with exact: mean %.4f, worst %.4f", mean, worst)
 	}
 }
+
+// BenchmarkExactFitSmallN28A20 runs the exact MLL fit to convergence
+// (RelTol 1e-6 over 50 steps, at most 3000 steps) on the real `small`
+// U-Net at 28², reporting the steps taken and the fit time.
+func BenchmarkExactFitSmallN28A20(b *testing.B) {
+	if testing.Short() {
+		b.Skip("minutes of work")
+	}
+	prob := realProblem(b, 28, 20)
+	_, nw := prob.J.Dims()
+	for i := 0; i < b.N; i++ {
+		pr, _ := NewPrior(prob.Blocks, nw)
+		e, err := NewExact(context.Background(), prob, pr, ExactSettings{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		res, err := e.Fit(context.Background(), MLLSettings{Steps: 3000, RelTol: 1e-6}, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.Steps), "steps")
+		b.ReportMetric(time.Since(t0).Seconds(), "fit_s")
+		b.ReportMetric(pr.H.NoiseVar(), "noisevar")
+	}
+}
