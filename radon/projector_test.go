@@ -21,7 +21,8 @@ func randVec(n int, rng *rand.Rand) []float32 {
 func deg(d ...float64) []float64 { return Radians(d) }
 
 // adjointCases covers single angles on and off the axes and the diagonal,
-// angles past 90°, beyond 180° and negative, odd/even/small detectors and
+// angles past 90°, beyond 180° and negative, images down to 1×1,
+// odd/even/small detectors and
 // spacings below, at and above the pixel size.
 func adjointCases() []Geometry {
 	var gs []Geometry
@@ -30,12 +31,12 @@ func adjointCases() []Geometry {
 		deg(0, 45, 90, 135), deg(10, 100, 190, 280, -35, 400),
 		EqualAngles(7),
 	}
-	for _, n := range []int{8, 17, 64} {
+	for _, n := range []int{1, 2, 8, 17, 64} {
 		for ai, as := range angleSets {
 			if n == 64 && ai%3 != 0 {
 				continue // the large size only for some sets, to keep the test fast
 			}
-			for _, nd := range []int{DefaultNDet(n), DefaultNDet(n) + 1, n / 2, 3} {
+			for _, nd := range []int{DefaultNDet(n), DefaultNDet(n) + 1, max(n/2, 1), 3} {
 				for _, ds := range []float64{0.5, 1, 1.7} {
 					g := NewGeometry(n, as)
 					g.NDet, g.DetSpacing = nd, ds
