@@ -22,8 +22,7 @@ func deg(d ...float64) []float64 { return Radians(d) }
 
 // adjointCases covers single angles on and off the axes and the diagonal,
 // angles past 90°, beyond 180° and negative, images down to 1×1,
-// odd/even/small detectors and
-// spacings below, at and above the pixel size.
+// odd/even/small detectors and spacings below, at and above the pixel size.
 func adjointCases() []Geometry {
 	var gs []Geometry
 	angleSets := [][]float64{
