@@ -41,7 +41,8 @@
 // cut off below Nyquist) and back-projects by interpolation, scaled so that
 // values come out in image units whatever the angles, NDet or DetSpacing.
 // TV minimises ½‖Ax − y‖² + λ·TV(x) (anisotropic, x ≥ 0 by default) by a
-// preconditioned primal–dual method. AddNoise draws DESIGN's η-relative
+// preconditioned primal–dual method. CGLS is the unregularised
+// least-squares baseline (stopped early). AddNoise draws DESIGN's η-relative
 // Gaussian noise from a caller's *rand.Rand.
 //
 // # Errors
