@@ -370,9 +370,10 @@ func (p *Projector) forward(dst []float32, sc *scratch, nb int) {
 func (p *Projector) backward(sc *scratch, y []float32, nb int) {
 	n, st, nd := p.g.N, p.stride, p.g.NDet
 	na := len(p.ang)
-	// Every block reads all of the ray table, so use few blocks: about two
-	// per thread in all.
-	nBlocks := min(n, max(1, (2*par.Threads()+nb-1)/nb))
+	// Every block reads all of the ray table, so use as few blocks as keep
+	// the threads busy: one per thread in all. Each working row meets about
+	// the same number of rays, so equal row blocks balance.
+	nBlocks := min(n, max(1, (par.Threads()+nb-1)/nb))
 	par.For(nb*nBlocks, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			b, blk := t/nBlocks, t%nBlocks
