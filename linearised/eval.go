@@ -195,17 +195,18 @@ func Patches(n, size int) [][]int {
 	return out
 }
 
-// CovFunc returns the predictive covariance (row-major |P|×|P|, δ included)
-// of a set of pixels.
-type CovFunc func(ctx context.Context, pixels []int) ([]float64, error)
+// CovFunc returns the predictive covariance (row-major |P|×|P|, δ
+// included) of each pixel set (patch) it is given, batched so that an
+// implementation can share work between patches.
+type CovFunc func(ctx context.Context, patches [][]int) ([][]float64, error)
 
 // PatchLogLik returns the patch-wise Gaussian test log-likelihood
 // Σ_P log N(x_true[P] | mean[P], C_P) / (pixels counted) over the patches
 // of Patches(n, size), C_P from cov. With mask non-nil only patches whose
 // pixels all lie in the mask count. size 1 gives the per-pixel LL.
 func PatchLogLik(ctx context.Context, truth, mean []float32, n, size int, mask []bool, cov CovFunc) (float64, error) {
-	var total float64
-	var count int
+	var patches [][]int
+	count := 0
 	for _, p := range Patches(n, size) {
 		if mask != nil {
 			in := true
@@ -216,19 +217,23 @@ func PatchLogLik(ctx context.Context, truth, mean []float32, n, size int, mask [
 				continue
 			}
 		}
-		c, err := cov(ctx, p)
-		if err != nil {
-			return 0, err
-		}
-		ll, err := gaussLogPdf(truth, mean, p, c)
-		if err != nil {
-			return 0, err
-		}
-		total += ll
+		patches = append(patches, p)
 		count += len(p)
 	}
 	if count == 0 {
 		return 0, errors.New("linearised: PatchLogLik: no patch inside the mask")
+	}
+	covs, err := cov(ctx, patches)
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for i, p := range patches {
+		ll, err := gaussLogPdf(truth, mean, p, covs[i])
+		if err != nil {
+			return 0, err
+		}
+		total += ll
 	}
 	return total / float64(count), nil
 }
@@ -281,34 +286,63 @@ func SampleCovariance(samples []float32, k, npix int, pixels []int, delta float6
 
 // SampleCovFunc adapts SampleCovariance to a CovFunc.
 func SampleCovFunc(samples []float32, k, npix int, delta float64) CovFunc {
-	return func(_ context.Context, p []int) ([]float64, error) {
-		return SampleCovariance(samples, k, npix, p, delta), nil
+	return func(_ context.Context, patches [][]int) ([][]float64, error) {
+		out := make([][]float64, len(patches))
+		for i, p := range patches {
+			out[i] = SampleCovariance(samples, k, npix, p, delta)
+		}
+		return out, nil
 	}
 }
 
-// CovFunc returns the exact predictive covariance of pixel sets (posterior
-// covariance plus delta on the diagonal) for PatchLogLik.
+// CovFunc returns the exact predictive covariance of patches (posterior
+// covariance plus delta on the diagonal) for PatchLogLik. Patches are
+// grouped into chunks of up to PixelChunk pixels, each computed at once.
 func (e *Exact) CovFunc(delta float64) CovFunc {
-	return func(ctx context.Context, p []int) ([]float64, error) {
-		c, err := e.Covariance(ctx, p)
-		if err != nil {
-			return nil, err
+	return func(ctx context.Context, patches [][]int) ([][]float64, error) {
+		out := make([][]float64, len(patches))
+		ch := e.set.pixelChunk()
+		for i0 := 0; i0 < len(patches); {
+			var pix []int
+			i1 := i0
+			for i1 < len(patches) && (i1 == i0 || len(pix)+len(patches[i1]) <= ch) {
+				pix = append(pix, patches[i1]...)
+				i1++
+			}
+			c, err := e.Covariance(ctx, pix)
+			if err != nil {
+				return nil, err
+			}
+			np := len(pix)
+			off := 0
+			for i := i0; i < i1; i++ {
+				k := len(patches[i])
+				b := make([]float64, k*k)
+				for a := 0; a < k; a++ {
+					copy(b[a*k:(a+1)*k], c[(off+a)*np+off:(off+a)*np+off+k])
+					b[a*k+a] += delta
+				}
+				out[i] = b
+				off += k
+			}
+			i0 = i1
 		}
-		for a := range p {
-			c[a*len(p)+a] += delta
-		}
-		return c, nil
+		return out, nil
 	}
 }
 
 // DiagCovFunc is the covariance of independent pixels with the given
 // variances (baselines, or the diagonal approximation).
 func DiagCovFunc(variance []float64) CovFunc {
-	return func(_ context.Context, p []int) ([]float64, error) {
-		c := make([]float64, len(p)*len(p))
-		for a, i := range p {
-			c[a*len(p)+a] = variance[i]
+	return func(_ context.Context, patches [][]int) ([][]float64, error) {
+		out := make([][]float64, len(patches))
+		for i, p := range patches {
+			c := make([]float64, len(p)*len(p))
+			for a, j := range p {
+				c[a*len(p)+a] = variance[j]
+			}
+			out[i] = c
 		}
-		return c, nil
+		return out, nil
 	}
 }

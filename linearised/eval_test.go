@@ -158,3 +158,30 @@ func TestPatchLogLik(t *testing.T) {
 		t.Fatal("empty patch set accepted")
 	}
 }
+
+func TestExactCovFuncChunksPatches(t *testing.T) {
+	// Patches grouped into chunks (PixelChunk 5 forces several per call and
+	// one patch per chunk for the 3×3 ones) give the same blocks as one
+	// Covariance call per patch.
+	rng := newRNG(t, 42)
+	p, pr := testProblemQ(t, rng, 20)
+	randomHyper(pr, rng)
+	e, _ := NewExact(context.Background(), p, pr, ExactSettings{PixelChunk: 5})
+	ctx := context.Background()
+	patches := append(Patches(6, 2)[:3], Patches(6, 3)...)
+	covs, err := e.CovFunc(0.5)(ctx, patches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, pt := range patches {
+		want, _ := e.Covariance(ctx, pt)
+		for a := range pt {
+			want[a*len(pt)+a] += 0.5
+		}
+		for j := range want {
+			if math.Abs(covs[i][j]-want[j]) > 1e-12*math.Abs(want[j])+1e-14 {
+				t.Fatalf("patch %d entry %d: %g, want %g", i, j, covs[i][j], want[j])
+			}
+		}
+	}
+}

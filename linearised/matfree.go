@@ -106,8 +106,7 @@ type MatrixFree struct {
 	r2          float64
 	ws          weightStats
 
-	pre      *nystrom
-	preHyper Hyper
+	pre *nystrom
 }
 
 // NewMatrixFree returns the matrix-free model; nothing is assembled.
@@ -291,7 +290,6 @@ func (mf *MatrixFree) ensurePreconditioner(ctx context.Context, force bool, rng 
 			return err
 		}
 		mf.pre = p
-		mf.preHyper = mf.Prior.H.Clone()
 	}
 	mf.pre.mu = mf.Prior.H.NoiseVar()
 	return nil
