@@ -249,3 +249,23 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 	}
 	return res, nil
 }
+
+// DrawSamples draws k more zero-mean posterior samples (k × N², without δ)
+// from the fitted model of either regime.
+func (r *Result) DrawSamples(ctx context.Context, dst []float32, k int, rng *rand.Rand) error {
+	if r.Exact != nil {
+		return r.Exact.Samples(ctx, dst, k, rng)
+	}
+	_, err := r.MatrixFree.Samples(ctx, dst, k, rng)
+	return err
+}
+
+// Solve sets dst = K_yy⁻¹ b for k right-hand sides with the fitted model
+// of either regime (Cholesky or CG).
+func (r *Result) Solve(ctx context.Context, dst, b []float32, k int, rng *rand.Rand) error {
+	if r.Exact != nil {
+		return r.Exact.Solve(dst, b, k)
+	}
+	_, err := r.MatrixFree.Solve(ctx, dst, b, k, rng)
+	return err
+}

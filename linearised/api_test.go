@@ -81,3 +81,39 @@ func TestRunFitsNoiseLevel(t *testing.T) {
 		t.Fatalf("fitted σ_y = %g, true %g", got, sigma)
 	}
 }
+
+func TestResultSolveBothRegimes(t *testing.T) {
+	rng := newRNG(t, 52)
+	p, pr := testProblem(t, rng, 20)
+	randomHyper(pr, rng)
+	h := pr.H.Clone()
+	ctx := context.Background()
+	b := randVec(rng, 3*20, 1)
+	var sols [2][]float32
+	for i, reg := range []Regime{ExactRegime, MatrixFreeRegime} {
+		pr.H = h.Clone()
+		res, err := Run(ctx, p, pr, Settings{Regime: reg, SkipFit: true, Samples: 8,
+			MatrixFree: MatrixFreeSettings{CG: CGSettings{RTol: 1e-7}}}, rng, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sols[i] = make([]float32, 3*20)
+		if err := res.Solve(ctx, sols[i], b, 3, rng); err != nil {
+			t.Fatal(err)
+		}
+		s := make([]float32, 2*36)
+		if err := res.DrawSamples(ctx, s, 2, rng); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Cholesky vs CG at RTol 1e-7 on a K_yy with cond ≲ 1e3: 1e-3 relative.
+	var num, den float64
+	for i := range sols[0] {
+		d := float64(sols[0][i] - sols[1][i])
+		num += d * d
+		den += float64(sols[0][i]) * float64(sols[0][i])
+	}
+	if math.Sqrt(num/den) > 1e-3 {
+		t.Fatalf("exact and CG solves differ by %g", math.Sqrt(num/den))
+	}
+}

@@ -187,6 +187,9 @@ func (mf *MatrixFree) buildPreconditioner(ctx context.Context, rank int, rng *ra
 		om[i] = rng.NormFloat64()
 	}
 	r = orthonormalise(om, m, r)
+	if r == 0 {
+		return nil, errors.New("linearised: Nyström preconditioner of rank 0")
+	}
 	om32 := make([]float32, r*m)
 	for i := range om32 {
 		om32[i] = float32(om[i])

@@ -164,26 +164,38 @@ func (e *Exact) Variances(ctx context.Context, dst []float64) error {
 	return nil
 }
 
+// Solve sets dst = K_yy⁻¹ b for k right-hand sides (each of length m_y) by
+// the Cholesky factor at the prior's current hyperparameters.
+func (e *Exact) Solve(dst, b []float32, k int) error {
+	m := e.my
+	if len(dst) != k*m || len(b) != k*m {
+		panic(fmt.Errorf("linearised: Solve: lengths %d, %d for %d vectors of %d", len(dst), len(b), k, m))
+	}
+	if err := e.ensure(); err != nil {
+		return err
+	}
+	bm := make([]float64, m*k) // m × k, column r is right-hand side r
+	for r := 0; r < k; r++ {
+		for i := 0; i < m; i++ {
+			bm[i*k+r] = float64(b[r*m+i])
+		}
+	}
+	lapack64.Potrs(e.tri(), blas64.General{Rows: m, Cols: k, Data: bm, Stride: k})
+	for r := 0; r < k; r++ {
+		for i := 0; i < m; i++ {
+			dst[r*m+i] = float32(bm[i*k+r])
+		}
+	}
+	return nil
+}
+
 // Samples fills dst with k zero-mean exact posterior samples (k × N²,
 // without δ) by Matheron's rule with the Cholesky factor of K_yy.
 func (e *Exact) Samples(ctx context.Context, dst []float32, k int, rng *rand.Rand) error {
 	if err := e.ensure(); err != nil {
 		return err
 	}
-	m := e.my
 	return matheron(ctx, e.Prob, e.Prior, e.set.batch(), dst, k, rng, func(u, b []float32, k int) error {
-		bm := make([]float64, m*k) // m × k, column r is right-hand side r
-		for r := 0; r < k; r++ {
-			for i := 0; i < m; i++ {
-				bm[i*k+r] = float64(b[r*m+i])
-			}
-		}
-		lapack64.Potrs(e.tri(), blas64.General{Rows: m, Cols: k, Data: bm, Stride: k})
-		for r := 0; r < k; r++ {
-			for i := 0; i < m; i++ {
-				u[r*m+i] = float32(bm[i*k+r])
-			}
-		}
-		return nil
+		return e.Solve(u, b, k)
 	})
 }

@@ -85,7 +85,8 @@ func (h Hyper) NoiseVar() float64 { return math.Exp(h.LogNoise) }
 // Kernel-1 block w ~ N(0, σ_b² I). It also carries the noise variance σ_y².
 //
 // H may be changed freely (the optimisers do); the 9×9 factorisations are
-// recomputed when it changes. A Prior is not safe for concurrent mutation.
+// recomputed lazily when it changes, so a Prior is not safe for concurrent
+// use (even read-only calls may refresh that cache).
 type Prior struct {
 	Blocks []nn.PriorBlock
 	H      Hyper
