@@ -14,3 +14,13 @@ func BenchThreads(b *testing.B) {
 	par.SetThreads(runtime.GOMAXPROCS(0))
 	b.Cleanup(func() { par.SetThreads(old) })
 }
+
+// AngleWeights exposes FBP's quadrature weights to the tests.
+func AngleWeights(angles []float64) []float64 { return angleWeights(angles) }
+
+// FBPWithWeights is FBP (ramp filter) with the given angle weights, so
+// tests can compare weightings.
+func FBPWithWeights(dst, sino []float32, g Geometry, w []float64) {
+	q, qpad, stride := filterRows(sino, g, Ramp, 1, fbpUpsample, w)
+	backprojectInterp(dst, q, qpad, stride, fbpUpsample, g)
+}

@@ -1,8 +1,10 @@
 package radon
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/ctrecon/ctrecon/internal/par"
@@ -61,10 +63,12 @@ type FBPSettings struct {
 // sampled ramp) times the window, then resampled 4× finer by zero-filling
 // its spectrum. Each pixel centre takes the linearly interpolated value at
 // its detector position x cos θ + y sin θ (zero beyond the detector), and
-// the sum over angles is weighted by π/len(Angles), the quadrature of
-// ∫₀^π dθ for equally spaced angles over [0, π) or [0, 2π). So a phantom of
-// value v reconstructs to about v whatever the number of angles, NDet or
-// DetSpacing.
+// the sum over angles is the quadrature of ∫₀^π dθ: each angle is weighted
+// by half the gaps to its neighbours on the half circle (angles taken mod
+// π). For equally spaced angles over [0, π) or [0, 2π) that is π/len(Angles)
+// exactly; for the irregular sets that experimental design produces it
+// keeps clustered angles from counting several times. So a phantom of value
+// v reconstructs to about v whatever the angles, NDet or DetSpacing.
 //
 // This interpolating back-projector is used rather than the projector's
 // transpose, which has a pixel footprint that ripples at oblique angles.
@@ -91,9 +95,36 @@ func FBP(dst, sino []float32, g Geometry, s FBPSettings) error {
 		return fmt.Errorf("radon: FBP: cutoff %g, must be in (0, 1]", s.Cutoff)
 	}
 	checkBatch("FBP", dst, sino, g.ImageLen(), g.SinoLen())
-	q, qpad, stride := filterRows(sino, g, s.Filter, cut, fbpUpsample)
-	backprojectInterp(dst, q, qpad, stride, fbpUpsample, g, float32(math.Pi/float64(len(g.Angles))))
+	q, qpad, stride := filterRows(sino, g, s.Filter, cut, fbpUpsample, angleWeights(g.Angles))
+	backprojectInterp(dst, q, qpad, stride, fbpUpsample, g)
 	return nil
+}
+
+// angleWeights returns the quadrature weight of each angle for ∫₀^π dθ:
+// half the distance to the previous plus half to the next angle, on the
+// circle of directions (angles mod π). They sum to π.
+func angleWeights(angles []float64) []float64 {
+	na := len(angles)
+	idx := make([]int, na)
+	mod := make([]float64, na)
+	for i, a := range angles {
+		idx[i] = i
+		mod[i] = math.Mod(math.Mod(a, math.Pi)+math.Pi, math.Pi)
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(mod[a], mod[b]) })
+	w := make([]float64, na)
+	for r, i := range idx {
+		prev, next := mod[idx[(r+na-1)%na]], mod[idx[(r+1)%na]]
+		gPrev, gNext := mod[i]-prev, next-mod[i]
+		if r == 0 {
+			gPrev += math.Pi
+		}
+		if r == na-1 {
+			gNext += math.Pi
+		}
+		w[i] = (gPrev + gNext) / 2
+	}
+	return w
 }
 
 // rampFilter returns the frequency response (length npad, real and even) of
@@ -139,12 +170,13 @@ func rampFilter(npad int, ds float64, f Filter, cut float64) []float64 {
 	return resp
 }
 
-// filterRows returns the filtered sinogram rows resampled up times finer
+// filterRows returns the filtered sinogram rows, row a times weight[a],
+// resampled up times finer
 // than the bins (band-limited interpolation by zero-filling the spectrum),
 // each padded with qpad zero bins on both sides (room for pixels the
 // detector misses): row a occupies q[a·stride : (a+1)·stride] with stride
 // up·(NDet + 2·qpad), sample m at bin position m/up − qpad.
-func filterRows(sino []float32, g Geometry, f Filter, cut float64, up int) (q []float32, qpad, stride int) {
+func filterRows(sino []float32, g Geometry, f Filter, cut float64, up int, weight []float64) (q []float32, qpad, stride int) {
 	nd, na := g.NDet, len(g.Angles)
 	npad := 1
 	for npad < 2*nd {
@@ -186,10 +218,14 @@ func filterRows(sino []float32, g Geometry, f Filter, cut float64, up int) (q []
 			fine[npad/2] += nyq
 			fine[up*npad-npad/2] += nyq
 			planUp.transform(fine, true)
+			wa, wb := weight[a], 0.0
+			if b < na {
+				wb = weight[b]
+			}
 			for m := 0; m < up*nd; m++ {
-				q[a*stride+up*qpad+m] = float32(real(fine[m]))
+				q[a*stride+up*qpad+m] = float32(wa * real(fine[m]))
 				if b < na {
-					q[b*stride+up*qpad+m] = float32(imag(fine[m]))
+					q[b*stride+up*qpad+m] = float32(wb * imag(fine[m]))
 				}
 			}
 		}
@@ -201,10 +237,10 @@ func filterRows(sino []float32, g Geometry, f Filter, cut float64, up int) (q []
 // resampled before linear interpolation.
 const fbpUpsample = 4
 
-// backprojectInterp sets dst = scale · Σ_angles q_a(x cos θ + y sin θ), q_a
+// backprojectInterp sets dst = Σ_angles q_a(x cos θ + y sin θ), q_a
 // linearly interpolated between bin centres and zero beyond the detector.
 // Work is split over image rows.
-func backprojectInterp(dst, q []float32, qpad, stride, up int, g Geometry, scale float32) {
+func backprojectInterp(dst, q []float32, qpad, stride, up int, g Geometry) {
 	n, nd := g.N, g.NDet
 	type angle struct{ c, s float64 }
 	as := make([]angle, len(g.Angles))
@@ -249,10 +285,7 @@ func backprojectInterp(dst, q []float32, qpad, stride, up int, g Geometry, scale
 					u0 += c0
 				}
 			}
-			out := dst[i*n : (i+1)*n]
-			for j, v := range acc {
-				out[j] = v * scale
-			}
+			copy(dst[i*n:(i+1)*n], acc)
 		}
 	})
 }
