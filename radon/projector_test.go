@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/ctrecon/ctrecon/internal/par"
@@ -287,5 +289,39 @@ func BenchmarkSingleAngleN128(b *testing.B) {
 		p.Apply(ox, x)
 		p.Adjoint(oy, y)
 		i++
+	}
+}
+
+// TestConcurrentUse backs the claim that one Projector may serve several
+// goroutines (run with -race to check for data races too).
+func TestConcurrentUse(t *testing.T) {
+	p := NewProjector(NewGeometry(24, EqualAngles(11)))
+	m, n := p.Dims()
+	rng := rand.New(rand.NewPCG(7, 7))
+	x, y := randVec(n, rng), randVec(m, rng)
+	wantAx, wantAty := make([]float32, m), make([]float32, n)
+	p.Apply(wantAx, x)
+	p.Adjoint(wantAty, y)
+	errs := make(chan string, 8)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ax, aty := make([]float32, m), make([]float32, n)
+			for it := 0; it < 20; it++ {
+				p.Apply(ax, x)
+				p.Adjoint(aty, y)
+				if !slices.Equal(ax, wantAx) || !slices.Equal(aty, wantAty) {
+					errs <- "concurrent call gave a different result"
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }
