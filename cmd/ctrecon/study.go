@@ -1,0 +1,453 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctrecon/ctrecon/datasets"
+	"github.com/ctrecon/ctrecon/dip"
+	"github.com/ctrecon/ctrecon/linearised"
+	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// A study case is one image scanned at one angle count.
+type studyImage struct {
+	name  string
+	x     []float32
+	n     int
+	exact func(g radon.Geometry) []float32 // analytic sinogram, nil for pixel images
+}
+
+type studyOpts struct {
+	images    string
+	size      int
+	angles    string
+	noise     float64
+	methods   string
+	dipIters  int
+	mllSteps  int
+	mcSamples int
+	out       string
+}
+
+func studyCmd() *cobra.Command {
+	var o studyOpts
+	cmd := &cobra.Command{
+		Use:   "study",
+		Short: "Accuracy and calibration tables over many images (FBP, TV, DIP, uncertainty)",
+		Long: `Runs methods over a set of images and angle counts and prints markdown tables
+of mean ± standard error: PSNR and SSIM of the reconstructions (fbp, tv, dip),
+and for the uncertainty methods the per-pixel test log-likelihood on all pixels
+and on the object (truth > 0.01), ±1σ/±2σ coverage and Spearman(|error|, σ):
+
+  lin       linearised DIP, type-II ML hyperparameters, std with δ
+  det       the deterministic baseline N(x̂, δ) (δ from the linearised fit)
+  const     a Gaussian with constant σ equal to the true RMSE (an oracle)
+  mcdrop    MC-dropout DIP (dropout p = 0.05 after every conv, --mc-samples)
+
+--images is a comma-separated list of KIND:COUNT with KIND one of
+shepp-logan, ellipses, rectangles (analytic sinograms, seeded), digits (MNIST
+test images from index 0), ct (head-CT slices from 40 on), dicom.
+Pixel images (digits, ct, dicom) are projected with the same projector that
+reconstructs them.`,
+		Example: `  ctrecon study --images digits:20 --size 28 --angles 5,10,20,30 --methods fbp,tv,dip
+  ctrecon study --images digits:5 --size 28 --angles 20 --methods lin,det,const,mcdrop
+  ctrecon study --images shepp-logan:1,rectangles:5 --size 128 --angles 30`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runStudy(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.images, "images", "ellipses:3", "images: KIND:COUNT,...")
+	f.IntVar(&o.size, "size", 28, "image size N (real data is resized)")
+	f.StringVar(&o.angles, "angles", "20", "angle counts, comma separated")
+	f.Float64Var(&o.noise, "noise", 0.05, "relative noise level η")
+	f.StringVar(&o.methods, "methods", "fbp,tv,dip", "fbp, tv, dip, lin, det, const, mcdrop")
+	f.IntVar(&o.dipIters, "dip-iters", 0, "most DIP iterations (0 = default)")
+	f.IntVar(&o.mllSteps, "mll-steps", 1000, "marginal-likelihood steps for lin/det")
+	f.IntVar(&o.mcSamples, "mc-samples", 64, "MC-dropout samples")
+	f.StringVarP(&o.out, "out", "o", "", "also write the tables to this markdown file")
+	return cmd
+}
+
+func studyImages(spec string, n int, seed uint64) ([]studyImage, error) {
+	var out []studyImage
+	for _, item := range strings.Split(spec, ",") {
+		kind, cs, ok := strings.Cut(strings.TrimSpace(item), ":")
+		count := 1
+		if ok {
+			c, err := strconv.Atoi(cs)
+			if err != nil || c < 1 {
+				return nil, usagef("--images %q: count must be a positive number", item)
+			}
+			count = c
+		}
+		for k := 0; k < count; k++ {
+			switch kind {
+			case "shepp-logan", "ellipses", "rectangles":
+				p, err := builtinPhantom(kind, seed, k)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, studyImage{name: fmt.Sprintf("%s#%d", kind, k), x: p.Image(n, 4), n: n, exact: p.BinSinogram})
+			case "digits":
+				path, err := datasets.Locate(datasets.MNISTTestImages)
+				if err != nil {
+					return nil, err
+				}
+				img, _, err := datasets.MNISTImage(path, k)
+				if err != nil {
+					return nil, err
+				}
+				x := img
+				if n != 28 {
+					x = make([]float32, n*n)
+					datasets.Resize(x, img, 28, n)
+				}
+				out = append(out, studyImage{name: fmt.Sprintf("digit#%d", k), x: x, n: n})
+			case "ct":
+				path, err := datasets.Locate(datasets.CraniumFile)
+				if err != nil {
+					return nil, err
+				}
+				v, err := datasets.CraniumSlices(path, 40+k, 41+k, n)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, studyImage{name: fmt.Sprintf("ct#%d", 40+k), x: v.Data, n: n})
+			case "dicom":
+				path, err := datasets.Locate(datasets.DICOMFile)
+				if err != nil {
+					return nil, err
+				}
+				v, err := datasets.DICOMSlice(path, n)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, studyImage{name: "CT_small", x: v.Data, n: n})
+			default:
+				return nil, usagef("--images: unknown kind %q", kind)
+			}
+		}
+	}
+	return out, nil
+}
+
+// stat accumulates mean ± standard error.
+type stat struct{ v []float64 }
+
+func (s *stat) add(x float64) { s.v = append(s.v, x) }
+func (s stat) String() string {
+	if len(s.v) == 0 {
+		return "–"
+	}
+	var m float64
+	for _, x := range s.v {
+		m += x
+	}
+	m /= float64(len(s.v))
+	if len(s.v) == 1 {
+		return fmt.Sprintf("%.3g", m)
+	}
+	var ss float64
+	for _, x := range s.v {
+		ss += (x - m) * (x - m)
+	}
+	se := math.Sqrt(ss/float64(len(s.v)-1)) / math.Sqrt(float64(len(s.v)))
+	return fmt.Sprintf("%.3g ± %.2g", m, se)
+}
+
+func runStudy(cmd *cobra.Command, o studyOpts) error {
+	images, err := studyImages(o.images, o.size, g.seed)
+	if err != nil {
+		return err
+	}
+	var angleCounts []int
+	for _, a := range strings.Split(o.angles, ",") {
+		k, err := strconv.Atoi(strings.TrimSpace(a))
+		if err != nil || k < 1 {
+			return usagef("--angles %q: want positive numbers", o.angles)
+		}
+		angleCounts = append(angleCounts, k)
+	}
+	methods := strings.Split(o.methods, ",")
+	known := []string{"fbp", "tv", "dip", "lin", "det", "const", "mcdrop"}
+	for _, m := range methods {
+		if !slices.Contains(known, m) {
+			return usagef("--methods: unknown %q (want %s)", m, strings.Join(known, ", "))
+		}
+	}
+	has := func(m string) bool { return slices.Contains(methods, m) }
+	wantUQ := has("lin") || has("det") || has("const") || has("mcdrop")
+	type key struct {
+		method string
+		angles int
+	}
+	psnr, ssim, secs := map[key]*stat{}, map[key]*stat{}, map[key]*stat{}
+	type uqKey struct {
+		method, metric string
+		angles         int
+	}
+	uq := map[uqKey]*stat{}
+	add := func(m map[key]*stat, k key, v float64) {
+		if m[k] == nil {
+			m[k] = &stat{}
+		}
+		m[k].add(v)
+	}
+	addUQ := func(method, metric string, a int, v float64) {
+		k := uqKey{method, metric, a}
+		if uq[k] == nil {
+			uq[k] = &stat{}
+		}
+		uq[k].add(v)
+	}
+	ctx := cmd.Context()
+	start := time.Now()
+	b := newBar(len(images)*len(angleCounts), "study")
+	for _, na := range angleCounts {
+		for ii, im := range images {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n := im.n
+			geo := radon.NewGeometry(n, radon.EqualAngles(na))
+			A := radon.NewProjector(geo)
+			var y []float32
+			if im.exact != nil {
+				y = im.exact(geo)
+			} else {
+				y = make([]float32, geo.SinoLen())
+				A.Apply(y, im.x)
+			}
+			rng := rand.New(rand.NewPCG(g.seed, uint64(1000*na+ii)))
+			sigma := radon.AddNoise(y, y, o.noise, rng)
+			fbp := make([]float32, n*n)
+			t0 := time.Now()
+			if err := radon.FBP(fbp, y, geo, radon.FBPSettings{Filter: radon.Hann}); err != nil {
+				return err
+			}
+			record := func(m string, img []float32, t time.Duration) {
+				k := key{m, na}
+				add(psnr, k, metrics.PSNR(img, im.x, 0))
+				add(ssim, k, metrics.SSIM(img, im.x, n, 0))
+				add(secs, k, t.Seconds())
+			}
+			if has("fbp") {
+				record("fbp", fbp, time.Since(t0))
+			}
+			if has("tv") {
+				tv := make([]float32, n*n)
+				t0 = time.Now()
+				if err := radon.TV(tv, y, geo, radon.TVSettings{Lambda: radon.TVLambdaForNoise(geo, sigma)}, nil); err != nil {
+					return err
+				}
+				record("tv", tv, time.Since(t0))
+			}
+			if !has("dip") && !wantUQ {
+				b.Add(1)
+				continue
+			}
+			arch, _ := dip.Preset(autoPreset(n))
+			s := dip.DefaultFitSettings(n, na, o.noise)
+			if o.dipIters > 0 {
+				s.MaxIter = o.dipIters
+			}
+			s.NoiseStd, s.Input, s.Seed = sigma, fbp, g.seed+uint64(ii)
+			u, err := dip.NewUNet(arch, n)
+			if err != nil {
+				return err
+			}
+			t0 = time.Now()
+			res, err := dip.Fit(ctx, u, A, y, s, nil)
+			if err != nil {
+				return err
+			}
+			if has("dip") {
+				record("dip", res.Image, time.Since(t0))
+			}
+			debugf("%s, %d angles: DIP stopped by %s at %d (best %d), PSNR %.2f", im.name, na, res.Reason, res.Iter, res.BestIter, metrics.PSNR(res.Image, im.x, 0))
+			mask := make([]bool, n*n)
+			for i, v := range im.x {
+				mask[i] = v > 0.01
+			}
+			calib := func(method string, mean []float32, variance []float64) error {
+				for _, region := range []struct {
+					name string
+					mask []bool
+				}{{"all", nil}, {"object", mask}} {
+					c, err := linearised.Calibrate(im.x, mean, variance, region.mask, 10)
+					if err != nil {
+						return err
+					}
+					addUQ(method, "ll-"+region.name, na, c.LogLik)
+					if region.name == "all" {
+						addUQ(method, "cover1", na, c.Cover1)
+						addUQ(method, "cover2", na, c.Cover2)
+						addUQ(method, "spearman", na, c.Spearman)
+					}
+				}
+				return nil
+			}
+			if has("const") {
+				r := linearised.RMSE(im.x, res.Image, nil)
+				if err := calib("const", res.Image, linearised.ConstantVariance(n*n, r*r)); err != nil {
+					return err
+				}
+			}
+			if has("lin") || has("det") {
+				J, err := u.Jacobian(res.Params, res.State.Input)
+				if err != nil {
+					return err
+				}
+				prob := &linearised.Problem{J: J, Blocks: J.PriorBlocks(), A: A, Y: y, Xhat: res.Image,
+					Theta: res.Params[:u.NumConvWeights()]}
+				t0 = time.Now()
+				lr, err := linearised.Run(ctx, prob, nil, linearised.Settings{MLL: linearised.MLLSettings{Steps: o.mllSteps}},
+					rand.New(rand.NewPCG(g.seed, uint64(ii))), nil)
+				if err != nil {
+					return err
+				}
+				addUQ("lin", "seconds", na, time.Since(t0).Seconds())
+				if has("lin") {
+					v := make([]float64, n*n)
+					for i, sd := range lr.Std {
+						v[i] = float64(sd) * float64(sd)
+					}
+					if err := calib("lin", res.Image, v); err != nil {
+						return err
+					}
+				}
+				if has("det") {
+					if err := calib("det", res.Image, linearised.ConstantVariance(n*n, lr.Delta)); err != nil {
+						return err
+					}
+				}
+			}
+			if has("mcdrop") {
+				mean, variance, err := mcDropout(ctx, arch, n, A, y, s, o.mcSamples, g.seed+uint64(ii))
+				if err != nil {
+					return err
+				}
+				if err := calib("mcdrop", mean, variance); err != nil {
+					return err
+				}
+				add(psnr, key{"mcdrop", na}, metrics.PSNR(mean, im.x, 0))
+				add(ssim, key{"mcdrop", na}, metrics.SSIM(mean, im.x, n, 0))
+			}
+			b.Add(1)
+		}
+	}
+	b.Finish()
+	var md strings.Builder
+	fmt.Fprintf(&md, "Images: %s at %d², η = %g, seed %d; %d image(s) per cell, mean ± s.e.; %.0f s in all.\n\n",
+		o.images, o.size, o.noise, g.seed, len(images), time.Since(start).Seconds())
+	writeTable := func(w io.Writer, title string, rows []string, cell func(row string, a int) string) {
+		fmt.Fprintf(w, "%s\n\n| method |", title)
+		for _, a := range angleCounts {
+			fmt.Fprintf(w, " %d angles |", a)
+		}
+		fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(angleCounts)))
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s |", r)
+			for _, a := range angleCounts {
+				fmt.Fprintf(w, " %s |", cell(r, a))
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w)
+	}
+	var recRows []string
+	for _, m := range []string{"fbp", "tv", "dip", "mcdrop"} {
+		if psnr[key{m, angleCounts[0]}] != nil {
+			recRows = append(recRows, m)
+		}
+	}
+	if len(recRows) > 0 {
+		get := func(m map[key]*stat) func(string, int) string {
+			return func(r string, a int) string {
+				if s := m[key{r, a}]; s != nil {
+					return s.String()
+				}
+				return "–"
+			}
+		}
+		writeTable(&md, "PSNR (dB, range of the truth)", recRows, get(psnr))
+		writeTable(&md, "SSIM", recRows, get(ssim))
+		writeTable(&md, "Seconds per reconstruction", recRows, get(secs))
+	}
+	if wantUQ {
+		var rows []string
+		for _, m := range []string{"lin", "det", "const", "mcdrop"} {
+			if has(m) {
+				rows = append(rows, m)
+			}
+		}
+		for _, metric := range []struct{ key, title string }{
+			{"ll-all", "Test log-likelihood per pixel, all pixels (higher is better)"},
+			{"ll-object", "Test log-likelihood per pixel, object (truth > 0.01)"},
+			{"cover1", "Fraction of pixels within ±1σ (0.683 if calibrated)"},
+			{"cover2", "Fraction within ±2σ (0.954 if calibrated)"},
+			{"spearman", "Spearman(|error|, σ)"},
+		} {
+			writeTable(&md, metric.title, rows, func(r string, a int) string {
+				if s := uq[uqKey{r, metric.key, a}]; s != nil {
+					return s.String()
+				}
+				return "–"
+			})
+		}
+		if uq[uqKey{"lin", "seconds", angleCounts[0]}] != nil {
+			writeTable(&md, "Seconds for the linearised model (MLL fit + variances)", []string{"lin"}, func(r string, a int) string {
+				return uq[uqKey{r, "seconds", a}].String()
+			})
+		}
+	}
+	fmt.Fprint(cmd.OutOrStdout(), md.String())
+	if o.out != "" {
+		return os.WriteFile(o.out, []byte(md.String()), 0o644)
+	}
+	return nil
+}
+
+// mcDropout fits a DIP with channel dropout (p = 0.05 after every conv) and
+// returns the mean and variance of k stochastic forward passes.
+func mcDropout(ctx context.Context, arch dip.Arch, n int, A *radon.Projector, y []float32, s dip.FitSettings, k int, seed uint64) ([]float32, []float64, error) {
+	arch.DropoutP = 0.05
+	u, err := dip.NewUNet(arch, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	u.SetDropout(rand.New(rand.NewPCG(seed, 0x64726f70)))
+	res, err := dip.Fit(ctx, u, A, y, s, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]float32, n*n)
+	sum := make([]float64, n*n)
+	sq := make([]float64, n*n)
+	for r := 0; r < k; r++ {
+		u.Forward(out, res.Params, res.State.Input)
+		for i, v := range out {
+			sum[i] += float64(v)
+			sq[i] += float64(v) * float64(v)
+		}
+	}
+	mean := make([]float32, n*n)
+	variance := make([]float64, n*n)
+	for i := range sum {
+		m := sum[i] / float64(k)
+		mean[i] = float32(m)
+		variance[i] = math.Max(sq[i]/float64(k)-m*m, 1e-12)
+	}
+	return mean, variance, nil
+}
