@@ -43,13 +43,17 @@ type LeakyReLU struct {
 func (l *LeakyReLU) Setup(in []Shape) (Shape, []ParamSpec) { return l.setup(in, "LeakyReLU") }
 
 func (l *LeakyReLU) Forward(p, y []float32, x [][]float32) {
-	for i, v := range x[0] {
-		if v > 0 {
-			y[i] = v
-		} else {
-			y[i] = l.Slope * v
+	hw := l.s.H * l.s.W
+	l.planes(1, func(c, tp, xp int) {
+		d := y[xp : xp+hw]
+		for i, v := range x[0][xp : xp+hw] {
+			if v > 0 {
+				d[i] = v
+			} else {
+				d[i] = l.Slope * v
+			}
 		}
-	}
+	})
 }
 
 func (l *LeakyReLU) JVP(p, dy []float32, dx [][]float32, dp []float32, stride int, x [][]float32, y []float32, k int) {

@@ -64,12 +64,15 @@ func (c *Conv2D) Forward(p, y []float32, x [][]float32) {
 
 func (c *Conv2D) addBias(y, bias []float32, k int) {
 	n := k * c.out.H * c.out.W
-	for o, bv := range bias {
-		row := y[o*n : (o+1)*n]
-		for i := range row {
-			row[i] += bv
+	par.ForGrain(len(bias), max(1, 4096/n), func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			bv := bias[o]
+			row := y[o*n : (o+1)*n]
+			for i := range row {
+				row[i] += bv
+			}
 		}
-	}
+	})
 }
 
 // mul computes y = W·col(x) for a batch of k inputs (accumulate: y += …).
