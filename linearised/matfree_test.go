@@ -270,3 +270,40 @@ func exactDerivatives(e *Exact) []*mat.Dense {
 	}
 	return out
 }
+
+func TestMatrixFreeFitReachesExactOptimum(t *testing.T) {
+	rng := newRNG(t, 34)
+	p, pr := testProblem(t, rng, 30)
+	for i := range pr.H.LogVar {
+		pr.H.LogVar[i] = 2 // start far from the optimum
+	}
+	pr.H.LogNoise = 1
+	h0 := pr.H.Clone()
+	ctx := context.Background()
+	e, _ := NewExact(ctx, p, pr, ExactSettings{})
+	s := MLLSettings{Steps: 800, LR: 0.05}
+	if _, err := e.Fit(ctx, s, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	lEx, _ := e.Loss(nil)
+	hEx := pr.H.Clone()
+	pr.H = h0.Clone()
+	mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{Probes: 16, CG: CGSettings{RTol: 1e-6}})
+	if _, err := mf.Fit(ctx, s, rng, nil); err != nil {
+		t.Fatal(err)
+	}
+	lMf, _ := e.Loss(nil) // exact objective at the matrix-free hyperparameters
+	t.Logf("exact fit L = %.4f, matrix-free fit L = %.4f\nexact %v\nmf    %v", lEx, lMf, hEx.flatten(pr), pr.H.flatten(pr))
+	// Adam with noisy (16-probe) gradients hovers around the optimum; at a
+	// quadratic minimum a hyperparameter error δ costs ½·curvature·δ², so
+	// half a nat over 7 hyperparameters is a generous bound that a wrong
+	// gradient would still miss (the starting point is far worse).
+	l0 := func() float64 { pr.H = h0.Clone(); l, _ := e.Loss(nil); return l }()
+	t.Logf("start L = %.4f", l0)
+	if l0-lEx < 5 {
+		t.Fatalf("start %g is too close to the optimum %g for this test to mean anything", l0, lEx)
+	}
+	if lMf-lEx > 0.5 {
+		t.Fatalf("matrix-free fit ends at L = %g, exact optimum %g (start %g)", lMf, lEx, l0)
+	}
+}
