@@ -372,10 +372,16 @@ func ReadRecon(path string) (*Recon, error) {
 		return nil, err
 	}
 	rc := &Recon{Image: img}
-	if m, ok, err := r.AttrString("/recon", "method"); err != nil {
+	if attrs, err := r.GroupAttrs("/recon"); err != nil {
 		return nil, err
-	} else if ok {
-		rc.Method = m
+	} else {
+		for _, a := range attrs {
+			if a.Name == "method" {
+				rc.Method, _ = a.Value.(string)
+			} else {
+				rc.Attrs = append(rc.Attrs, a)
+			}
+		}
 	}
 	if r.Has("/recon/std") {
 		sd, err := r.readVolume("/recon/std")

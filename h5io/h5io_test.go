@@ -136,6 +136,9 @@ func TestReconAndPlanRoundTrip(t *testing.T) {
 	if out.Method != "dip" {
 		t.Fatalf("method %q", out.Method)
 	}
+	if len(out.Attrs) != 1 || out.Attrs[0].Name != "psnr" || out.Attrs[0].Value != 31.5 {
+		t.Fatalf("/recon attributes %v, want psnr=31.5", out.Attrs)
+	}
 	equal32(t, "image", out.Image.Data, in.Image.Data)
 	equal32(t, "std", out.Std.Data, std.Data)
 	equal32(t, "samples", out.Samples, in.Samples)

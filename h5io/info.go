@@ -138,6 +138,34 @@ func (r *Reader) describe(path string) (Entry, error) {
 	return e, nil
 }
 
+// GroupAttrs reads the attributes of the group at path (numbers as
+// float64, text as string).
+func (r *Reader) GroupAttrs(path string) ([]Attr, error) {
+	grp, err := r.f.OpenGroup(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: group %s is missing", r.path, path)
+	}
+	defer grp.Close()
+	return groupAttrs(r.path, path, grp.ID())
+}
+
+func groupAttrs(file, path string, id int64) ([]Attr, error) {
+	attrs, err := h5attrs(id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: group %s: %v", file, path, err)
+	}
+	var out []Attr
+	for _, a := range attrs {
+		switch {
+		case a.IsText:
+			out = append(out, Attr{a.Name, a.Str})
+		case len(a.Nums) == 1:
+			out = append(out, Attr{a.Name, a.Nums[0]})
+		}
+	}
+	return out, nil
+}
+
 // ReadGroup reads every numeric dataset directly under path as float32
 // arrays, and the group's attributes (numbers as float64, text as string).
 func (r *Reader) ReadGroup(path string) (Group, error) {
@@ -147,17 +175,8 @@ func (r *Reader) ReadGroup(path string) (Group, error) {
 		return g, fmt.Errorf("%s: group %s is missing", r.path, path)
 	}
 	defer grp.Close()
-	attrs, err := h5attrs(grp.ID())
-	if err != nil {
-		return g, fmt.Errorf("%s: group %s: %v", r.path, path, err)
-	}
-	for _, a := range attrs {
-		switch {
-		case a.IsText:
-			g.Attrs = append(g.Attrs, Attr{a.Name, a.Str})
-		case len(a.Nums) == 1:
-			g.Attrs = append(g.Attrs, Attr{a.Name, a.Nums[0]})
-		}
+	if g.Attrs, err = groupAttrs(r.path, path, grp.ID()); err != nil {
+		return g, err
 	}
 	n, err := grp.NumObjects()
 	if err != nil {

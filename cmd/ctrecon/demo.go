@@ -36,7 +36,9 @@ func demoCmd() *cobra.Command {
   fbp.h5       filtered back-projection
   tv.h5        total-variation reconstruction
   dip.h5       deep-image-prior reconstruction (with its trained model)
-  *.png        truth | reconstructions | errors, the sinogram
+  uq.h5        the DIP image with its linearised-Laplace std map (/recon/std)
+  *.png        truth | reconstructions | errors, the sinogram;
+               uncertainty.png: error | std | calibration
   summary.txt  PSNR, SSIM and time of each method
 
 Each step is the ctrecon command of the same name; summary.txt lists them, so
@@ -48,11 +50,11 @@ any step can be rerun by hand with other settings.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "out", "o", "demo-out", "output folder (created if missing)")
 	f.StringVar(&o.phantom, "phantom", "shepp-logan", "shepp-logan, ellipses or rectangles")
-	f.IntVar(&o.size, "size", 64, "image size N")
-	f.IntVar(&o.angles, "angles", 30, "number of equally spaced angles")
+	f.IntVar(&o.size, "size", 32, "image size N")
+	f.IntVar(&o.angles, "angles", 20, "number of equally spaced angles")
 	f.Float64Var(&o.noise, "noise", 0.05, "relative noise level η")
 	f.IntVar(&o.dipIters, "dip-iters", 0, "most DIP iterations (0 = default)")
-	f.BoolVar(&o.skipDIP, "no-dip", false, "skip the DIP step (FBP and TV only)")
+	f.BoolVar(&o.skipDIP, "no-dip", false, "skip the DIP and uncertainty steps (FBP and TV only)")
 	return cmd
 }
 
@@ -106,7 +108,9 @@ func runDemo(cmd *cobra.Command, o demoOpts) error {
 		if o.dipIters > 0 {
 			a = append(a, "--iters", strconv.Itoa(o.dipIters))
 		}
-		steps = append(steps, step{"dip", a})
+		steps = append(steps, step{"dip", a},
+			step{"uncertainty", []string{"uncertainty", "-i", p("scan.h5"), "--recon", p("dip.h5"), "-o", p("uq.h5")}},
+			step{"plot", []string{"plot", "-i", p("uq.h5"), "--truth", p("scan.h5"), "--calibration", "-o", p("uncertainty.png")}})
 		methods = append(methods, "dip")
 	}
 	times := map[string]time.Duration{}
@@ -163,10 +167,31 @@ func runDemo(cmd *cobra.Command, o demoOpts) error {
 	for _, s := range steps {
 		fmt.Fprintf(&summary, "  %s\n", s.commandLine())
 	}
+	if !o.skipDIP {
+		uq, err := h5io.ReadRecon(p("uq.h5"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&summary, "\nuncertainty (%.1fs):", times["uncertainty"].Seconds())
+		for _, a := range uq.Attrs {
+			switch a.Name {
+			case "regime", "sigma_y", "test_loglik", "test_loglik_constant_rmse", "coverage_1sigma", "coverage_2sigma", "spearman":
+				fmt.Fprintf(&summary, " %s=%v", a.Name, fmtAttr(a.Value))
+			}
+		}
+		fmt.Fprintln(&summary)
+	}
 	if err := os.WriteFile(p("summary.txt"), []byte(summary.String()), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprint(cmd.OutOrStdout(), summary.String())
 	logf("figures: %s", p("reconstructions.png"))
 	return nil
+}
+
+func fmtAttr(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'g', 4, 64)
+	}
+	return fmt.Sprint(v)
 }
