@@ -117,3 +117,16 @@ func TestResultSolveBothRegimes(t *testing.T) {
 		t.Fatalf("exact and CG solves differ by %g", math.Sqrt(num/den))
 	}
 }
+
+func TestCancelledContext(t *testing.T) {
+	rng := newRNG(t, 53)
+	p, pr := testProblem(t, rng, 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := NewExact(ctx, p, pr, ExactSettings{}); err != context.Canceled {
+		t.Fatalf("NewExact: err = %v, want context.Canceled", err)
+	}
+	if _, err := Run(ctx, p, nil, Settings{Regime: MatrixFreeRegime}, rng, nil); err != context.Canceled {
+		t.Fatalf("Run: err = %v, want context.Canceled", err)
+	}
+}
