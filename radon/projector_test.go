@@ -325,3 +325,32 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+// TestConventions pins DESIGN.md §2 with an off-centre pixel: pixel (1, 6)
+// of a 9×9 image has centre x = 6 + 0.5 − 4.5 = 2, y = 4.5 − 1 − 0.5 = 3,
+// and the ray x cos θ + y sin θ = s through it hits bin
+// k = s/spacing + NDet/2 − 0.5 (NDet = 15): s = x at 0°, y at 90°, −x at
+// 180°, −y at 270°. A flipped axis or a transposed image moves the peak.
+func TestConventions(t *testing.T) {
+	const n = 9
+	x := make([]float32, n*n)
+	x[1*n+6] = 1
+	for _, c := range []struct {
+		deg  float64
+		s    float64
+		want int
+	}{{0, 2, 9}, {90, 3, 10}, {180, -2, 5}, {270, -3, 4}} {
+		g := NewGeometry(n, deg(c.deg))
+		out := make([]float32, g.SinoLen())
+		NewProjector(g).Apply(out, x)
+		best := 0
+		for k := range out {
+			if out[k] > out[best] {
+				best = k
+			}
+		}
+		if best != c.want || !(math.Abs(float64(out[best])-1) <= 1e-5) {
+			t.Errorf("θ=%g°: peak %g at bin %d, want 1 at bin %d (s=%g)", c.deg, out[best], best, c.want, c.s)
+		}
+	}
+}
