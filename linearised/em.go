@@ -142,8 +142,9 @@ func (e *Exact) EStep() (EMStats, error) {
 		return st, fmt.Errorf("linearised: inverting K_yy failed")
 	}
 	w, _ := e.weights(e.Prior.H)
+	tr := e.tracesInv()
 	for t, tm := range e.terms {
-		st.Gamma[tm.block] += w[t] * e.traceInv(tm.m)
+		st.Gamma[tm.block] += w[t] * tr[t]
 	}
 	return st, nil
 }

@@ -390,17 +390,26 @@ func (e *Exact) Loss(grad *Hyper) (float64, error) {
 	}
 	grad.LogNoise += 0.5 * noise * trInv
 	w, dwl := e.weights(h)
+	tr := e.tracesInv()
+	for t, tm := range e.terms {
+		grad.LogVar[tm.block] += 0.5 * w[t] * tr[t]
+		grad.LogLen[tm.block] += 0.5 * dwl[t] * tr[t]
+	}
+	return loss, nil
+}
+
+// tracesInv returns tr(K⁻¹ M_t) for every term, with K⁻¹'s upper triangle
+// in kbuf; terms are spread over the workers. (A fused single pass over
+// the rows of K⁻¹ for all terms was measured slower: 30 vs 19 ms at
+// m_y = 940 with 40 terms.)
+func (e *Exact) tracesInv() []float64 {
 	tr := make([]float64, len(e.terms))
 	par.For(len(e.terms), func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			tr[t] = e.traceInv(e.terms[t].m)
 		}
 	})
-	for t, tm := range e.terms {
-		grad.LogVar[tm.block] += 0.5 * w[t] * tr[t]
-		grad.LogLen[tm.block] += 0.5 * dwl[t] * tr[t]
-	}
-	return loss, nil
+	return tr
 }
 
 // traceInv returns tr(K⁻¹ M) for K⁻¹'s upper triangle in kbuf and M packed.
@@ -411,11 +420,25 @@ func (e *Exact) traceInv(pk []float32) float64 {
 		row := e.kbuf[i*m+i : i*m+m]
 		src := pk[packOff(i, m) : packOff(i, m)+m-i]
 		diag += row[0] * float64(src[0])
-		var s float64
-		for j := 1; j < len(row); j++ {
-			s += row[j] * float64(src[j])
-		}
-		off += s
+		off += dotMixed(row[1:], src[1:])
 	}
 	return diag + 2*off
+}
+
+// dotMixed returns Σ a_i·b_i in float64 with four independent accumulators
+// (a single one makes the loop wait on the add latency).
+func dotMixed(a []float64, b []float32) float64 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * float64(b[i])
+		s1 += a[i+1] * float64(b[i+1])
+		s2 += a[i+2] * float64(b[i+2])
+		s3 += a[i+3] * float64(b[i+3])
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * float64(b[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
