@@ -38,8 +38,12 @@
 // randomized Nyström preconditioner; posterior samples by Matheron's rule;
 // Hutchinson estimates of tr(K_yy⁻¹ ∂K_yy) for the MLL gradient.
 //
-// Run chooses between them by size (Settings.Regime overrides), fits, and
-// returns variances, δ and the std. Calibrate, PatchLogLik and the CovFunc
+// Run chooses between them by size (Settings.Regime overrides), fits (Adam
+// on the MLL, optionally with the TV-PredCP hyperprior, or the EM / MacKay
+// fixed point of arXiv 2210.04994 for the scales, sample-based in the
+// matrix-free regime), and returns variances, δ and the std. GPrior rewrites
+// a Problem for that paper's g-prior (Jacobian columns normalised by their
+// scale in the data). Calibrate, PatchLogLik and the CovFunc
 // adapters evaluate the result against a ground truth (test log-likelihood,
 // patch log-likelihoods, coverage, binned error against σ, Spearman).
 //

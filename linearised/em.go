@@ -69,8 +69,13 @@ func emUpdate(pr *Prior, st EMStats, my int, fixNoise bool) error {
 	for bi := range pr.Blocks {
 		g := st.Gamma[bi]
 		gamma += g
-		if !(g > 0) || !(st.PriorNorm[bi] > 0) {
+		if math.IsNaN(g) || math.IsNaN(st.PriorNorm[bi]) {
 			return fmt.Errorf("linearised: EM: block %q has γ = %g, θᵀΣ⁻¹θ = %g", pr.Blocks[bi].Name, g, st.PriorNorm[bi])
+		}
+		if !(g > 0) || !(st.PriorNorm[bi] > 0) {
+			// A sampled γ̂_b of a small block can come out ≤ 0 (Monte-Carlo
+			// noise); keep σ_b² for this iteration rather than jump.
+			continue
 		}
 		pr.H.LogVar[bi] += math.Log(st.PriorNorm[bi] / g)
 	}
