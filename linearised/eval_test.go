@@ -185,3 +185,16 @@ func TestExactCovFuncChunksPatches(t *testing.T) {
 		}
 	}
 }
+
+func TestObjectMask(t *testing.T) {
+	img := make([]float32, 25)
+	img[12] = 1 // centre of 5×5
+	m := ObjectMask(img, 5, 0.5, 1)
+	for i, v := range m {
+		r, c := i/5, i%5
+		want := r >= 1 && r <= 3 && c >= 1 && c <= 3
+		if v != want {
+			t.Fatalf("pixel (%d,%d): %v, want %v", r, c, v, want)
+		}
+	}
+}
