@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -556,4 +557,37 @@ func TestStoppingRules(t *testing.T) {
 		t.Errorf("%s stop at %d, best at %d, patience 40", res.Reason, res.Iter, bestIt)
 	}
 	t.Logf("held-out: %s after %d iterations, best %d", res.Reason, res.Iter, res.BestIter)
+}
+
+// TestMemoryEstimate checks EstimateBytes against the bytes Go actually
+// allocates for a Forward, a JVP and a VJP with k vectors (TotalAlloc, an
+// upper bound on the peak since it also counts freed scratch): the
+// estimate must cover at least 70% of it and not exceed it threefold.
+func TestMemoryEstimate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		n, k int
+	}{{"small", 64, 8}, {"medium", 64, 4}} {
+		a, _ := Preset(c.name)
+		runtime.GC()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		u, _ := NewUNet(a, c.n)
+		rng := rand.New(rand.NewPCG(1, 1))
+		p := u.NewParams(rng)
+		z := randVec(c.n*c.n, rng)
+		u.Forward(nil, p, z)
+		nw := u.NumConvWeights()
+		v := make([]float32, c.k*nw)
+		out := make([]float32, c.k*c.n*c.n)
+		u.Net.JVP(out, v, nw, nil, c.k)
+		u.Net.VJP(v, nw, nil, out, c.k)
+		runtime.ReadMemStats(&m1)
+		got := int64(m1.TotalAlloc - m0.TotalAlloc)
+		est, _ := EstimateBytes(a, c.n, c.k)
+		t.Logf("%s n=%d k=%d: allocated %d MB, estimate %d MB", c.name, c.n, c.k, got>>20, est>>20)
+		if est < got*7/10 || est > 3*got {
+			t.Errorf("%s: estimate %d bytes, allocated %d", c.name, est, got)
+		}
+	}
 }

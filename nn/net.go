@@ -438,7 +438,11 @@ func (n *Net) MemoryBytes(k, workers int) int64 {
 			scratch = max(scratch, int64(tileFloats)+r*64+int64(c.Out*k)*r)
 		}
 	}
-	return 4 * (acts + max(peak, vpeak) + int64(workers)*scratch + int64(k*n.nParams))
+	// The tangent pool keeps the JVP's and the VJP's buffers, so count both;
+	// 25% on top for the scratch pool's slack (measured against the bytes
+	// actually allocated by Forward+JVP+VJP: see TestMemoryBytes in dip).
+	b := 4 * (acts + peak + vpeak + int64(workers)*scratch + int64(k*n.nParams))
+	return b + b/4
 }
 
 // Layers returns the layers in evaluation order with their node names
