@@ -52,6 +52,7 @@ and for the uncertainty methods the per-pixel test log-likelihood on all pixels
 and on the object (truth > 0.01), ±1σ/±2σ coverage and Spearman(|error|, σ):
 
   lin       linearised DIP, type-II ML hyperparameters, std with δ
+  linmap    linearised DIP, MAP hyperparameters with the TV-PredCP hyperprior
   det       the deterministic baseline N(x̂, δ) (δ from the linearised fit)
   const     a Gaussian with constant σ equal to the true RMSE (an oracle)
   mcdrop    MC-dropout DIP (dropout p = 0.05 after every conv, --mc-samples)
@@ -180,14 +181,14 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 		angleCounts = append(angleCounts, k)
 	}
 	methods := strings.Split(o.methods, ",")
-	known := []string{"fbp", "tv", "dip", "lin", "det", "const", "mcdrop"}
+	known := []string{"fbp", "tv", "dip", "lin", "linmap", "det", "const", "mcdrop"}
 	for _, m := range methods {
 		if !slices.Contains(known, m) {
 			return usagef("--methods: unknown %q (want %s)", m, strings.Join(known, ", "))
 		}
 	}
 	has := func(m string) bool { return slices.Contains(methods, m) }
-	wantUQ := has("lin") || has("det") || has("const") || has("mcdrop")
+	wantUQ := has("lin") || has("linmap") || has("det") || has("const") || has("mcdrop")
 	type key struct {
 		method string
 		angles int
@@ -304,26 +305,38 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 					return err
 				}
 			}
-			if has("lin") || has("det") {
+			// linFit runs the linearised model with the given hyperparameter
+			// fit, records its time and returns the result.
+			linFit := func(method string, mll linearised.MLLSettings) (*linearised.Result, error) {
 				J, err := u.Jacobian(res.Params, res.State.Input)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				prob := &linearised.Problem{J: J, Blocks: J.PriorBlocks(), A: A, Y: y, Xhat: res.Image,
 					Theta: res.Params[:u.NumConvWeights()]}
-				t0 = time.Now()
-				lr, err := linearised.Run(ctx, prob, nil, linearised.Settings{MLL: linearised.MLLSettings{Steps: o.mllSteps}},
+				t0 := time.Now()
+				lr, err := linearised.Run(ctx, prob, nil, linearised.Settings{MLL: mll},
 					rand.New(rand.NewPCG(g.seed, uint64(ii))), nil)
+				if err != nil {
+					return nil, err
+				}
+				addUQ(method, "seconds", na, time.Since(t0).Seconds())
+				return lr, nil
+			}
+			stdVariance := func(std []float32) []float64 {
+				v := make([]float64, len(std))
+				for i, sd := range std {
+					v[i] = float64(sd) * float64(sd)
+				}
+				return v
+			}
+			if has("lin") || has("det") {
+				lr, err := linFit("lin", linearised.MLLSettings{Steps: o.mllSteps})
 				if err != nil {
 					return err
 				}
-				addUQ("lin", "seconds", na, time.Since(t0).Seconds())
 				if has("lin") {
-					v := make([]float64, n*n)
-					for i, sd := range lr.Std {
-						v[i] = float64(sd) * float64(sd)
-					}
-					if err := calib("lin", res.Image, v); err != nil {
+					if err := calib("lin", res.Image, stdVariance(lr.Std)); err != nil {
 						return err
 					}
 				}
@@ -331,6 +344,15 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 					if err := calib("det", res.Image, linearised.ConstantVariance(n*n, lr.Delta)); err != nil {
 						return err
 					}
+				}
+			}
+			if has("linmap") {
+				lr, err := linFit("linmap", linearised.MLLSettings{Steps: o.mllSteps, PredCP: linearised.PredCPSettings{Gamma: s.Gamma}})
+				if err != nil {
+					return err
+				}
+				if err := calib("linmap", res.Image, stdVariance(lr.Std)); err != nil {
+					return err
 				}
 			}
 			if has("mcdrop") {
@@ -387,7 +409,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 	}
 	if wantUQ {
 		var rows []string
-		for _, m := range []string{"lin", "det", "const", "mcdrop"} {
+		for _, m := range []string{"lin", "linmap", "det", "const", "mcdrop"} {
 			if has(m) {
 				rows = append(rows, m)
 			}
@@ -406,8 +428,14 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				return "–"
 			})
 		}
-		if uq[uqKey{"lin", "seconds", angleCounts[0]}] != nil {
-			writeTable(&md, "Seconds for the linearised model (MLL fit + variances)", []string{"lin"}, func(r string, a int) string {
+		var timed []string
+		for _, m := range []string{"lin", "linmap"} {
+			if uq[uqKey{m, "seconds", angleCounts[0]}] != nil {
+				timed = append(timed, m)
+			}
+		}
+		if len(timed) > 0 {
+			writeTable(&md, "Seconds for the linearised model (hyperparameter fit + variances)", timed, func(r string, a int) string {
 				return uq[uqKey{r, "seconds", a}].String()
 			})
 		}

@@ -43,6 +43,7 @@ type uqOpts struct {
 	samples        int
 	noDelta, noFit bool
 	fixNoise       bool
+	predcp         bool
 }
 
 func uncertaintyCmd() *cobra.Command {
@@ -80,6 +81,7 @@ it out with --no-delta only to study that effect.`,
 	f.BoolVar(&o.noDelta, "no-delta", false, "leave the δ image-noise floor out of the std")
 	f.BoolVar(&o.noFit, "no-fit", false, "keep the initial hyperparameters (σ_b² = 1, ℓ = 0.1, σ_y² = 1)")
 	f.BoolVar(&o.fixNoise, "fix-noise", false, "fix σ_y to the scan's noise_std instead of learning it")
+	f.BoolVar(&o.predcp, "predcp", false, "MAP with the TV-PredCP hyperprior (λ = m·γ of the DIP fit) instead of plain type-II ML")
 	return cmd
 }
 
@@ -167,7 +169,15 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		if err != nil {
 			return err
 		}
-		s := linearised.Settings{Regime: regime, MLL: linearised.MLLSettings{Steps: o.steps, FixNoise: o.fixNoise},
+		mll := linearised.MLLSettings{Steps: o.steps, FixNoise: o.fixNoise}
+		if o.predcp {
+			gamma, ok := rc.Group("/dip").AttrFloat("gamma")
+			if !ok || !(gamma > 0) {
+				return fmt.Errorf("--predcp: %s has no positive DIP TV weight (gamma) to set the hyperprior's strength", o.recon)
+			}
+			mll.PredCP = linearised.PredCPSettings{Gamma: gamma}
+		}
+		s := linearised.Settings{Regime: regime, MLL: mll,
 			SkipFit: o.noFit, Samples: o.samples, KeepSamples: o.samples > 0, NoDelta: o.noDelta}
 		if o.fixNoise {
 			prior.H.LogNoise = 2 * math.Log(scan.NoiseStd)
