@@ -26,7 +26,7 @@ const DefaultTVIters = 300
 // σ·√(angles); the constant and the √N were fitted by PSNR on Shepp–Logan
 // with 5% noise and exact bin-averaged data (N/angles 64/30, 128/20, 128/30,
 // 128/60, 256/90), where this rule matched or beat the best weight of a
-// factor-2 grid (28.6, 28.8, 30.3, 32.4, 32.3 dB; FBP 18–26 dB).
+// factor-2 grid (28.6, 28.8, 30.3, 32.4, 32.3 dB; best FBP 18–27 dB).
 func TVLambdaForNoise(g Geometry, sigma float64) float64 {
 	return 0.044 * sigma * math.Sqrt(float64(len(g.Angles))*float64(g.N))
 }
