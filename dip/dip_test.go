@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ctrecon/ctrecon/internal/par"
@@ -589,5 +590,40 @@ func TestMemoryEstimate(t *testing.T) {
 		if est < got*7/10 || est > 3*got {
 			t.Errorf("%s: estimate %d bytes, allocated %d", c.name, est, got)
 		}
+	}
+}
+
+func TestMCDropout(t *testing.T) {
+	a, _ := Preset("small")
+	a.DropoutP = 0.05
+	u, err := NewUNet(a, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := u.Net.Layers()
+	drops := 0
+	for _, nm := range names {
+		if strings.HasSuffix(nm, ".drop") {
+			drops++
+		}
+	}
+	// after every conv but the output conv: in 1, down 2×2, up 2×2 + 2 skips
+	if drops != 11 {
+		t.Errorf("%d dropout layers, want 11", drops)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	p := u.NewParams(rng)
+	z := randVec(256, rng)
+	y0, y1, y2 := make([]float32, 256), make([]float32, 256), make([]float32, 256)
+	u.Forward(y0, p, z)
+	u.Forward(y1, p, z)
+	if !slices.Equal(y0, y1) {
+		t.Error("dropout inactive, yet two forwards differ")
+	}
+	u.SetDropout(rand.New(rand.NewPCG(4, 4)))
+	u.Forward(y1, p, z)
+	u.Forward(y2, p, z)
+	if slices.Equal(y1, y2) || slices.Equal(y0, y1) {
+		t.Error("active dropout gives identical samples")
 	}
 }
