@@ -3,6 +3,7 @@ package blas
 // #cgo LDFLAGS: -lopenblas
 // void openblas_set_num_threads(int);
 // int openblas_get_num_threads(void);
+// char* openblas_get_corename(void);
 import "C"
 
 import (
@@ -16,6 +17,13 @@ func init() {
 	// One OpenBLAS thread: callers parallelise with par.For (see doc.go).
 	C.openblas_set_num_threads(1)
 }
+
+// CoreName is the name of the OpenBLAS kernel set in use (e.g. "Haswell",
+// "SkylakeX"), for benchmark records. OpenBLAS picks it at load time from
+// the CPU, or from the environment variable OPENBLAS_CORETYPE; on the
+// AVX-512 development machine the AVX-512 kernels run sgemm ~1.6× faster
+// than the AVX2 ("Haswell") ones (docs/BENCHMARKS.md).
+func CoreName() string { return C.GoString(C.openblas_get_corename()) }
 
 // SetOpenBLASThreads sets the number of threads OpenBLAS itself uses inside
 // one call. ctrecon keeps it at 1 and parallelises around GEMM calls with

@@ -81,3 +81,10 @@ func ExampleSgemm() {
 	fmt.Println(c)
 	// Output: [4 5 10 11]
 }
+
+func TestCoreName(t *testing.T) {
+	t.Logf("OpenBLAS core %s", CoreName())
+	if CoreName() == "" {
+		t.Error("empty OpenBLAS core name")
+	}
+}
