@@ -164,6 +164,10 @@ func (s *FitSettings) defaults() {
 // MaxIter, by the discrepancy principle (NoiseStd > 0) or by the held-out
 // rule. progress (may be nil) is called every ProgressEvery iterations.
 //
+// Fit sets u's output scale (FitState.OutputScale) and leaves u's
+// activations at the last evaluated iterate; u is not safe for concurrent
+// fits.
+//
 // When ctx is cancelled Fit stops after the current iteration and returns
 // the result so far, whose State can be saved and passed back as
 // Settings.Resume, together with ctx's error.
