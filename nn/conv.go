@@ -16,6 +16,12 @@ type Conv2D struct {
 
 	in, out    Shape
 	wOff, bOff int
+
+	// 3×3 stride-1 fast path: W packed for conv3s1 at the last Forward,
+	// and the packed flipped (transposed-conv) filters, built at the first
+	// VJP after it.
+	wpk, wflip []float32
+	flipOK     bool
 }
 
 // R is the number of rows of the column matrix, Cin·K².
@@ -58,6 +64,13 @@ func (c *Conv2D) BiasOffset() int { return c.bOff }
 func (c *Conv2D) Forward(p, y []float32, x [][]float32) {
 	checkLen("Conv2D input", len(x[0]), c.in.Size())
 	checkLen("Conv2D output", len(y), c.out.Size())
+	if c.fast3() {
+		if c.wpk == nil {
+			c.wpk = make([]float32, c.Out*c.r())
+		}
+		packW3(c.wpk, p[c.wOff:c.wOff+c.Out*c.r()], c.Out, c.in.C)
+		c.flipOK = false
+	}
 	c.mul(p[c.wOff:c.wOff+c.Out*c.r()], y, x[0], 1, false)
 	c.addBias(y, p[c.bOff:c.bOff+c.Out], 1)
 }
@@ -90,7 +103,8 @@ func (c *Conv2D) mul(w, y, x []float32, k int, accumulate bool) {
 		return
 	}
 	if c.fast3() {
-		conv3s1(w, y, x, c.in.C, c.Out, c.in.H, c.in.W, k, k, accumulate)
+		// w is the layer's own weights (Forward, JVP): packed at Forward.
+		conv3s1Packed(c.wpk, y, x, c.in.C, c.Out, c.in.H, c.in.W, k, k, accumulate)
 		return
 	}
 	T := tileCols(R)
@@ -295,10 +309,17 @@ func (c *Conv2D) VJP(p []float32, dx [][]float32, dp []float32, stride int, dy [
 		checkLen("Conv2D input cotangent", len(dx[0]), k*c.in.Size())
 		d := dx[0]
 		if c.fast3() {
-			wf := getBuf(len(w))
-			flipW3(*wf, w, c.Out, c.in.C)
-			conv3s1(*wf, d, dy, c.Out, c.in.C, c.in.H, c.in.W, k, k, true)
-			putBuf(wf)
+			if !c.flipOK {
+				wf := getBuf(len(w))
+				flipW3(*wf, w, c.Out, c.in.C)
+				if c.wflip == nil {
+					c.wflip = make([]float32, len(w))
+				}
+				packW3(c.wflip, *wf, c.in.C, c.Out)
+				putBuf(wf)
+				c.flipOK = true
+			}
+			conv3s1Packed(c.wflip, d, dy, c.Out, c.in.C, c.in.H, c.in.W, k, k, true)
 		} else if c.direct() {
 			// dx += Wᵀ g, split over input channels.
 			par.ForGrain(c.in.C, 1, func(c0, c1 int) {

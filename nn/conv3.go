@@ -99,10 +99,15 @@ func tiles3(k, h, tr int) []tile3 {
 // holds k filter sets in rows (o, b) and x is the single primal input,
 // whose output rows (o·k + b) land in y's [o][b] layout.
 func conv3s1(w, y, x []float32, cin, outRows, h, wd, k, xBatch int, accumulate bool) {
-	K3 := 3 * cin
-	wp := getBuf(3 * outRows * K3)
+	wp := getBuf(9 * outRows * cin)
 	defer putBuf(wp)
 	packW3(*wp, w, outRows, cin)
+	conv3s1Packed(*wp, y, x, cin, outRows, h, wd, k, xBatch, accumulate)
+}
+
+// conv3s1Packed is conv3s1 with the filters already packed by packW3.
+func conv3s1Packed(wp, y, x []float32, cin, outRows, h, wd, k, xBatch int, accumulate bool) {
+	K3 := 3 * cin
 	tr := tile3Rows(cin, wd, h, xBatch)
 	ts := tiles3(xBatch, h, tr)
 	ldc := xBatch * h * wd
@@ -119,7 +124,7 @@ func conv3s1(w, y, x []float32, cin, outRows, h, wd, k, xBatch int, accumulate b
 				if ky == 0 && !accumulate {
 					beta = 0
 				}
-				blas.Sgemm(false, false, outRows, n, K3, 1, (*wp)[ky*outRows*K3:], K3, (*buf)[ky*wd:], ld, beta, c, ldc)
+				blas.Sgemm(false, false, outRows, n, K3, 1, wp[ky*outRows*K3:], K3, (*buf)[ky*wd:], ld, beta, c, ldc)
 			}
 		}
 	})
