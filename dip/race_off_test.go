@@ -1,0 +1,5 @@
+//go:build !race
+
+package dip
+
+const raceEnabled = false
