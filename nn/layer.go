@@ -54,6 +54,10 @@ type ParamSpec struct {
 //   - VJP(p, dx, dp, stride, dy, x, y, k): accumulate (+=) Jᵀdy into dx[i]
 //     (skipped where dx[i] == nil) and into dp (same layout as JVP; only
 //     parameters with index < stride; skipped when dp == nil).
+//
+// A layer whose second input takes no cotangent (Concat with ZeroSecond)
+// may also implement NeedsGrad(i int) bool, so that the Net does not
+// allocate one.
 type Layer interface {
 	// Setup checks the input shapes and returns the output shape and the
 	// parameter blocks the layer owns.

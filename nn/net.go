@@ -75,7 +75,7 @@ func (b *Builder) Add(name string, l Layer, in ...int) int {
 		}
 	}
 	nd := node{name: full, block: b.block, layer: l, in: slices.Clone(in), out: len(b.shapes)}
-	if c, ok := l.(*Concat); ok && !c.NeedsGrad(1) {
+	if g, ok := l.(interface{ NeedsGrad(int) bool }); ok && len(in) > 1 && !g.NeedsGrad(1) {
 		nd.noGrad1 = true
 	}
 	b.nodes = append(b.nodes, nd)
