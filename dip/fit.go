@@ -19,7 +19,9 @@ import (
 type FitSettings struct {
 	// MaxIter is the most Adam steps (default 2000).
 	MaxIter int
-	// LR is Adam's learning rate (default 1e-4).
+	// LR is Adam's learning rate (default 1e-4). Much larger rates (1e-3)
+	// can push a sigmoid output into its ±15 clamp everywhere, where the
+	// gradient is zero and the fit stalls (seen on a 16² denoising toy).
 	LR float64
 	// Gamma is the weight of the anisotropic TV term (0: none).
 	Gamma float64

@@ -11,7 +11,10 @@ import (
 // along the detector, d_k = y_{k−1} − 2y_k + y_{k+1} (variance 6σ² for white
 // noise; the smooth projections of an object contribute little), and
 // returns the robust scale 1.4826·MAD(d)/√6, which ignores the few large
-// differences at object edges.
+// differences at object edges. It needs projections that are smooth at the
+// bin scale, i.e. images of N ≳ 64: measured on an ellipse phantom with 5%
+// noise it is ~10% high at 64², 30% at 32² and 2× at 16², where the
+// image's own structure dominates the second differences.
 func EstimateNoiseStd(y []float32, nDet int) (float64, error) {
 	if nDet < 3 || len(y)%nDet != 0 {
 		return 0, fmt.Errorf("dip: cannot estimate noise from %d values in rows of %d bins", len(y), nDet)
