@@ -146,6 +146,12 @@ func studyImages(spec string, n int, seed uint64) ([]studyImage, error) {
 	return out, nil
 }
 
+// kind is the image's kind, its name without the draw number.
+func (im studyImage) kind() string {
+	k, _, _ := strings.Cut(im.name, "#")
+	return k
+}
+
 // stat accumulates mean ± standard error.
 type stat struct{ v []float64 }
 
@@ -193,13 +199,13 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 	has := func(m string) bool { return slices.Contains(methods, m) }
 	wantUQ := has("lin") || has("linmap") || has("det") || has("const") || has("mcdrop")
 	type key struct {
-		method string
-		angles int
+		kind, method string
+		angles       int
 	}
 	psnr, ssim, secs := map[key]*stat{}, map[key]*stat{}, map[key]*stat{}
 	type uqKey struct {
-		method, metric string
-		angles         int
+		kind, method, metric string
+		angles               int
 	}
 	uq := map[uqKey]*stat{}
 	add := func(m map[key]*stat, k key, v float64) {
@@ -208,8 +214,15 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 		}
 		m[k].add(v)
 	}
+	var kinds []string // image kinds in order of appearance, one set of tables each
+	for _, im := range images {
+		if k := im.kind(); !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	var kind string // of the image being processed
 	addUQ := func(method, metric string, a int, v float64) {
-		k := uqKey{method, metric, a}
+		k := uqKey{kind, method, metric, a}
 		if uq[k] == nil {
 			uq[k] = &stat{}
 		}
@@ -224,6 +237,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				return err
 			}
 			n := im.n
+			kind = im.kind()
 			geo := radon.NewGeometry(n, radon.EqualAngles(na))
 			A := radon.NewProjector(geo)
 			var y []float32
@@ -240,10 +254,12 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				return err
 			}
 			record := func(m string, img []float32, t time.Duration) {
-				k := key{m, na}
+				k := key{kind, m, na}
 				add(psnr, k, metrics.PSNR(img, im.x, 0))
 				add(ssim, k, metrics.SSIM(img, im.x, n, 0))
-				add(secs, k, t.Seconds())
+				if t > 0 { // the oracle fbp-best has no time of its own
+					add(secs, k, t.Seconds())
+				}
 			}
 			if has("fbp") {
 				record("fbp", fbp, time.Since(t0))
@@ -376,16 +392,16 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				if err := calib("mcdrop", mean, variance); err != nil {
 					return err
 				}
-				add(psnr, key{"mcdrop", na}, metrics.PSNR(mean, im.x, 0))
-				add(ssim, key{"mcdrop", na}, metrics.SSIM(mean, im.x, n, 0))
+				add(psnr, key{kind, "mcdrop", na}, metrics.PSNR(mean, im.x, 0))
+				add(ssim, key{kind, "mcdrop", na}, metrics.SSIM(mean, im.x, n, 0))
 			}
 			b.Add(1)
 		}
 	}
 	b.Finish()
 	var md strings.Builder
-	fmt.Fprintf(&md, "Images: %s at %d², η = %g, seed %d; %d image(s) per cell, mean ± s.e.; %.0f s in all.\n\n",
-		o.images, o.size, o.noise, g.seed, len(images), time.Since(start).Seconds())
+	fmt.Fprintf(&md, "Images: %s at %d², η = %g, seed %d; mean ± s.e. over the images of each kind; %.0f s in all.\n\n",
+		o.images, o.size, o.noise, g.seed, time.Since(start).Seconds())
 	writeTable := func(w io.Writer, title string, rows []string, cell func(row string, a int) string) {
 		fmt.Fprintf(w, "%s\n\n| method |", title)
 		for _, a := range angleCounts {
@@ -401,56 +417,65 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 		}
 		fmt.Fprintln(w)
 	}
-	var recRows []string
-	for _, m := range []string{"fbp", "fbp-best", "tv", "dip", "mcdrop"} {
-		if psnr[key{m, angleCounts[0]}] != nil {
-			recRows = append(recRows, m)
+	for _, kind = range kinds {
+		count := 0
+		for _, im := range images {
+			if im.kind() == kind {
+				count++
+			}
 		}
-	}
-	if len(recRows) > 0 {
-		get := func(m map[key]*stat) func(string, int) string {
-			return func(r string, a int) string {
-				if s := m[key{r, a}]; s != nil {
-					return s.String()
+		fmt.Fprintf(&md, "### %s (%d image(s))\n\n", kind, count)
+		var recRows []string
+		for _, m := range []string{"fbp", "fbp-best", "tv", "dip", "mcdrop"} {
+			if psnr[key{kind, m, angleCounts[0]}] != nil {
+				recRows = append(recRows, m)
+			}
+		}
+		if len(recRows) > 0 {
+			get := func(m map[key]*stat) func(string, int) string {
+				return func(r string, a int) string {
+					if s := m[key{kind, r, a}]; s != nil {
+						return s.String()
+					}
+					return "–"
 				}
-				return "–"
 			}
+			writeTable(&md, "PSNR (dB, range of the truth)", recRows, get(psnr))
+			writeTable(&md, "SSIM", recRows, get(ssim))
+			writeTable(&md, "Seconds per reconstruction", recRows, get(secs))
 		}
-		writeTable(&md, "PSNR (dB, range of the truth)", recRows, get(psnr))
-		writeTable(&md, "SSIM", recRows, get(ssim))
-		writeTable(&md, "Seconds per reconstruction", recRows, get(secs))
-	}
-	if wantUQ {
-		var rows []string
-		for _, m := range []string{"lin", "linmap", "det", "const", "mcdrop"} {
-			if has(m) {
-				rows = append(rows, m)
-			}
-		}
-		for _, metric := range []struct{ key, title string }{
-			{"ll-all", "Test log-likelihood per pixel, all pixels (higher is better)"},
-			{"ll-object", "Test log-likelihood per pixel, object (truth > 0.01)"},
-			{"cover1", "Fraction of pixels within ±1σ (0.683 if calibrated)"},
-			{"cover2", "Fraction within ±2σ (0.954 if calibrated)"},
-			{"spearman", "Spearman(|error|, σ)"},
-		} {
-			writeTable(&md, metric.title, rows, func(r string, a int) string {
-				if s := uq[uqKey{r, metric.key, a}]; s != nil {
-					return s.String()
+		if wantUQ {
+			var rows []string
+			for _, m := range []string{"lin", "linmap", "det", "const", "mcdrop"} {
+				if has(m) {
+					rows = append(rows, m)
 				}
-				return "–"
-			})
-		}
-		var timed []string
-		for _, m := range []string{"lin", "linmap"} {
-			if uq[uqKey{m, "seconds", angleCounts[0]}] != nil {
-				timed = append(timed, m)
 			}
-		}
-		if len(timed) > 0 {
-			writeTable(&md, "Seconds for the linearised model (hyperparameter fit + variances)", timed, func(r string, a int) string {
-				return uq[uqKey{r, "seconds", a}].String()
-			})
+			for _, metric := range []struct{ key, title string }{
+				{"ll-all", "Test log-likelihood per pixel, all pixels (higher is better)"},
+				{"ll-object", "Test log-likelihood per pixel, object (truth > 0.01)"},
+				{"cover1", "Fraction of pixels within ±1σ (0.683 if calibrated)"},
+				{"cover2", "Fraction within ±2σ (0.954 if calibrated)"},
+				{"spearman", "Spearman(|error|, σ)"},
+			} {
+				writeTable(&md, metric.title, rows, func(r string, a int) string {
+					if s := uq[uqKey{kind, r, metric.key, a}]; s != nil {
+						return s.String()
+					}
+					return "–"
+				})
+			}
+			var timed []string
+			for _, m := range []string{"lin", "linmap"} {
+				if uq[uqKey{kind, m, "seconds", angleCounts[0]}] != nil {
+					timed = append(timed, m)
+				}
+			}
+			if len(timed) > 0 {
+				writeTable(&md, "Seconds for the linearised model (hyperparameter fit + variances)", timed, func(r string, a int) string {
+					return uq[uqKey{kind, r, "seconds", a}].String()
+				})
+			}
 		}
 	}
 	fmt.Fprint(cmd.OutOrStdout(), md.String())
