@@ -314,24 +314,6 @@ func TestAdamMatchesPyTorch(t *testing.T) {
 	}
 }
 
-func TestTVGradient(t *testing.T) {
-	// 2×2 image [[0,1],[3,1]]: horizontal |1−0| + |1−3|, vertical |3−0| + |1−1|.
-	x := []float32{0, 1, 3, 1}
-	g := make([]float32, 4)
-	tv := tvGrad(g, x, 2, 0.5)
-	if tv != 6 {
-		t.Errorf("TV = %g, want 6", tv)
-	}
-	// ∂/∂x00 = −1 (right) −1 (down); x01: +1, 0 (tie); x10: +1 (from above) −1 (right, 1−3<0 → −(−1)=+1)...
-	want := []float32{0.5 * -2, 0.5 * 1, 0.5 * (1 + 1), 0.5 * -1}
-	for i := range g {
-		if g[i] != want[i] {
-			t.Errorf("TV gradient %v, want %v", g, want)
-			break
-		}
-	}
-}
-
 func TestEstimateNoiseStd(t *testing.T) {
 	rng := newRng(t)
 	n := 64

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/linop"
 	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/radon"
 )
 
 // FitSettings configures Fit. The zero value of each field means the
@@ -349,7 +350,7 @@ func (f *fitter) loss() FitProgress {
 		pr.HeldOut = ho / float64(f.m-f.nFit)
 	}
 	f.A.Adjoint(f.atr, f.r)
-	pr.TV = tvGrad(f.gimg, f.img, f.u.N, float32(s.Gamma))
+	pr.TV = radon.AnisotropicTV(f.gimg, f.img, f.u.N, float32(s.Gamma))
 	for i, v := range f.atr {
 		f.gimg[i] += v
 	}
@@ -386,49 +387,6 @@ func adamStep(st *FitState, g []float32, lr, clip float64) {
 	}
 }
 
-// tvGrad returns the anisotropic TV Σ|x[i,j+1]−x[i,j]| + |x[i+1,j]−x[i,j]|
-// of the n×n image x and writes γ times its subgradient (sign(0) = 0, as
-// PyTorch's abs) into g.
-func tvGrad(g, x []float32, n int, gamma float32) float64 {
-	zero32(g)
-	var tv float64
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			k := i*n + j
-			if j+1 < n {
-				d := x[k+1] - x[k]
-				tv += math.Abs(float64(d))
-				s := sign(d) * gamma
-				g[k+1] += s
-				g[k] -= s
-			}
-			if i+1 < n {
-				d := x[k+n] - x[k]
-				tv += math.Abs(float64(d))
-				s := sign(d) * gamma
-				g[k+n] += s
-				g[k] -= s
-			}
-		}
-	}
-	return tv
-}
-
-func sign(d float32) float32 {
-	switch {
-	case d > 0:
-		return 1
-	case d < 0:
-		return -1
-	}
-	return 0
-}
-
-func zero32(s []float32) {
-	for i := range s {
-		s[i] = 0
-	}
-}
 
 func (f *fitter) result() FitResult {
 	st := f.st

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/ctrecon/ctrecon/linop"
+	"github.com/ctrecon/ctrecon/radon"
 )
 
 // PredCPSettings configures the TV-PredCP hyperprior on the 3×3 blocks
@@ -68,43 +69,6 @@ func cholDerivs(logEll float64) (d1, d2 [81]float64) {
 		d2[i] = (p2[i] - 2*c[i] + m2[i]) / (h2 * h2)
 	}
 	return d1, d2
-}
-
-// tvGrad returns the anisotropic TV of the n×n image x and writes its
-// (sub)gradient (sign of each difference, 0 at ties) into g.
-func tvGrad(g, x []float32, n int) float64 {
-	clear(g)
-	var tv float64
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			p := i*n + j
-			if i+1 < n {
-				d := float64(x[p+n]) - float64(x[p])
-				tv += math.Abs(d)
-				s := float32(sign(d))
-				g[p+n] += s
-				g[p] -= s
-			}
-			if j+1 < n {
-				d := float64(x[p+1]) - float64(x[p])
-				tv += math.Abs(d)
-				s := float32(sign(d))
-				g[p+1] += s
-				g[p] -= s
-			}
-		}
-	}
-	return tv
-}
-
-func sign(x float64) float64 {
-	switch {
-	case x > 0:
-		return 1
-	case x < 0:
-		return -1
-	}
-	return 0
 }
 
 // predCP returns the PredCP objective summed over the 3×3 blocks and adds
@@ -175,7 +139,7 @@ func predCP(ctx context.Context, prob *Problem, prior *Prior, s PredCPSettings, 
 			for i := range xr {
 				xr[i] += prob.Xhat[i]
 			}
-			kappa += tvGrad(gimg[r*npix:(r+1)*npix], xr, side)
+			kappa += radon.AnisotropicTV(gimg[r*npix:(r+1)*npix], xr, side, 1)
 		}
 		chunked(batch, k, npix, n, g, gimg, func(d, s []float32, c int) { linop.AdjointBatch(prob.J, d, s, c) })
 		var kl, ks, kll float64

@@ -9,24 +9,6 @@ import (
 	"github.com/ctrecon/ctrecon/linop"
 )
 
-func TestTVGrad(t *testing.T) {
-	// 2×2 image [[0, 1], [3, 2]]: |1−0| + |2−1|... rows: |3−0| + |2−1|, cols: |1−0| + |2−3| → 6.
-	x := []float32{0, 1, 3, 2}
-	g := make([]float32, 4)
-	if tv := tvGrad(g, x, 2); tv != 6 {
-		t.Fatalf("TV = %g, want 6", tv)
-	}
-	// Finite differences at a point without ties.
-	for i := range x {
-		xp := append([]float32(nil), x...)
-		xp[i] += 0.01
-		fd := (tvGrad(make([]float32, 4), xp, 2) - 6) / 0.01
-		if math.Abs(fd-float64(g[i])) > 1e-4 {
-			t.Fatalf("∂TV/∂x[%d] = %g, finite difference %g", i, g[i], fd)
-		}
-	}
-}
-
 func TestCholDerivs(t *testing.T) {
 	// L(ℓ) L(ℓ)ᵀ = K(ℓ): differentiate both sides once in log ℓ and compare
 	// L'Lᵀ + L L'ᵀ with K' = exp(−d/ℓ)·d/ℓ computed analytically.

@@ -179,21 +179,10 @@ func clamp(v, l float32) float32 {
 
 // tvObjective is ½‖ax − y‖² + λ·TV(x).
 func tvObjective(ax, y, x []float32, n int, lam float64) float64 {
-	var data, tv float64
+	var data float64
 	for i, v := range ax {
 		d := float64(v) - float64(y[i])
 		data += d * d
 	}
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			o := i*n + j
-			if j+1 < n {
-				tv += math.Abs(float64(x[o+1]) - float64(x[o]))
-			}
-			if i+1 < n {
-				tv += math.Abs(float64(x[o+n]) - float64(x[o]))
-			}
-		}
-	}
-	return data/2 + lam*tv
+	return data/2 + lam*AnisotropicTV(nil, x, n, 0)
 }
