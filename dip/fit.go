@@ -387,7 +387,6 @@ func adamStep(st *FitState, g []float32, lr, clip float64) {
 	}
 }
 
-
 func (f *fitter) result() FitResult {
 	st := f.st
 	st.Params, st.M, st.V = slices.Clone(st.Params), slices.Clone(st.M), slices.Clone(st.V)
