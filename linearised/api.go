@@ -36,13 +36,25 @@ func (r Regime) String() string {
 type FitMethod int
 
 const (
+	// FitAuto (the default) is FitMLL in the exact regime and, in the
+	// matrix-free regime, InitFromWeights followed by FitEM with
+	// EMSettings.Tol defaulting to DefaultEMTol: a Hutchinson-gradient Adam
+	// fit needs hundreds of steps of CG solves there, each step as costly as
+	// one EM iteration, while EM reaches its fixed point in a handful.
+	// With PredCP requested (MLL.PredCP.Gamma ≠ 0) it is FitMLL in both.
+	FitAuto FitMethod = iota
 	// FitMLL is Adam on the marginal likelihood (all hyperparameters,
 	// optional PredCP): exact gradients or Hutchinson estimates.
-	FitMLL FitMethod = iota
+	FitMLL
 	// FitEM is the EM / MacKay fixed point for the block scales and σ_y²
 	// (length-scales fixed), sample-based in the matrix-free regime.
 	FitEM
 )
+
+// DefaultEMTol is the EM stopping tolerance FitAuto uses in the
+// matrix-free regime: no log-variance moved by more than 0.05 (5%) in an
+// iteration, well inside the ≈ √(2/16) Monte-Carlo spread of a 16-sample γ̂.
+const DefaultEMTol = 0.05
 
 // Settings configures Run. The zero value gives the documented defaults.
 type Settings struct {
@@ -200,15 +212,24 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 		}
 		res.MatrixFree = mf
 		if !s.SkipFit {
-			if s.Method == FitEM {
+			switch {
+			case s.Method == FitEM:
 				res.Fit, err = mf.FitEM(ctx, s.EM, rng, progress)
-			} else {
+			case s.Method == FitAuto && s.MLL.PredCP.Gamma == 0:
+				em := s.EM
+				em.FixNoise = em.FixNoise || s.MLL.FixNoise
+				if em.Tol == 0 {
+					em.Tol = DefaultEMTol
+				}
+				InitFromWeights(prior, prob, em.FixNoise)
+				res.Fit, err = mf.FitEM(ctx, em, rng, progress)
+			default:
 				res.Fit, err = mf.Fit(ctx, s.MLL, rng, progress)
 			}
 			if err != nil {
 				return nil, err
 			}
-			if err := mf.RefreshPreconditioner(ctx, rng); err != nil {
+			if err := mf.refreshIfStale(ctx, rng); err != nil {
 				return nil, err
 			}
 		}

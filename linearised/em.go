@@ -24,6 +24,9 @@ type EMSettings struct {
 	Samples int
 	// FixNoise keeps σ_y² fixed.
 	FixNoise bool
+	// Tol > 0 stops once no log-variance (σ_b², σ_y²) moved by more than
+	// Tol in an iteration (after at least 2); 0 runs all Iters.
+	Tol float64
 }
 
 func (s EMSettings) iters() int {
@@ -154,16 +157,36 @@ func (e *Exact) EStep() (EMStats, error) {
 	return st, nil
 }
 
-// EStep estimates the EM statistics matrix-free: θ_lin by one CG solve, and
-// γ_b = σ_y⁻² E⟨A J_b z_b, A J z⟩ from k posterior weight samples z
-// (Matheron's rule in weight space, z = ε₀ − Σ_θ (AJ)ᵀ K_yy⁻¹ (AJ ε₀ + σ_y ε₁)),
-// the sample-based estimator of 2210.04994 split by block. Its relative
-// error is about √(2/k) for the total γ.
+// EStep estimates the EM statistics matrix-free from k fresh posterior
+// samples (see estep).
 func (mf *MatrixFree) EStep(ctx context.Context, k int, rng *rand.Rand) (EMStats, error) {
-	m, npix, n := mf.my, mf.npix, mf.n
 	if err := mf.ensurePreconditioner(ctx, false, rng); err != nil {
 		return EMStats{}, err
 	}
+	xi := make([]float32, k*mf.n)
+	for i := range xi {
+		xi[i] = float32(rng.NormFloat64())
+	}
+	eps1 := make([]float32, k*mf.my)
+	for i := range eps1 {
+		eps1[i] = float32(rng.NormFloat64())
+	}
+	return mf.estep(ctx, xi, eps1, k, nil)
+}
+
+// estep estimates the EM statistics matrix-free: θ_lin by one CG solve,
+// and γ_b = tr(K_yy⁻¹ A J Σ_b Jᵀ Aᵀ) from k vectors s = AJε₀ + σ_y ε₁
+// ~ N(0, K_yy) (ε₀ = Σ_θ^{½} ξ): u = K_yy⁻¹ s ~ N(0, K_yy⁻¹), so
+// E[uᵀ A J Σ_b Jᵀ Aᵀ u] = γ_b, and g = Jᵀ Aᵀ u, which θ_lin's solve needs
+// anyway, gives every block's term as g_bᵀ Σ_b g_b: no per-block JVPs
+// (2210.04994's estimator σ_y⁻²⟨A J_b z_b, A J z⟩ needs one per block).
+// The relative error of the total is about √(2/k). ξ (k × n) and ε₁
+// (k × m_y) are the caller's, so that EM iterations can reuse them
+// (common random numbers: the fixed point is then a smooth function of
+// the hyperparameters) and warm-start CG from warm (k+1 solutions, updated
+// in place) when non-nil.
+func (mf *MatrixFree) estep(ctx context.Context, xi, eps1 []float32, k int, warm []float32) (EMStats, error) {
+	m, npix, n := mf.my, mf.npix, mf.n
 	bsz := mf.set.batch()
 	ajApply := func(dst, w []float32, c int) {
 		img := make([]float32, c*npix)
@@ -181,29 +204,29 @@ func (mf *MatrixFree) EStep(ctx context.Context, k int, rng *rand.Rand) (EMStats
 	yt := ytilde(mf.Prob, ajt)
 	// Right-hand sides: ỹ, then the k sample vectors AJε₀ + σ_y ε₁.
 	eps0 := make([]float32, k*n)
-	mf.Prior.Sample(eps0, k, rng)
+	mf.Prior.Sqrt(eps0, xi, k)
 	rhs := make([]float32, (k+1)*m)
 	for i, v := range yt {
 		rhs[i] = float32(v)
 	}
 	ajApply(rhs[m:], eps0, k)
-	sy := math.Sqrt(mf.Prior.H.NoiseVar())
-	for i := m; i < len(rhs); i++ {
-		rhs[i] += float32(sy * rng.NormFloat64())
+	sy := float32(math.Sqrt(mf.Prior.H.NoiseVar()))
+	for i, e := range eps1 {
+		rhs[m+i] += sy * e
 	}
 	sol := make([]float32, (k+1)*m)
-	if _, err := mf.pcg(ctx, sol, rhs, k+1); err != nil {
+	if _, err := mf.pcgTol(ctx, sol, rhs, k+1, warm, mf.set.fitRTol()); err != nil {
 		return EMStats{}, err
 	}
+	if warm != nil {
+		copy(warm, sol)
+	}
+	mf.lastSol = sol
 	g := make([]float32, (k+1)*n)
 	ajAdjoint(g, sol, k+1)
 	sg := make([]float32, (k+1)*n)
 	mf.Prior.Cov(sg, g, k+1)
 	thl := sg[:n]
-	z := sg[n:]
-	for i := range z {
-		z[i] = eps0[i] - z[i]
-	}
 	st := EMStats{PriorNorm: priorNorms(mf.Prior, thl), Gamma: make([]float64, len(mf.Prior.Blocks))}
 	fit := make([]float32, m)
 	ajApply(fit, thl, 1)
@@ -211,22 +234,13 @@ func (mf *MatrixFree) EStep(ctx context.Context, k int, rng *rand.Rand) (EMStats
 		d := v - float64(fit[i])
 		st.Residual2 += d * d
 	}
-	// A J z for the whole sample and per block.
-	ajz := make([]float32, k*m)
-	ajApply(ajz, z, k)
-	zb := make([]float32, k*n)
-	ajzb := make([]float32, k*m)
-	noise := mf.Prior.H.NoiseVar()
 	for bi, b := range mf.Prior.Blocks {
-		if err := ctxErr(ctx); err != nil {
-			return st, err
+		var s float64
+		for r := 1; r <= k; r++ {
+			o := r*n + b.Offset
+			s += linop.Dot(g[o:o+b.Len], sg[o:o+b.Len])
 		}
-		clear(zb)
-		for r := 0; r < k; r++ {
-			copy(zb[r*n+b.Offset:r*n+b.Offset+b.Len], z[r*n+b.Offset:r*n+b.Offset+b.Len])
-		}
-		ajApply(ajzb, zb, k)
-		st.Gamma[bi] = linop.Dot(ajzb, ajz) / (float64(k) * noise)
+		st.Gamma[bi] = s / float64(k)
 	}
 	return st, nil
 }
@@ -239,6 +253,7 @@ func emLoop(ctx context.Context, pr *Prior, my int, s EMSettings, estep func() (
 		if err := ctxErr(ctx); err != nil {
 			return res, err
 		}
+		before := pr.H.Clone()
 		st, err := estep()
 		if err != nil {
 			return res, err
@@ -253,6 +268,9 @@ func emLoop(ctx context.Context, pr *Prior, my int, s EMSettings, estep func() (
 		res.Steps = it
 		if progress != nil {
 			progress(it, gamma)
+		}
+		if s.Tol > 0 && it >= 2 && maxLogChange(before, pr.H) <= s.Tol {
+			break
 		}
 	}
 	return res, nil
@@ -273,20 +291,79 @@ func (e *Exact) FitEM(ctx context.Context, s EMSettings, progress Progress) (Fit
 }
 
 // FitEM fits the block scales σ_b² and σ_y² (ℓ_b fixed) by the sample-based
-// EM, rebuilding the preconditioner every iteration (the scales can move
-// by orders of magnitude). Progress receives (iteration, γ̂).
+// EM. The same k standard-normal draws are used in every iteration (common
+// random numbers) and CG is warm-started from the previous iteration's
+// solutions; the preconditioner is rebuilt only when a log-variance moved
+// by more than log 2 since it was built (K0 then changed by more than a
+// factor 2 in some direction, and a stale preconditioner would cost more
+// CG iterations than a rebuild). Progress receives (iteration, γ̂).
 func (mf *MatrixFree) FitEM(ctx context.Context, s EMSettings, rng *rand.Rand, progress Progress) (FitResult, error) {
+	k := s.samples()
+	xi := make([]float32, k*mf.n)
+	for i := range xi {
+		xi[i] = float32(rng.NormFloat64())
+	}
+	eps1 := make([]float32, k*mf.my)
+	for i := range eps1 {
+		eps1[i] = float32(rng.NormFloat64())
+	}
+	warm := make([]float32, (k+1)*mf.my)
 	first := true
 	estep := func() (EMStats, error) {
-		if !first {
-			if err := mf.RefreshPreconditioner(ctx, rng); err != nil {
-				return EMStats{}, err
-			}
+		if err := mf.refreshIfStale(ctx, rng); err != nil {
+			return EMStats{}, err
 		}
-		first = false
-		return mf.EStep(ctx, s.samples(), rng)
+		w := warm
+		if first { // nothing to start from yet
+			w, first = nil, false
+		}
+		st, err := mf.estep(ctx, xi, eps1, k, w)
+		if w == nil {
+			copy(warm, mf.lastSol)
+		}
+		return st, err
 	}
 	res, err := emLoop(ctx, mf.Prior, mf.my, s, estep, progress)
 	res.Loss = math.NaN()
 	return res, err
+}
+
+// maxLogChange returns the largest change of a log-variance (σ_b² or σ_y²)
+// from a to b; +Inf when a is empty.
+func maxLogChange(a, b Hyper) float64 {
+	if len(a.LogVar) != len(b.LogVar) {
+		return math.Inf(1)
+	}
+	d := math.Abs(a.LogNoise - b.LogNoise)
+	for i := range a.LogVar {
+		d = math.Max(d, math.Abs(a.LogVar[i]-b.LogVar[i]))
+	}
+	return d
+}
+
+// InitFromWeights sets each block's σ_b² to the maximum-likelihood scale of
+// the trained weights under the block's prior shape, θ*_bᵀ S_b⁻¹ θ*_b / n_b
+// (S_b the unit-variance filter covariance at the current ℓ_b), and, unless
+// keepNoise, σ_y² to the mean squared residual ‖y − A x̂‖²/m_y. These are
+// the moment estimates a fit starts from in the matrix-free regime: the
+// documented initial values (σ_b² = 1, σ_y² = 1) can be orders of magnitude
+// off for a trained network and a sinogram's units, which makes K_yy badly
+// conditioned and the first CG solves very long. Blocks whose weights are
+// all zero keep their value.
+func InitFromWeights(pr *Prior, prob *Problem, keepNoise bool) {
+	n := pr.Dim()
+	theta := prob.theta(n)
+	pn := priorNorms(pr, theta)
+	for bi, b := range pr.Blocks {
+		if pn[bi] > 0 {
+			pr.H.LogVar[bi] += math.Log(pn[bi] / float64(b.Len))
+		}
+	}
+	if !keepNoise {
+		my, _ := prob.A.Dims()
+		if r2 := prob.residual2(); r2 > 0 {
+			pr.H.LogNoise = math.Log(r2 / float64(my))
+		}
+	}
+	pr.H.clamp()
 }

@@ -55,6 +55,27 @@ type MatrixFreeSettings struct {
 	// PrecondUpdate is the number of MLL steps between preconditioner
 	// rebuilds (default 50; bayes_dip's update_freq).
 	PrecondUpdate int
+	// SampleRTol is the CG tolerance of the posterior-sample solves
+	// (default 1e-3): a sample's error is then far below its Monte-Carlo
+	// spread, and each solve needs fewer iterations than at CG.RTol.
+	SampleRTol float64
+	// FitRTol is the CG tolerance of the EM E-step solves (default 1e-2):
+	// the Monte-Carlo error of a 16-sample γ̂ (≈ √(2/16)) dominates it.
+	FitRTol float64
+}
+
+func (s MatrixFreeSettings) fitRTol() float64 {
+	if s.FitRTol <= 0 {
+		return 1e-2
+	}
+	return s.FitRTol
+}
+
+func (s MatrixFreeSettings) sampleRTol() float64 {
+	if s.SampleRTol <= 0 {
+		return 1e-3
+	}
+	return s.SampleRTol
 }
 
 func (s MatrixFreeSettings) batch() int {
@@ -106,7 +127,12 @@ type MatrixFree struct {
 	r2          float64
 	ws          weightStats
 
-	pre *nystrom
+	pre  *nystrom
+	preH Hyper // hyperparameters the preconditioner was built at
+	// lastCG is the report of the latest CG solve (diagnostics).
+	lastCG CGInfo
+	// lastSol holds the latest E-step's CG solutions (FitEM's warm start).
+	lastSol []float32
 }
 
 // NewMatrixFree returns the matrix-free model; nothing is assembled.
@@ -293,6 +319,7 @@ func (mf *MatrixFree) ensurePreconditioner(ctx context.Context, force bool, rng 
 			return err
 		}
 		mf.pre = p
+		mf.preH = mf.Prior.H.Clone()
 	}
 	mf.pre.mu = mf.Prior.H.NoiseVar()
 	return nil
@@ -314,6 +341,13 @@ func (mf *MatrixFree) Solve(ctx context.Context, dst, b []float32, k int, rng *r
 	return mf.pcg(ctx, dst, b, k)
 }
 
+// refreshIfStale rebuilds the preconditioner when a log-variance moved by
+// more than log 2 since it was built (K0 changed by more than a factor 2
+// in some direction); otherwise only μ = σ_y² is updated.
+func (mf *MatrixFree) refreshIfStale(ctx context.Context, rng *rand.Rand) error {
+	return mf.ensurePreconditioner(ctx, mf.pre != nil && maxLogChange(mf.preH, mf.Prior.H) > math.Ln2, rng)
+}
+
 // RefreshPreconditioner rebuilds the Nyström preconditioner at the current
 // hyperparameters.
 func (mf *MatrixFree) RefreshPreconditioner(ctx context.Context, rng *rand.Rand) error {
@@ -321,8 +355,18 @@ func (mf *MatrixFree) RefreshPreconditioner(ctx context.Context, rng *rand.Rand)
 }
 
 func (mf *MatrixFree) pcg(ctx context.Context, dst, b []float32, k int) (CGInfo, error) {
+	return mf.pcgTol(ctx, dst, b, k, nil, mf.set.CG.rtol())
+}
+
+// pcgFrom is pcg started from x0 (k × m_y, nil for zero).
+func (mf *MatrixFree) pcgFrom(ctx context.Context, dst, b []float32, k int, x0 []float32) (CGInfo, error) {
+	return mf.pcgTol(ctx, dst, b, k, x0, mf.set.CG.rtol())
+}
+
+// pcgTol is batched preconditioned CG for K_yy u = b from x0 (nil: zero)
+// to relative residual tol.
+func (mf *MatrixFree) pcgTol(ctx context.Context, dst, b []float32, k int, x0 []float32, tol float64) (CGInfo, error) {
 	m := mf.my
-	tol := mf.set.CG.rtol()
 	maxIter := mf.set.CG.maxIter()
 	info := CGInfo{Iters: make([]int, k), RelRes: make([]float64, k)}
 	x := make([]float64, k*m)
@@ -339,6 +383,11 @@ func (mf *MatrixFree) pcg(ctx context.Context, dst, b []float32, k int) (CGInfo,
 			copy(z[j*m:(j+1)*m], r[j*m:(j+1)*m])
 		}
 	}
+	var kx0 []float32
+	if x0 != nil {
+		kx0 = make([]float32, k*m)
+		mf.ApplyK(kx0, x0, k)
+	}
 	for j := 0; j < k; j++ {
 		for i := 0; i < m; i++ {
 			r[j*m+i] = float64(b[j*m+i])
@@ -346,6 +395,18 @@ func (mf *MatrixFree) pcg(ctx context.Context, dst, b []float32, k int) (CGInfo,
 		bn[j] = math.Sqrt(dot64(r[j*m:(j+1)*m], r[j*m:(j+1)*m]))
 		if bn[j] == 0 {
 			continue
+		}
+		if x0 != nil {
+			var rr float64
+			for i := 0; i < m; i++ {
+				x[j*m+i] = float64(x0[j*m+i])
+				r[j*m+i] -= float64(kx0[j*m+i])
+				rr += r[j*m+i] * r[j*m+i]
+			}
+			info.RelRes[j] = math.Sqrt(rr) / bn[j]
+			if info.RelRes[j] <= tol {
+				continue
+			}
 		}
 		precond(j)
 		copy(p[j*m:(j+1)*m], z[j*m:(j+1)*m])
@@ -403,6 +464,7 @@ func (mf *MatrixFree) pcg(ctx context.Context, dst, b []float32, k int) (CGInfo,
 	for i, v := range x {
 		dst[i] = float32(v)
 	}
+	mf.lastCG = info
 	if len(active) > 0 {
 		worst := 0.0
 		for _, j := range active {
@@ -423,7 +485,7 @@ func (mf *MatrixFree) Samples(ctx context.Context, dst []float32, k int, rng *ra
 	var info CGInfo
 	err := matheron(ctx, mf.Prob, mf.Prior, mf.set.batch(), dst, k, rng, func(u, b []float32, k int) error {
 		var err error
-		info, err = mf.pcg(ctx, u, b, k)
+		info, err = mf.pcgTol(ctx, u, b, k, nil, mf.set.sampleRTol())
 		return err
 	})
 	return info, err
