@@ -237,7 +237,11 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 			nSamples = 256
 		}
 		samples := make([]float32, nSamples*npix)
-		if _, err := mf.Samples(ctx, samples, nSamples, rng); err != nil {
+		if s.MatrixFree.SampleCG {
+			if _, err := mf.Samples(ctx, samples, nSamples, rng); err != nil {
+				return nil, err
+			}
+		} else if err := mf.SketchSamples(ctx, samples, nSamples, rng); err != nil {
 			return nil, err
 		}
 		for r := 0; r < nSamples; r++ {

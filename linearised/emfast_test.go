@@ -71,3 +71,68 @@ func TestInitFromWeights(t *testing.T) {
 		t.Errorf("σ_y² %g, mean squared residual %g", got, want)
 	}
 }
+
+// The sketched posterior conditions on Qᵀy only: its variances are never
+// below the exact posterior's, equal them when Q spans the data space, and
+// its samples have the sketched covariance.
+func TestSketchPosteriorConservative(t *testing.T) {
+	rng := newRNG(t, 75)
+	p, pr := testProblem(t, rng, 20)
+	randomHyper(pr, rng)
+	ctx := context.Background()
+	e, err := NewExact(ctx, p, pr, ExactSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, npix, _, _ := p.dims()
+	exact := make([]float64, npix)
+	if err := e.Variances(ctx, exact); err != nil {
+		t.Fatal(err)
+	}
+	dm := newDenseModel(p, pr)
+	prior := make([]float64, npix)
+	for i := range prior {
+		prior[i] = dm.sxx.At(i, i)
+	}
+	for _, rank := range []int{6, 20} {
+		mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{CG: CGSettings{PrecondRank: rank}})
+		sp, err := mf.buildSketch(ctx, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		red := sp.reduction()
+		var excess float64
+		for i := range exact {
+			v := prior[i] - red[i]
+			// float32 W and Q: 1e-4 of the prior variance.
+			tol := 1e-4 * prior[i]
+			if v < exact[i]-tol {
+				t.Fatalf("rank %d pixel %d: sketched variance %g below the exact %g", rank, i, v, exact[i])
+			}
+			if rank == 20 && math.Abs(v-exact[i]) > tol {
+				t.Fatalf("full rank pixel %d: sketched %g, exact %g", i, v, exact[i])
+			}
+			excess = math.Max(excess, v/exact[i])
+		}
+		t.Logf("rank %d: largest sketched/exact variance %.3f", rank, excess)
+		if rank != 6 {
+			continue
+		}
+		const k = 4000
+		s := make([]float32, k*npix)
+		if err := mf.SketchSamples(ctx, s, k, rng); err != nil {
+			t.Fatal(err)
+		}
+		for i := range exact {
+			var v float64
+			for r := 0; r < k; r++ {
+				v += float64(s[r*npix+i]) * float64(s[r*npix+i])
+			}
+			v /= k
+			// Sample variance: relative standard error √(2/k); 5 of them.
+			if relDiff(v, prior[i]-red[i]) > 5*math.Sqrt(2.0/k) {
+				t.Fatalf("pixel %d: sample variance %g, sketched %g", i, v, prior[i]-red[i])
+			}
+		}
+	}
+}

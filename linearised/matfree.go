@@ -59,6 +59,10 @@ type MatrixFreeSettings struct {
 	// (default 1e-3): a sample's error is then far below its Monte-Carlo
 	// spread, and each solve needs fewer iterations than at CG.RTol.
 	SampleRTol float64
+	// SampleCG makes Run draw its posterior samples by Matheron's rule with
+	// CG solves (exact up to SampleRTol) instead of from the sketched
+	// posterior (SketchSamples: conservative, no CG, the default).
+	SampleCG bool
 	// FitRTol is the CG tolerance of the EM E-step solves (default 1e-2):
 	// the Monte-Carlo error of a 16-sample γ̂ (≈ √(2/16)) dominates it.
 	FitRTol float64
@@ -131,6 +135,7 @@ type MatrixFree struct {
 	preH Hyper // hyperparameters the preconditioner was built at
 	// lastCG is the report of the latest CG solve (diagnostics).
 	lastCG CGInfo
+	sketch *sketchPosterior
 	// lastSol holds the latest E-step's CG solutions (FitEM's warm start).
 	lastSol []float32
 }
