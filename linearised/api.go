@@ -37,10 +37,11 @@ type FitMethod int
 
 const (
 	// FitAuto (the default) is FitMLL in the exact regime and, in the
-	// matrix-free regime, InitFromWeights followed by FitEM with
-	// EMSettings.Tol defaulting to DefaultEMTol: a Hutchinson-gradient Adam
-	// fit needs hundreds of steps of CG solves there, each step as costly as
-	// one EM iteration, while EM reaches its fixed point in a handful.
+	// matrix-free regime, InitFromWeights followed by FitEM with Laplace
+	// set (the same objective as FitMLL, ℓ_b fixed) and EMSettings.Tol
+	// defaulting to DefaultEMTol: a Hutchinson-gradient Adam fit needs
+	// hundreds of steps of CG solves there, each step as costly as one EM
+	// iteration, while the fixed-point iteration needs a handful.
 	// With PredCP requested (MLL.PredCP.Gamma ≠ 0) it is FitMLL in both.
 	FitAuto FitMethod = iota
 	// FitMLL is Adam on the marginal likelihood (all hyperparameters,
@@ -221,6 +222,7 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 				if em.Tol == 0 {
 					em.Tol = DefaultEMTol
 				}
+				em.Laplace = true
 				InitFromWeights(prior, prob, em.FixNoise)
 				res.Fit, err = mf.FitEM(ctx, em, rng, progress)
 			default:

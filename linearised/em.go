@@ -24,6 +24,17 @@ type EMSettings struct {
 	Samples int
 	// FixNoise keeps σ_y² fixed.
 	FixNoise bool
+	// Laplace makes the fixed point that of the type-II (Laplace) MLL that
+	// Fit minimises, L = ½‖y − A x̂‖²/σ_y² + ½θ*ᵀΣ_θ⁻¹θ* + ½log|K_yy|, in
+	// the scales (ℓ_b fixed): the updates use the trained weights θ* and
+	// the DIP's residual ‖y − A x̂‖² in place of the linear model's
+	// posterior mean θ_lin and its residual. ∂L/∂log σ_b² = 0 is
+	// θ*_bᵀΣ_b⁻¹θ*_b = γ_b and ∂L/∂log σ_y² = 0 is ‖y − A x̂‖² = σ_y²(m_y − γ),
+	// so the MacKay updates below stop exactly at L's stationary points.
+	// Without it the fixed point is the linear model's evidence for ỹ
+	// (2210.04994), a different objective: x̂ = f(θ*) is an early-stopped
+	// DIP, not that model's posterior mean.
+	Laplace bool
 	// Tol > 0 stops once no log-variance (σ_b², σ_y²) moved by more than
 	// Tol in an iteration (after at least 2); 0 runs all Iters.
 	Tol float64
@@ -279,7 +290,14 @@ func emLoop(ctx context.Context, pr *Prior, my int, s EMSettings, estep func() (
 // FitEM fits the block scales σ_b² and σ_y² (ℓ_b fixed) by EM with exact
 // E-steps. Progress receives (iteration, γ).
 func (e *Exact) FitEM(ctx context.Context, s EMSettings, progress Progress) (FitResult, error) {
-	res, err := emLoop(ctx, e.Prior, e.my, s, e.EStep, progress)
+	estep := func() (EMStats, error) {
+		st, err := e.EStep()
+		if s.Laplace {
+			laplaceStats(&st, e.Prior, e.Prob, e.r2)
+		}
+		return st, err
+	}
+	res, err := emLoop(ctx, e.Prior, e.my, s, estep, progress)
 	if err != nil {
 		return res, err
 	}
@@ -321,11 +339,21 @@ func (mf *MatrixFree) FitEM(ctx context.Context, s EMSettings, rng *rand.Rand, p
 		if w == nil {
 			copy(warm, mf.lastSol)
 		}
+		if s.Laplace {
+			laplaceStats(&st, mf.Prior, mf.Prob, mf.r2)
+		}
 		return st, err
 	}
 	res, err := emLoop(ctx, mf.Prior, mf.my, s, estep, progress)
 	res.Loss = math.NaN()
 	return res, err
+}
+
+// laplaceStats replaces the linear model's θ_lin statistics by those of the
+// trained weights and the DIP residual (EMSettings.Laplace).
+func laplaceStats(st *EMStats, pr *Prior, prob *Problem, r2 float64) {
+	st.PriorNorm = priorNorms(pr, prob.theta(pr.Dim()))
+	st.Residual2 = r2
 }
 
 // maxLogChange returns the largest change of a log-variance (σ_b² or σ_y²)

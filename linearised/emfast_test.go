@@ -136,3 +136,43 @@ func TestSketchPosteriorConservative(t *testing.T) {
 		}
 	}
 }
+
+// With Laplace the EM fixed point is a stationary point of the exact MLL
+// (Exact.Loss) in the log-variances, on a problem whose trained weights θ*
+// and x̂ are not the linear model's posterior mean.
+func TestExactLaplaceEMReachesMLLStationaryPoint(t *testing.T) {
+	rng := newRNG(t, 76)
+	p, pr := linearProblem(t, rng, 60, 0.2)
+	for i := range p.Theta {
+		p.Theta[i] = float32(0.3 * rng.NormFloat64())
+	}
+	for i := range p.Xhat {
+		p.Xhat[i] = float32(0.1 * rng.NormFloat64())
+	}
+	e, err := NewExact(context.Background(), p, pr, ExactSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.FitEM(context.Background(), EMSettings{Iters: 400, Laplace: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var g Hyper
+	if _, err := e.Loss(&g); err != nil {
+		t.Fatal(err)
+	}
+	// Each gradient is ½(γ_b − θ*_bᵀΣ_b⁻¹θ*_b) (resp. ½(σ²(m−γ)... − r²/σ²)):
+	// differences of terms of size ≲ m_y = 60; after 400 linearly converging
+	// iterations they cancel to far below 1e-3 (a block at the clamp has a
+	// one-sided gradient and is skipped).
+	for b, v := range g.LogVar {
+		if pr.H.LogVar[b] <= MinLogVariance+1e-9 {
+			continue
+		}
+		if math.Abs(v) > 1e-3 {
+			t.Errorf("block %d: ∂L/∂log σ² = %g at the Laplace EM fixed point", b, v)
+		}
+	}
+	if math.Abs(g.LogNoise) > 1e-3 {
+		t.Errorf("∂L/∂log σ_y² = %g at the Laplace EM fixed point", g.LogNoise)
+	}
+}

@@ -164,3 +164,50 @@ func TestProfileTrained(t *testing.T) {
 		t.Logf("calibration (no δ, %d samples): LL %.3f vs const %.3f, spearman %.2f, cover1 %.2f", k, c.LogLik, cc.LogLik, c.Spearman, c.Cover1)
 	}
 }
+
+// TestCalibrateFile reports the calibration of a written std map
+// ($CTRECON_UQ_OUT, from ctrecon uncertainty) against the scan's ground
+// truth ($CTRECON_UQ_SCAN) on all pixels and on the object region
+// (ObjectMask(truth, N, 0.01, 1)), with the constant-σ oracle (σ = the
+// region's true RMSE) alongside and the |error| against σ bins.
+func TestCalibrateFile(t *testing.T) {
+	op, sp := os.Getenv("CTRECON_UQ_OUT"), os.Getenv("CTRECON_UQ_SCAN")
+	if op == "" || sp == "" {
+		t.Skip("set CTRECON_UQ_OUT and CTRECON_UQ_SCAN")
+	}
+	scan, err := h5io.ReadScan(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := h5io.ReadRecon(op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scan.GroundTruth == nil || rc.Std == nil {
+		t.Fatal("need a ground truth and a std map")
+	}
+	for _, a := range rc.Attrs {
+		t.Logf("attribute %s = %v", a.Name, a.Value)
+	}
+	n := scan.ImageSize
+	truth, mean := scan.GroundTruth.Slice(0), rc.Image.Slice(0)
+	v := make([]float64, n*n)
+	for i, s := range rc.Std.Slice(0) {
+		v[i] = float64(s) * float64(s)
+	}
+	for _, reg := range []struct {
+		name string
+		mask []bool
+	}{{"all", nil}, {"object", ObjectMask(truth, n, 0.01, 1)}} {
+		c, err := Calibrate(truth, mean, v, reg.mask, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := RMSE(truth, mean, reg.mask)
+		cc, _ := Calibrate(truth, mean, ConstantVariance(n*n, r*r), reg.mask, 5)
+		t.Logf("%s (%d px): LL %.3f (const σ = RMSE %.4f: %.3f), ±1σ %.2f, ±2σ %.2f, Spearman %.2f", reg.name, c.Pixels, c.LogLik, r, cc.LogLik, c.Cover1, c.Cover2, c.Spearman)
+		for _, b := range c.Bins {
+			t.Logf("   σ %.4f–%.4f: RMS σ %.4f, RMS error %.4f", b.SigmaLo, b.SigmaHi, b.RMSSigma, b.RMSError)
+		}
+	}
+}
