@@ -426,32 +426,8 @@ func TestFitPhantom(t *testing.T) {
 // bestCGLS runs CGLS on A x = y and returns the best PSNR against truth
 // over its first iters iterates (an oracle-stopped least-squares baseline).
 func bestCGLS(A linop.Operator, y, truth []float32, iters int) float64 {
-	m, n := A.Dims()
-	x := make([]float32, n)
-	r := slices.Clone(y)
-	s := make([]float32, n)
-	A.Adjoint(s, r)
-	p := slices.Clone(s)
-	q := make([]float32, m)
-	gamma := dot64(s, s)
 	best := math.Inf(-1)
-	for it := 0; it < iters && gamma > 0; it++ {
-		A.Apply(q, p)
-		alpha := gamma / dot64(q, q)
-		for i := range x {
-			x[i] += float32(alpha) * p[i]
-		}
-		for i := range r {
-			r[i] -= float32(alpha) * q[i]
-		}
-		A.Adjoint(s, r)
-		g2 := dot64(s, s)
-		for i := range p {
-			p[i] = s[i] + float32(g2/gamma)*p[i]
-		}
-		gamma = g2
-		best = math.Max(best, metrics.PSNR(x, truth, 0))
-	}
+	cgls(A, y, iters, func(x []float32) { best = math.Max(best, metrics.PSNR(x, truth, 0)) })
 	return best
 }
 

@@ -127,6 +127,12 @@ func simulate(A linop.Operator, x []float32, eta float64, rng *rand.Rand) ([]flo
 // cglsImage runs iters CGLS iterations on A x = y from 0: a smooth
 // least-squares image standing in for the FBP input of the DIP.
 func cglsImage(A linop.Operator, y []float32, iters int) []float32 {
+	return cgls(A, y, iters, nil)
+}
+
+// cgls runs iters CGLS iterations on A x = y from 0, calling each (if not
+// nil) with every iterate, and returns the last.
+func cgls(A linop.Operator, y []float32, iters int, each func(x []float32)) []float32 {
 	m, n := A.Dims()
 	x := make([]float32, n)
 	r := slices.Clone(y)
@@ -150,6 +156,9 @@ func cglsImage(A linop.Operator, y []float32, iters int) []float32 {
 			p[i] = s[i] + float32(g2/gamma)*p[i]
 		}
 		gamma = g2
+		if each != nil {
+			each(x)
+		}
 	}
 	return x
 }
