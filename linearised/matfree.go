@@ -136,6 +136,8 @@ type MatrixFree struct {
 	// lastCG is the report of the latest CG solve (diagnostics).
 	lastCG CGInfo
 	sketch *sketchPosterior
+	// cgShort counts E-step solves that stopped at MaxIter (diagnostics).
+	cgShort int
 	// lastSol holds the latest E-step's CG solutions (FitEM's warm start).
 	lastSol []float32
 }
