@@ -233,7 +233,7 @@ func (mf *MatrixFree) estep(ctx context.Context, xi, eps1 []float32, k int, warm
 		rhs[m+i] += sy * e
 	}
 	sol := make([]float32, (k+1)*m)
-	if _, err := mf.pcgTol(ctx, sol, rhs, k+1, warm, mf.set.fitRTol()); err != nil {
+	if _, err := mf.pcgCap(ctx, sol, rhs, k+1, warm, mf.set.fitRTol(), mf.set.fitMaxIter()); err != nil {
 		// The statistics are Monte-Carlo estimates; a solve that stopped
 		// short of FitRTol (float32 K_yy at a huge condition number) still
 		// gives usable ones, and the next iteration starts from it.

@@ -23,7 +23,7 @@ func TestMatrixFreeFitEMReachesExactFixedPoint(t *testing.T) {
 	want := pr.H.Clone()
 	pr.H = h0
 	const k = 4000
-	mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{Batch: 1000, FitRTol: 1e-8, CG: CGSettings{MaxIter: 500}})
+	mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{Batch: 1000, FitRTol: 1e-8, FitMaxIter: 500})
 	res, err := mf.FitEM(context.Background(), EMSettings{Iters: 400, Samples: k, Tol: 1e-4}, rng, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,17 @@ type MatrixFreeSettings struct {
 	// FitRTol is the CG tolerance of the EM E-step solves (default 1e-2):
 	// the Monte-Carlo error of a 16-sample γ̂ (≈ √(2/16)) dominates it.
 	FitRTol float64
+	// FitMaxIter caps the CG iterations of an E-step (default 50): the
+	// E-step accepts a solve that stopped short, the next iteration
+	// starts from it, and each iteration costs k+1 K_yy products.
+	FitMaxIter int
+}
+
+func (s MatrixFreeSettings) fitMaxIter() int {
+	if s.FitMaxIter <= 0 {
+		return 50
+	}
+	return s.FitMaxIter
 }
 
 func (s MatrixFreeSettings) fitRTol() float64 {
@@ -373,8 +384,12 @@ func (mf *MatrixFree) pcgFrom(ctx context.Context, dst, b []float32, k int, x0 [
 // pcgTol is batched preconditioned CG for K_yy u = b from x0 (nil: zero)
 // to relative residual tol.
 func (mf *MatrixFree) pcgTol(ctx context.Context, dst, b []float32, k int, x0 []float32, tol float64) (CGInfo, error) {
+	return mf.pcgCap(ctx, dst, b, k, x0, tol, mf.set.CG.maxIter())
+}
+
+// pcgCap is pcgTol with at most maxIter iterations.
+func (mf *MatrixFree) pcgCap(ctx context.Context, dst, b []float32, k int, x0 []float32, tol float64, maxIter int) (CGInfo, error) {
 	m := mf.my
-	maxIter := mf.set.CG.maxIter()
 	info := CGInfo{Iters: make([]int, k), RelRes: make([]float64, k)}
 	x := make([]float64, k*m)
 	r := make([]float64, k*m)
