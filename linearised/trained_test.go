@@ -211,3 +211,28 @@ func TestCalibrateFile(t *testing.T) {
 		}
 	}
 }
+
+// TestRunTrainedRank runs Run's matrix-free default on a trained DIP file
+// with the preconditioner/sketch rank $CTRECON_UQ_RANK and reports the
+// object-region calibration (separates the sketch's rank from the fit).
+func TestRunTrainedRank(t *testing.T) {
+	prob, truth, _ := trainedProblem(t)
+	rank, _ := strconv.Atoi(os.Getenv("CTRECON_UQ_RANK"))
+	rng := rand.New(rand.NewPCG(1, 3))
+	res, err := Run(context.Background(), prob, nil, Settings{Regime: MatrixFreeRegime,
+		MatrixFree: MatrixFreeSettings{CG: CGSettings{PrecondRank: rank}}}, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(math.Sqrt(float64(len(truth))))
+	v := make([]float64, len(truth))
+	for i, s := range res.Std {
+		v[i] = float64(s) * float64(s)
+	}
+	for _, mask := range [][]bool{nil, ObjectMask(truth, n, 0.01, 1)} {
+		c, _ := Calibrate(truth, prob.Xhat, v, mask, 5)
+		r := RMSE(truth, prob.Xhat, mask)
+		cc, _ := Calibrate(truth, prob.Xhat, ConstantVariance(len(truth), r*r), mask, 5)
+		t.Logf("rank %d, σ_y %.4g, %d EM it.: LL %.3f (const %.3f), ±1σ %.2f, Spearman %.2f", rank, math.Sqrt(res.Hyper.NoiseVar()), res.Fit.Steps, c.LogLik, cc.LogLik, c.Cover1, c.Spearman)
+	}
+}
