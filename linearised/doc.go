@@ -36,12 +36,17 @@
 //
 // Matrix-free (larger): K_yy v through J, Jᵀ, A, Aᵀ; batched CG with a
 // randomized Nyström preconditioner; posterior samples by Matheron's rule;
-// Hutchinson estimates of tr(K_yy⁻¹ ∂K_yy) for the MLL gradient.
+// Hutchinson estimates of tr(K_yy⁻¹ ∂K_yy) for the MLL gradient; or,
+// cheaper, the sketched posterior (condition on Qᵀy, Q the Nyström
+// eigenvectors: conservative, one JVP per sample, no CG).
 //
-// Run chooses between them by size (Settings.Regime overrides), fits (Adam
-// on the MLL, optionally with the TV-PredCP hyperprior, or the EM / MacKay
-// fixed point of arXiv 2210.04994 for the scales, sample-based in the
-// matrix-free regime), and returns variances, δ and the std. GPrior rewrites
+// Run chooses between them by size (Settings.Regime overrides), fits (by
+// default Adam on the exact MLL in the exact regime and, in the
+// matrix-free regime, the MacKay fixed point of the same Laplace MLL in
+// the scales from moment-initialised hyperparameters; optionally the
+// TV-PredCP hyperprior, or the EM of arXiv 2210.04994 on the linear
+// model's evidence), and returns variances (sketched samples in the
+// matrix-free regime unless SampleCG), δ and the std. GPrior rewrites
 // a Problem for that paper's g-prior (Jacobian columns normalised by their
 // scale in the data). Calibrate, PatchLogLik and the CovFunc
 // adapters evaluate the result against a ground truth (test log-likelihood,
