@@ -44,6 +44,8 @@ type uqOpts struct {
 	noDelta, noFit bool
 	fixNoise       bool
 	predcp         bool
+	rank           int
+	sampleCG       bool
 }
 
 func uncertaintyCmd() *cobra.Command {
@@ -62,8 +64,12 @@ likelihood, and writes the posterior pixel std:
   /recon/samples   posterior samples of the image (with --samples k)
 
 Small scans (up to 3000 measurements) use the exact regime (dense K_yy,
-Cholesky, closed-form variances); larger ones the matrix-free regime (CG with
-a low-rank preconditioner, Matheron posterior samples). The δ term keeps
+Cholesky, closed-form variances, Adam on the marginal likelihood); larger ones
+the matrix-free regime (a fixed-point fit of the same objective from scales
+read off the trained weights, CG with a rank --rank Nyström preconditioner,
+and 256 samples from the posterior sketched on the top --rank directions,
+which is never narrower than the exact posterior; --sample-cg draws exact
+Matheron samples instead). The δ term keeps
 pixels where the network is saturated (J ≈ 0) from getting a zero std; leave
 it out with --no-delta only to study that effect.`,
 		Example: `  ctrecon uncertainty -i scan.h5 --recon dip.h5 -o dip-uq.h5
@@ -76,7 +82,9 @@ it out with --no-delta only to study that effect.`,
 	f.StringVar(&o.recon, "recon", "", "DIP reconstruction file (from ctrecon dip)")
 	f.StringVarP(&o.out, "out", "o", "", "output reconstruction file with /recon/std")
 	f.StringVar(&o.regime, "regime", "auto", "auto, exact or matrix-free")
-	f.IntVar(&o.steps, "mll-steps", 1000, "Adam steps of the marginal-likelihood fit (lr 0.01)")
+	f.IntVar(&o.steps, "mll-steps", 1000, "exact regime: Adam steps of the marginal-likelihood fit (lr 0.01)")
+	f.IntVar(&o.rank, "rank", 300, "matrix-free regime: rank of the Nyström preconditioner and of the sketched posterior")
+	f.BoolVar(&o.sampleCG, "sample-cg", false, "matrix-free regime: draw posterior samples with CG solves (exact, slower) instead of the conservative sketch")
 	f.IntVar(&o.samples, "samples", 0, "posterior samples to store in /recon/samples (matrix-free uses 256 for the std)")
 	f.BoolVar(&o.noDelta, "no-delta", false, "leave the δ image-noise floor out of the std")
 	f.BoolVar(&o.noFit, "no-fit", false, "keep the initial hyperparameters (σ_b² = 1, ℓ = 0.1, σ_y² = 1)")
@@ -103,8 +111,8 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	default:
 		return usagef("--regime %q: want auto, exact or matrix-free", o.regime)
 	}
-	if o.steps < 1 || o.samples < 0 {
-		return usagef("--mll-steps must be ≥ 1 and --samples ≥ 0")
+	if o.steps < 1 || o.samples < 0 || o.rank < 1 {
+		return usagef("--mll-steps and --rank must be ≥ 1 and --samples ≥ 0")
 	}
 	scan, err := h5io.ReadScan(o.in)
 	if err != nil {
@@ -177,7 +185,9 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 			}
 			mll.PredCP = linearised.PredCPSettings{Gamma: gamma}
 		}
-		s := linearised.Settings{Regime: regime, MLL: mll,
+		mf := linearised.MatrixFreeSettings{SampleCG: o.sampleCG}
+		mf.CG.PrecondRank = o.rank
+		s := linearised.Settings{Regime: regime, MLL: mll, MatrixFree: mf,
 			SkipFit: o.noFit, Samples: o.samples, KeepSamples: o.samples > 0, NoDelta: o.noDelta}
 		if o.fixNoise {
 			prior.H.LogNoise = 2 * math.Log(scan.NoiseStd)
@@ -193,10 +203,14 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 			}
 		}
 		logf("slice %d: %s regime, %d measurements, %d conv weights in %d prior blocks", k, chosen, my, u.NumConvWeights(), len(prob.Blocks))
-		b := newBar(o.steps, fmt.Sprintf("MLL slice %d/%d", k+1, scan.Slices))
+		barSteps := o.steps
+		if chosen == linearised.MatrixFreeRegime && !o.predcp {
+			barSteps = 20 // the fixed-point fit's iteration cap; it usually stops earlier
+		}
+		b := newBar(barSteps, fmt.Sprintf("fit slice %d/%d", k+1, scan.Slices))
 		rng := rand.New(rand.NewPCG(g.seed, 0x756e63+uint64(k)))
 		res, err := linearised.Run(cmd.Context(), prob, prior, s, rng, func(step int, loss float64) {
-			b.Describe(fmt.Sprintf("MLL %d/%d loss %.5g", k+1, scan.Slices, loss))
+			b.Describe(fmt.Sprintf("fit %d/%d objective %.5g", k+1, scan.Slices, loss))
 			b.Add(1)
 		})
 		b.Finish()
@@ -220,7 +234,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		if k == scan.Slices-1 {
 			attrs = append(attrs, h5io.Attr{Name: "regime", Value: chosen.String()},
 				h5io.Attr{Name: "sigma_y", Value: sigmaY}, h5io.Attr{Name: "delta", Value: res.Delta},
-				h5io.Attr{Name: "mll_steps", Value: res.Fit.Steps}, h5io.Attr{Name: "jitter", Value: res.Fit.Jitter})
+				h5io.Attr{Name: "fit_steps", Value: res.Fit.Steps}, h5io.Attr{Name: "jitter", Value: res.Fit.Jitter})
 			if !math.IsNaN(res.Fit.Loss) {
 				attrs = append(attrs, h5io.Attr{Name: "mll_loss", Value: res.Fit.Loss})
 			}
