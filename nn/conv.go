@@ -96,15 +96,23 @@ func (c *Conv2D) mul(w, y, x []float32, k int, accumulate bool) {
 	if accumulate {
 		beta = 1
 	}
-	if c.direct() {
-		par.ForGrain(P, grainCols, func(lo, hi int) {
-			blas.Sgemm(false, false, c.Out, hi-lo, R, 1, w, R, x[lo:], P, beta, y[lo:], P)
-		})
-		return
-	}
 	if c.fast3() {
 		// w is the layer's own weights (Forward, JVP): packed at Forward.
 		conv3s1Packed(c.wpk, y, x, c.in.C, c.Out, c.in.H, c.in.W, k, k, accumulate)
+		return
+	}
+	c.gemmCols(c.Out, w, y, x, k, P, R, beta)
+}
+
+// gemmCols computes y = w·col(x) + beta·y for the P output columns of the kx
+// images in x, w having M rows of R: a 1×1 stride-1 conv multiplies x
+// directly, any other im2cols one tile of columns at a time so the column
+// buffer stays in cache. The columns are split over the workers.
+func (c *Conv2D) gemmCols(M int, w, y, x []float32, kx, P, R int, beta float32) {
+	if c.direct() {
+		par.ForGrain(P, grainCols, func(lo, hi int) {
+			blas.Sgemm(false, false, M, hi-lo, R, 1, w, R, x[lo:], P, beta, y[lo:], P)
+		})
 		return
 	}
 	T := tileCols(R)
@@ -114,8 +122,8 @@ func (c *Conv2D) mul(w, y, x []float32, k int, accumulate bool) {
 		for t0 := lo; t0 < hi; t0 += T {
 			t1 := min(t0+T, hi)
 			col := (*buf)[:R*(t1-t0)]
-			c.im2col(col, x, k, t0, t1)
-			blas.Sgemm(false, false, c.Out, t1-t0, R, 1, w, R, col, t1-t0, beta, y[t0:], P)
+			c.im2col(col, x, kx, t0, t1)
+			blas.Sgemm(false, false, M, t1-t0, R, 1, w, R, col, t1-t0, beta, y[t0:], P)
 		}
 	})
 }
@@ -269,27 +277,11 @@ func (c *Conv2D) JVP(p, dy []float32, dx [][]float32, dp []float32, stride int, 
 	}
 	M := c.Out * k
 	x0 := x[0]
-	if c.direct() {
-		par.ForGrain(P1, grainCols, func(lo, hi int) {
-			blas.Sgemm(false, false, M, hi-lo, R, 1, *wt, R, x0[lo:], P1, 1, dy[lo:], P1)
-		})
-		return
-	}
 	if c.fast3() {
 		conv3s1(*wt, dy, x0, c.in.C, M, c.in.H, c.in.W, 1, 1, true)
 		return
 	}
-	T := tileCols(R)
-	par.ForGrain(P1, grainCols, func(lo, hi int) {
-		buf := getBuf(R * min(T, hi-lo))
-		defer putBuf(buf)
-		for t0 := lo; t0 < hi; t0 += T {
-			t1 := min(t0+T, hi)
-			col := (*buf)[:R*(t1-t0)]
-			c.im2col(col, x0, 1, t0, t1)
-			blas.Sgemm(false, false, M, t1-t0, R, 1, *wt, R, col, t1-t0, 1, dy[t0:], P1)
-		}
-	})
+	c.gemmCols(M, *wt, dy, x0, 1, P1, R, 1)
 }
 
 func checkStride(off, n, stride int) {
