@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,24 +88,12 @@ func memAvailable() int64 {
 		return 0
 	}
 	var kb int64
-	for _, line := range splitLines(string(b)) {
+	for _, line := range strings.Split(string(b), "\n") {
 		if _, err := fmt.Sscanf(line, "MemAvailable: %d kB", &kb); err == nil {
 			return kb * 1024
 		}
 	}
 	return 0
-}
-
-func splitLines(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }
 
 // checkMemory refuses a job whose estimate exceeds 80% of available memory.

@@ -74,7 +74,6 @@ func readDIPModel(path string, rc *h5io.Recon) (*dipModel, error) {
 		return nil, fmt.Errorf("%s has no trained DIP model (/dip); make it with ctrecon dip", path)
 	}
 	m := &dipModel{}
-
 	m.Preset, _ = grp.AttrString("preset")
 	ch, ok1 := grp.AttrString("channels")
 	sk, ok2 := grp.AttrString("skip")
