@@ -91,14 +91,14 @@ func readDIPModel(path string, rc *h5io.Recon) (*dipModel, error) {
 		return nil, fmt.Errorf("%s: /dip skip %q: %v", path, sk, err)
 	}
 	m.Arch.GroupNorm, m.Arch.Sigmoid, m.N = gn != 0, sg != 0, int(n)
-	in, pa, os := grp.Get("input"), grp.Get("params"), grp.Get("output_scale")
-	if in == nil || pa == nil || os == nil {
+	in, pa, sc := grp.Get("input"), grp.Get("params"), grp.Get("output_scale")
+	if in == nil || pa == nil || sc == nil {
 		return nil, fmt.Errorf("%s: /dip needs the datasets input, params and output_scale", path)
 	}
-	if len(in.Shape) != 3 || in.Shape[1] != m.N || in.Shape[2] != m.N || len(pa.Shape) != 2 || pa.Shape[0] != in.Shape[0] || len(os.Data) != in.Shape[0] {
-		return nil, fmt.Errorf("%s: /dip datasets have inconsistent shapes (input %v, params %v, output_scale %v)", path, in.Shape, pa.Shape, os.Shape)
+	if len(in.Shape) != 3 || in.Shape[1] != m.N || in.Shape[2] != m.N || len(pa.Shape) != 2 || pa.Shape[0] != in.Shape[0] || len(sc.Data) != in.Shape[0] {
+		return nil, fmt.Errorf("%s: /dip datasets have inconsistent shapes (input %v, params %v, output_scale %v)", path, in.Shape, pa.Shape, sc.Shape)
 	}
-	m.Slices, m.Input, m.Params, m.OutputScale = in.Shape[0], in.Data, pa.Data, os.Data
+	m.Slices, m.Input, m.Params, m.OutputScale = in.Shape[0], in.Data, pa.Data, sc.Data
 	if err := m.Arch.Validate(m.N); err != nil {
 		return nil, fmt.Errorf("%s: /dip: %v", path, err)
 	}
