@@ -33,8 +33,11 @@ test: deps data
 check-long: deps data
 	$(GO) test -timeout 90m ./...
 
+# Every hot-path benchmark, a few iterations each (-short skips the
+# minutes-long 128² matrix-free one; docs/BENCHMARKS.md has the full
+# commands behind each table).
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./...
+	$(GO) test -short -run '^$$' -bench . -benchtime 5x -timeout 60m ./...
 
 clean:
 	rm -rf bin $(DEMODIR)

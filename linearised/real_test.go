@@ -152,7 +152,12 @@ func benchMatrixFree(b *testing.B, n, angles, rank int) {
 func BenchmarkMatrixFreeSmallN28A20(b *testing.B) { benchMatrixFree(b, 28, 20, 200) }
 
 // 128², 60 angles: m_y = 60·183 = 10,980, beyond the exact regime.
-func BenchmarkMatrixFreeSmallN128A60(b *testing.B) { benchMatrixFree(b, 128, 60, 200) }
+func BenchmarkMatrixFreeSmallN128A60(b *testing.B) {
+	if testing.Short() {
+		b.Skip("minutes per iteration; run without -short")
+	}
+	benchMatrixFree(b, 128, 60, 200)
+}
 
 // TestRealNetworkExactVsMatrixFree fits the hyperparameters on the real
 // `small` U-Net Jacobian and projector at 28² (820 measurements) and checks
