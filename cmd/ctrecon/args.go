@@ -51,14 +51,6 @@ func anglesFromFlags(k int, theta string, kSet, thetaSet bool) ([]float64, error
 	return equalDegrees(k), nil
 }
 
-func toRadians(deg []float64) []float64 {
-	out := make([]float64, len(deg))
-	for i, d := range deg {
-		out[i] = d * math.Pi / 180
-	}
-	return out
-}
-
 // checkOutput refuses an output path that is missing or that names one of
 // the inputs (a command never modifies its input file).
 func checkOutput(out string, inputs ...string) error {

@@ -12,7 +12,7 @@ import (
 
 // scanGeometry is the reconstruction geometry of a scan file.
 func scanGeometry(s *h5io.Scan) (radon.Geometry, error) {
-	geo := radon.Geometry{N: s.ImageSize, Angles: toRadians(s.ThetaDeg), NDet: s.NDet, DetSpacing: s.DetSpacing}
+	geo := radon.Geometry{N: s.ImageSize, Angles: radon.Radians(s.ThetaDeg), NDet: s.NDet, DetSpacing: s.DetSpacing}
 	return geo, geo.Validate()
 }
 

@@ -101,7 +101,7 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 			return err
 		}
 	}
-	geo := radon.NewGeometry(img.N, toRadians(deg))
+	geo := radon.NewGeometry(img.N, radon.Radians(deg))
 	if o.ndet != 0 {
 		geo.NDet = o.ndet
 	}
