@@ -290,10 +290,7 @@ func (e *Exact) assemble(w []float64, noise, jitter float64) {
 		clear(r)
 		o := packOff(i, m)
 		for t, tm := range e.terms {
-			wt := w[t]
-			for j, v := range tm.m[o : o+m-i] {
-				r[j] += wt * float64(v)
-			}
+			axpyMixed(r, w[t], tm.m[o:o+m-i])
 		}
 		r[0] += noise + jitter
 	}
@@ -423,6 +420,20 @@ func (e *Exact) traceInv(pk []float32) float64 {
 		off += dotMixed(row[1:], src[1:])
 	}
 	return diag + 2*off
+}
+
+// axpyMixed sets r += a·x in float64, unrolled by four (the compiler does
+// not vectorise the conversion loop; unrolling lets the loads overlap).
+func axpyMixed(r []float64, a float64, x []float32) {
+	r = r[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		r0, r1, r2, r3 := r[i]+a*float64(x[i]), r[i+1]+a*float64(x[i+1]), r[i+2]+a*float64(x[i+2]), r[i+3]+a*float64(x[i+3])
+		r[i], r[i+1], r[i+2], r[i+3] = r0, r1, r2, r3
+	}
+	for ; i < len(x); i++ {
+		r[i] += a * float64(x[i])
+	}
 }
 
 // dotMixed returns Σ a_i·b_i in float64 with four independent accumulators
