@@ -123,6 +123,10 @@ type Result struct {
 	// Jitter is the largest diagonal jitter K_yy needed in the exact regime
 	// (fit and variances), 0 when none.
 	Jitter float64
+	// Subspace describes the matrix-free regime's subspace model (rank,
+	// the bound on what it misses); zero in the exact regime or with
+	// SampleCG.
+	Subspace SubspaceInfo
 }
 
 // ExactBytes estimates the memory of the exact regime: AJ (m_y·n float32),
@@ -212,6 +216,11 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 			return nil, err
 		}
 		res.MatrixFree = mf
+		// The default fit is the Laplace fixed point within the subspace
+		// model; the CG-based fits (FitEM, FitMLL, PredCP) work on the full
+		// model, and the subspace is then grown at their result.
+		useSub := !s.MatrixFree.SampleCG
+		subFitted := false
 		if !s.SkipFit {
 			switch {
 			case s.Method == FitEM:
@@ -224,14 +233,16 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 				}
 				em.Laplace = true
 				InitFromWeights(prior, prob, em.FixNoise)
-				res.Fit, err = mf.FitEM(ctx, em, rng, progress)
+				if useSub {
+					res.Fit, err = mf.FitSubspace(ctx, &em, rng, progress)
+					subFitted = true
+				} else {
+					res.Fit, err = mf.FitEM(ctx, em, rng, progress)
+				}
 			default:
 				res.Fit, err = mf.Fit(ctx, s.MLL, rng, progress)
 			}
 			if err != nil {
-				return nil, err
-			}
-			if err := mf.refreshIfStale(ctx, rng); err != nil {
 				return nil, err
 			}
 		}
@@ -239,12 +250,23 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 			nSamples = 256
 		}
 		samples := make([]float32, nSamples*npix)
-		if s.MatrixFree.SampleCG {
+		if useSub {
+			if !subFitted {
+				if _, err := mf.FitSubspace(ctx, nil, rng, nil); err != nil {
+					return nil, err
+				}
+			}
+			res.Subspace = mf.SubspaceInfo()
+			if err := mf.SubspaceSamples(ctx, samples, nSamples, rng); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := mf.refreshIfStale(ctx, rng); err != nil {
+				return nil, err
+			}
 			if _, err := mf.Samples(ctx, samples, nSamples, rng); err != nil {
 				return nil, err
 			}
-		} else if err := mf.SketchSamples(ctx, samples, nSamples, rng); err != nil {
-			return nil, err
 		}
 		for r := 0; r < nSamples; r++ {
 			for i, v := range samples[r*npix : (r+1)*npix] {

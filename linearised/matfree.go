@@ -60,12 +60,14 @@ type MatrixFreeSettings struct {
 	// spread, and each solve needs fewer iterations than at CG.RTol.
 	SampleRTol float64
 	// SampleCG makes Run draw its posterior samples by Matheron's rule with
-	// CG solves (exact up to SampleRTol) instead of from the sketched
-	// posterior (SketchSamples: conservative, no CG, the default).
+	// CG solves (exact up to SampleRTol) instead of from the subspace
+	// model (SubspaceSamples: conservative, no CG, the default).
 	SampleCG bool
 	// FitRTol is the CG tolerance of the EM E-step solves (default 1e-2):
 	// the Monte-Carlo error of a 16-sample γ̂ (≈ √(2/16)) dominates it.
 	FitRTol float64
+	// Subspace configures the subspace model (FitSubspace).
+	Subspace SubspaceSettings
 	// FitMaxIter caps the CG iterations of an E-step (default 50): the
 	// E-step accepts a solve that stopped short, the next iteration
 	// starts from it, and each iteration costs k+1 K_yy products.
@@ -146,7 +148,7 @@ type MatrixFree struct {
 	preH Hyper // hyperparameters the preconditioner was built at
 	// lastCG is the report of the latest CG solve (diagnostics).
 	lastCG CGInfo
-	sketch *sketchPosterior
+	sub    *subspace
 	// cgShort counts E-step solves that stopped at MaxIter (diagnostics).
 	cgShort int
 	// lastSol holds the latest E-step's CG solutions (FitEM's warm start).

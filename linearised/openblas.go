@@ -14,6 +14,8 @@ package linearised
 // void dpotri_(char*, int*, double*, int*, int*);
 // void cblas_dgemm(int order, int ta, int tb, int m, int n, int k, double alpha,
 //	const double *a, int lda, const double *b, int ldb, double beta, double *c, int ldc);
+// void cblas_dtrsm(int order, int side, int uplo, int ta, int diag, int m, int n,
+//	double alpha, const double *a, int lda, double *b, int ldb);
 import "C"
 
 import (
@@ -86,4 +88,18 @@ func cholInvUpper(a []float64, m int) bool {
 	var info C.int
 	withLAPACKThreads(func() { C.dpotri_(&uplo, &n, (*C.double)(&a[0]), &n, &info) })
 	return info == 0
+}
+
+// cholSolveRows overwrites the k rows of b (k × m, row-major) by the
+// solutions x of (UᵀU) x = b_row, for the upper factor U from cholUpper:
+// X = B U⁻¹ U⁻ᵀ by two triangular solves from the right.
+func cholSolveRows(u []float64, m int, b []float64, k int) {
+	if m == 0 || k == 0 {
+		return
+	}
+	const rowMajor, right, upper, noTrans, trans, nonUnit = 101, 142, 121, 111, 112, 131
+	withLAPACKThreads(func() {
+		C.cblas_dtrsm(rowMajor, right, upper, noTrans, nonUnit, C.int(k), C.int(m), 1, (*C.double)(&u[0]), C.int(m), (*C.double)(&b[0]), C.int(m))
+		C.cblas_dtrsm(rowMajor, right, upper, trans, nonUnit, C.int(k), C.int(m), 1, (*C.double)(&u[0]), C.int(m), (*C.double)(&b[0]), C.int(m))
+	})
 }
