@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -279,6 +281,26 @@ func TestDemoWritesItsFiles(t *testing.T) {
 	}
 }
 
+// reconAttr returns a numeric /recon attribute as float64 (NaN if absent).
+func reconAttr(rc *h5io.Recon, name string) float64 {
+	for _, a := range rc.Attrs {
+		if a.Name != name {
+			continue
+		}
+		switch v := a.Value.(type) {
+		case float64:
+			return v
+		case int64:
+			return float64(v)
+		case int:
+			return float64(v)
+		case int32:
+			return float64(v)
+		}
+	}
+	return math.NaN()
+}
+
 func TestUncertaintyEndToEnd(t *testing.T) {
 	d := t.TempDir()
 	p := func(s string) string { return filepath.Join(d, s) }
@@ -303,6 +325,26 @@ func TestUncertaintyEndToEnd(t *testing.T) {
 	}
 	if rc.Group("/dip") == nil {
 		t.Fatal("the model did not travel to the uncertainty file")
+	}
+	// The matrix-free regime reports its subspace; a rank cap is honoured
+	// and reported as such.
+	for _, cap := range []int{0, 10} {
+		out := p(fmt.Sprintf("mf%d.h5", cap))
+		mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--regime", "matrix-free", "--max-rank", strconv.Itoa(cap), "-o", out)
+		mf, err := h5io.ReadRecon(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rank, capped := reconAttr(mf, "subspace_rank"), reconAttr(mf, "subspace_capped")
+		my := 6 * radon.DefaultNDet(16)
+		if rank < 1 || rank > float64(my) || (cap > 0 && (rank != float64(cap) || capped != 1)) {
+			t.Errorf("--max-rank %d: subspace rank %v of %d measurements, capped %v", cap, rank, my, capped)
+		}
+		for i, v := range mf.Std.Data {
+			if !(v > 0) || math.IsInf(float64(v), 0) {
+				t.Fatalf("--max-rank %d: std[%d] = %v", cap, i, v)
+			}
+		}
 	}
 	// The same model against another scan is refused.
 	mustRun(t, "--seed", "2", "simulate", "--phantom", "ellipses", "--size", "16", "--angles", "6", "-o", p("other.h5"))

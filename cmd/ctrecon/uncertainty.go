@@ -45,6 +45,7 @@ type uqOpts struct {
 	fixNoise       bool
 	predcp         bool
 	rank           int
+	maxRank        int
 	sampleCG       bool
 }
 
@@ -64,12 +65,16 @@ likelihood, and writes the posterior pixel std:
   /recon/samples   posterior samples of the image (with --samples k)
 
 Small scans (up to 3000 measurements) use the exact regime (dense K_yy,
-Cholesky, closed-form variances, Adam on the marginal likelihood); larger ones
-the matrix-free regime (a fixed-point fit of the same objective from scales
-read off the trained weights, CG with a rank --rank Nyström preconditioner,
-and 256 samples from the posterior sketched on the top --rank directions,
-which is never narrower than the exact posterior; --sample-cg draws exact
-Matheron samples instead). The δ term keeps
+Cholesky, closed-form variances, Adam on the marginal likelihood). Larger ones
+use the matrix-free regime: the model is conditioned on the data's projection
+onto a subspace of measurement space, grown by randomized range finding until
+it misses less than 5% of the effective dimension (or reaches --max-rank or
+the memory available); the same objective is fitted there by a fixed point
+from scales read off the trained weights, and the std comes from 256 posterior
+samples. Conditioning on part of the data can only widen the posterior, so the
+std is never below the exact one (equal at full rank); the log says how much
+the subspace missed. --sample-cg instead fits and samples the full model with
+CG (a rank --rank Nyström preconditioner): exact, much slower. The δ term keeps
 pixels where the network is saturated (J ≈ 0) from getting a zero std; leave
 it out with --no-delta only to study that effect.`,
 		Example: `  ctrecon uncertainty -i scan.h5 --recon dip.h5 -o dip-uq.h5
@@ -83,8 +88,9 @@ it out with --no-delta only to study that effect.`,
 	f.StringVarP(&o.out, "out", "o", "", "output reconstruction file with /recon/std")
 	f.StringVar(&o.regime, "regime", "auto", "auto, exact or matrix-free")
 	f.IntVar(&o.steps, "mll-steps", 1000, "exact regime: Adam steps of the marginal-likelihood fit (lr 0.01)")
-	f.IntVar(&o.rank, "rank", 300, "matrix-free regime: rank of the Nyström preconditioner and of the sketched posterior")
-	f.BoolVar(&o.sampleCG, "sample-cg", false, "matrix-free regime: draw posterior samples with CG solves (exact, slower) instead of the conservative sketch")
+	f.IntVar(&o.rank, "rank", 300, "matrix-free regime with --sample-cg or --predcp: rank of the Nyström CG preconditioner")
+	f.IntVar(&o.maxRank, "max-rank", 0, "matrix-free regime: largest subspace dimension (0: all measurements, as memory allows)")
+	f.BoolVar(&o.sampleCG, "sample-cg", false, "matrix-free regime: fit and sample the full model with CG (exact, much slower) instead of the subspace model")
 	f.IntVar(&o.samples, "samples", 0, "posterior samples to store in /recon/samples (matrix-free uses 256 for the std)")
 	f.BoolVar(&o.noDelta, "no-delta", false, "leave the δ image-noise floor out of the std")
 	f.BoolVar(&o.noFit, "no-fit", false, "keep the initial hyperparameters (σ_b² = 1, ℓ = 0.1, σ_y² = 1)")
@@ -111,8 +117,8 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	default:
 		return usagef("--regime %q: want auto, exact or matrix-free", o.regime)
 	}
-	if o.steps < 1 || o.samples < 0 || o.rank < 1 {
-		return usagef("--mll-steps and --rank must be ≥ 1 and --samples ≥ 0")
+	if o.steps < 1 || o.samples < 0 || o.rank < 1 || o.maxRank < 0 {
+		return usagef("--mll-steps and --rank must be ≥ 1, --samples and --max-rank ≥ 0")
 	}
 	scan, err := h5io.ReadScan(o.in)
 	if err != nil {
@@ -187,6 +193,12 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		}
 		mf := linearised.MatrixFreeSettings{SampleCG: o.sampleCG}
 		mf.CG.PrecondRank = o.rank
+		mf.Subspace.MaxRank = o.maxRank
+		if avail := memAvailable(); avail > 0 {
+			// G and the Gram matrices may take half of what is free; the rank
+			// stops growing there (and the log says what it missed).
+			mf.Subspace.MaxBytes = avail / 2
+		}
 		s := linearised.Settings{Regime: regime, MLL: mll, MatrixFree: mf,
 			SkipFit: o.noFit, Samples: o.samples, KeepSamples: o.samples > 0, NoDelta: o.noDelta}
 		if o.fixNoise {
@@ -205,7 +217,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		logf("slice %d: %s regime, %d measurements, %d conv weights in %d prior blocks", k, chosen, my, u.NumConvWeights(), len(prob.Blocks))
 		barSteps := o.steps
 		if chosen == linearised.MatrixFreeRegime && !o.predcp {
-			barSteps = 20 // the fixed-point fit's iteration cap; it usually stops earlier
+			barSteps = -1 // fixed-point iterations over growth rounds: no total known in advance
 		}
 		b := newBar(barSteps, fmt.Sprintf("fit slice %d/%d", k+1, scan.Slices))
 		rng := rand.New(rand.NewPCG(g.seed, 0x756e63+uint64(k)))
@@ -229,12 +241,24 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 				dst[i] = res.Samples[r*n*n+i] + xhat[i]
 			}
 		}
+		if si := res.Subspace; si.Rank > 0 {
+			note := ""
+			if si.Capped {
+				note = " (stopped at the rank/memory cap: the std is wider than the full model's there)"
+			}
+			logf("slice %d: subspace rank %d of %d, effective dimension %.0f inside, about %.0f missed%s", k, si.Rank, my, si.Gamma, si.TailDim, note)
+		}
 		sigmaY := math.Sqrt(res.Hyper.NoiseVar())
 		logf("slice %d: σ_y %.4g (scan noise_std %.4g), δ %.3g, mean std %.4g", k, sigmaY, scan.NoiseStd, res.Delta, mean32(res.Std))
 		if k == scan.Slices-1 {
 			attrs = append(attrs, h5io.Attr{Name: "regime", Value: chosen.String()},
 				h5io.Attr{Name: "sigma_y", Value: sigmaY}, h5io.Attr{Name: "delta", Value: res.Delta},
 				h5io.Attr{Name: "fit_steps", Value: res.Fit.Steps}, h5io.Attr{Name: "jitter", Value: res.Fit.Jitter})
+			if si := res.Subspace; si.Rank > 0 {
+				attrs = append(attrs, h5io.Attr{Name: "subspace_rank", Value: si.Rank},
+					h5io.Attr{Name: "effective_dim", Value: si.Gamma}, h5io.Attr{Name: "effective_dim_missed", Value: si.TailDim},
+					h5io.Attr{Name: "subspace_capped", Value: b2i(si.Capped)})
+			}
 			if !math.IsNaN(res.Fit.Loss) {
 				attrs = append(attrs, h5io.Attr{Name: "mll_loss", Value: res.Fit.Loss})
 			}
