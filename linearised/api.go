@@ -143,7 +143,8 @@ func ExactBytes(my, n int, prior *Prior) int64 {
 		}
 	}
 	m := int64(my)
-	return int64(my)*int64(n)*4 + int64(terms)*m*(m+1)/2*4 + m*m*8*(1+nDist)
+	// The packed terms are held twice while they are interleaved (mall).
+	return int64(my)*int64(n)*4 + 2*int64(terms)*m*(m+1)/2*4 + m*m*8*(1+nDist)
 }
 
 // ChooseRegime returns the regime Run would use.

@@ -34,18 +34,21 @@
 // each MLL step is a weighted sum, one Cholesky and one inverse with exact
 // gradients. Posterior variances come in closed form, streaming rows of J.
 //
-// Matrix-free (larger): K_yy v through J, Jᵀ, A, Aᵀ; batched CG with a
-// randomized Nyström preconditioner; posterior samples by Matheron's rule;
-// Hutchinson estimates of tr(K_yy⁻¹ ∂K_yy) for the MLL gradient; or,
-// cheaper, the sketched posterior (condition on Qᵀy, Q the Nyström
-// eigenvectors: conservative, one JVP per sample, no CG).
+// Matrix-free (larger): by default the subspace model (subspace.go): the
+// model conditioned on Qᵀy, Q grown by randomized range finding until it
+// misses at most 5% of the effective dimension; per-block Gram matrices
+// make K_sub = Qᵀ K_yy Q exact for any scales, so the Laplace fixed point
+// and Matheron samples need no CG (exact at r = m_y, conservative below).
+// Alternatively the full model: K_yy v through J, Jᵀ, A, Aᵀ; batched CG
+// with a randomized Nyström preconditioner; Matheron samples; Hutchinson
+// estimates of tr(K_yy⁻¹ ∂K_yy) for the MLL gradient.
 //
 // Run chooses between them by size (Settings.Regime overrides), fits (by
 // default Adam on the exact MLL in the exact regime and, in the
 // matrix-free regime, the MacKay fixed point of the same Laplace MLL in
-// the scales from moment-initialised hyperparameters; optionally the
+// the scales from moment-initialised hyperparameters, within the subspace; optionally the
 // TV-PredCP hyperprior, or the EM of arXiv 2210.04994 on the linear
-// model's evidence), and returns variances (sketched samples in the
+// model's evidence), and returns variances (subspace samples in the
 // matrix-free regime unless SampleCG), δ and the std. GPrior rewrites
 // a Problem for that paper's g-prior (Jacobian columns normalised by their
 // scale in the data). Calibrate, PatchLogLik and the CovFunc

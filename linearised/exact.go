@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/ctrecon/ctrecon/internal/par"
@@ -57,8 +58,13 @@ type Exact struct {
 	set         ExactSettings
 	aj          []float32 // m_y × n row-major
 	terms       []term
-	r2          float64
-	ws          weightStats
+	// mall interleaves the terms' packed upper triangles: entry p of term t
+	// at mall[p·T + t] (T = len(terms)), so that assembling K_yy and the
+	// traces tr(K⁻¹M_t) are matrix–vector products over contiguous rows
+	// (OpenBLAS sgemv) instead of T strided passes.
+	mall []float32
+	r2   float64
+	ws   weightStats
 
 	// Factor state for the current hyperparameters (see factor).
 	kbuf   []float64 // m_y×m_y: upper Cholesky factor U of K_yy = UᵀU
@@ -70,8 +76,7 @@ type Exact struct {
 }
 
 type term struct {
-	block, dist int       // dist 0 for Kernel-1 blocks
-	m           []float32 // packed upper triangle, row by row
+	block, dist int // dist 0 for Kernel-1 blocks
 }
 
 // distPairs[d][q] lists the filter positions p at distance index d from q.
@@ -171,6 +176,7 @@ func (e *Exact) precompute(ctx context.Context) error {
 	const chunkFilters = 64
 	const tile = 128
 	cw := 9 * chunkFilters
+	var packs [][]float32
 	ajc := make([]float64, m*cw)
 	bd := make([]float64, m*cw)
 	for bi, b := range e.Prior.Blocks {
@@ -248,11 +254,31 @@ func (e *Exact) precompute(ctx context.Context) error {
 					dst[j] = float32(v)
 				}
 			}
-			e.terms = append(e.terms, term{block: bi, dist: d, m: pk})
+			e.terms = append(e.terms, term{block: bi, dist: d})
+			packs = append(packs, pk)
 			acc[d] = nil
 		}
 	}
+	T, P := len(packs), m*(m+1)/2
+	e.mall = make([]float32, P*T)
+	par.For(P, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			for t, pk := range packs {
+				e.mall[p*T+t] = pk[p]
+			}
+		}
+	})
 	return nil
+}
+
+// termPacked returns term t's packed upper triangle (a copy; tests).
+func (e *Exact) termPacked(t int) []float32 {
+	T := len(e.terms)
+	out := make([]float32, len(e.mall)/T)
+	for p := range out {
+		out[p] = e.mall[p*T+t]
+	}
+	return out
 }
 
 // weights returns the coefficient of each term in K_yy at hyperparameters h,
@@ -282,20 +308,22 @@ func (e *Exact) weights(h Hyper) (w, dwl []float64) {
 }
 
 // assemble writes the upper triangle of K_yy (plus jitter on the diagonal)
-// into e.kbuf.
+// into e.kbuf: entry (i, j) is the float64 dot product of the term weights
+// with mall's row for it. (Summing in float32 by sgemv was measured 2×
+// faster but made the loss jitter at 1e-5 relative, enough to spoil its
+// finite-difference gradient checks and Adam's late steps.)
 func (e *Exact) assemble(w []float64, noise, jitter float64) {
-	m := e.my
-	row := func(i int) {
-		r := e.kbuf[i*m+i : i*m+m]
-		clear(r)
-		o := packOff(i, m)
-		for t, tm := range e.terms {
-			axpyMixed(r, w[t], tm.m[o:o+m-i])
-		}
-		r[0] += noise + jitter
-	}
-	// Pair row p with row m−1−p so that the workers get equal work.
+	m, T := e.my, len(e.terms)
 	par.For((m+1)/2, func(lo, hi int) {
+		row := func(i int) {
+			o := packOff(i, m)
+			r := e.kbuf[i*m+i : i*m+m]
+			for j := range r {
+				r[j] = dotMixed(w, e.mall[(o+j)*T:(o+j+1)*T])
+			}
+			r[0] += noise + jitter
+		}
+		// Pair row p with row m−1−p so that the workers get equal work.
 		for p := lo; p < hi; p++ {
 			row(p)
 			if q := m - 1 - p; q != p {
@@ -396,30 +424,47 @@ func (e *Exact) Loss(grad *Hyper) (float64, error) {
 }
 
 // tracesInv returns tr(K⁻¹ M_t) for every term, with K⁻¹'s upper triangle
-// in kbuf; terms are spread over the workers. (A fused single pass over
-// the rows of K⁻¹ for all terms was measured slower: 30 vs 19 ms at
-// m_y = 940 with 40 terms.)
+// in kbuf: per packed row, mallᵀ times that row of K⁻¹ (off-diagonal
+// entries doubled) in float32, summed over rows in float64.
 func (e *Exact) tracesInv() []float64 {
-	tr := make([]float64, len(e.terms))
-	par.For(len(e.terms), func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			tr[t] = e.traceInv(e.terms[t].m)
+	m, T := e.my, len(e.terms)
+	// A fixed partition of the rows (not one per thread) keeps the float
+	// summation order, and so the result, independent of --threads.
+	const nw = 8
+	part := make([][]float64, nw)
+	par.ForGrain(nw, 1, func(lo, hi int) {
+		for wk := lo; wk < hi; wk++ {
+			acc := make([]float64, T)
+			x := make([]float32, m)
+			y := make([]float32, T)
+			for pp := wk; pp < (m+1)/2; pp += nw {
+				for _, i := range [2]int{pp, m - 1 - pp} {
+					o, n := packOff(i, m), m-i
+					r := e.kbuf[i*m+i : i*m+m]
+					x[0] = float32(r[0])
+					for j := 1; j < n; j++ {
+						x[j] = float32(2 * r[j])
+					}
+					blas32.Gemv(blas.Trans, 1, blas32.General{Rows: n, Cols: T, Stride: T, Data: e.mall[o*T : (o+n)*T]},
+						blas32.Vector{N: n, Inc: 1, Data: x[:n]}, 0, blas32.Vector{N: T, Inc: 1, Data: y})
+					for t, v := range y {
+						acc[t] += float64(v)
+					}
+					if m-1-pp == pp {
+						break
+					}
+				}
+			}
+			part[wk] = acc
 		}
 	})
-	return tr
-}
-
-// traceInv returns tr(K⁻¹ M) for K⁻¹'s upper triangle in kbuf and M packed.
-func (e *Exact) traceInv(pk []float32) float64 {
-	m := e.my
-	var diag, off float64
-	for i := 0; i < m; i++ {
-		row := e.kbuf[i*m+i : i*m+m]
-		src := pk[packOff(i, m) : packOff(i, m)+m-i]
-		diag += row[0] * float64(src[0])
-		off += dotMixed(row[1:], src[1:])
+	tr := make([]float64, T)
+	for _, acc := range part {
+		for t, v := range acc {
+			tr[t] += v
+		}
 	}
-	return diag + 2*off
+	return tr
 }
 
 // axpyMixed sets r += a·x in float64, unrolled by four (the compiler does

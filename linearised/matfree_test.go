@@ -260,9 +260,10 @@ func exactDerivatives(e *Exact) []*mat.Dense {
 		}
 	}
 	for t, tm := range e.terms {
-		add(out[hi.varIdx[tm.block]], w[t], tm.m)
+		pk := e.termPacked(t)
+		add(out[hi.varIdx[tm.block]], w[t], pk)
 		if k := hi.lenIdx[tm.block]; k >= 0 {
-			add(out[k], dwl[t], tm.m)
+			add(out[k], dwl[t], pk)
 		}
 	}
 	for i := 0; i < m; i++ {
