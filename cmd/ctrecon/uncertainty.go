@@ -222,7 +222,11 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		b := newBar(barSteps, fmt.Sprintf("fit slice %d/%d", k+1, scan.Slices))
 		rng := rand.New(rand.NewPCG(g.seed, 0x756e63+uint64(k)))
 		res, err := linearised.Run(cmd.Context(), prob, prior, s, rng, func(step int, loss float64) {
-			b.Describe(fmt.Sprintf("fit %d/%d objective %.5g", k+1, scan.Slices, loss))
+			if barSteps < 0 { // the fixed point reports the effective dimension γ
+				b.Describe(fmt.Sprintf("fit %d/%d effective dimension %.0f", k+1, scan.Slices, loss))
+			} else {
+				b.Describe(fmt.Sprintf("fit %d/%d objective %.5g", k+1, scan.Slices, loss))
+			}
 			b.Add(1)
 		})
 		b.Finish()
