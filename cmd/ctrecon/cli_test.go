@@ -359,3 +359,30 @@ func TestUncertaintyEndToEnd(t *testing.T) {
 		t.Fatalf("recon without model: %v", err)
 	}
 }
+
+// A study split with --first and joined with --merge gives the same
+// accuracy tables as one run over all images (seeds follow the draw).
+func TestStudySplitMergeEqualsWholeRun(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	args := []string{"-q", "study", "--size", "16", "--angles", "6,10", "--methods", "fbp,tv"}
+	whole := mustRun(t, append(args, "--images", "ellipses:3")...)
+	mustRun(t, append(args, "--images", "ellipses:2", "--values", p("a.json"))...)
+	mustRun(t, append(args, "--images", "ellipses:1", "--first", "2", "--values", p("b.json"))...)
+	merged := mustRun(t, "-q", "study", "--merge", p("a.json")+","+p("b.json"))
+	// Compare from the PSNR table to the timing table (timings differ).
+	cut := func(s string) string {
+		i := strings.Index(s, "PSNR")
+		j := strings.Index(s, "Seconds per")
+		if i < 0 || j < i {
+			t.Fatalf("no PSNR/SSIM tables in:\n%s", s)
+		}
+		return s[i:j]
+	}
+	if cut(whole) != cut(merged) {
+		t.Fatalf("merged tables differ from the whole run:\n%s\nvs\n%s", cut(merged), cut(whole))
+	}
+	if !strings.Contains(merged, "ellipses (3 image(s))") {
+		t.Errorf("merged table does not count 3 images:\n%s", merged)
+	}
+}

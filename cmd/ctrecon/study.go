@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -39,6 +40,9 @@ type studyOpts struct {
 	mllSteps  int
 	mcSamples int
 	out       string
+	first     int
+	values    string
+	merge     string
 }
 
 func studyCmd() *cobra.Command {
@@ -64,10 +68,19 @@ Built-in phantoms get exact (analytic, bin-averaged) sinograms; pixel images
 (digits, ct, dicom) are projected on a 4× finer grid, each pixel a constant
 square, so no method is flattered by sharing the data's discretisation.
 "fbp" is the Hann filter; "fbp-best" the best of the four filters for each
-image, chosen with the ground truth (an oracle, as "the best FBP").`,
+image, chosen with the ground truth (an oracle, as "the best FBP").
+
+A long study can be split over processes or machines: --first K starts every
+kind at draw K (digit K, …; noise and network seeds follow the draw), and
+--values FILE saves every per-image number; --merge FILE,FILE,… then prints
+the tables of all of them together, without computing anything. For a single
+kind, --first 0 and --first 10 with COUNT 10 merge to exactly the tables of
+one run with COUNT 20.`,
 		Example: `  ctrecon study --images digits:20 --size 28 --angles 5,10,20,30 --methods fbp,tv,dip
   ctrecon study --images digits:5 --size 28 --angles 20 --methods lin,det,const,mcdrop
-  ctrecon study --images shepp-logan:1,rectangles:5 --size 128 --angles 30`,
+  ctrecon study --images shepp-logan:1,rectangles:5 --size 128 --angles 30
+  ctrecon study --images digits:10 --first 10 --angles 5 --methods lin,const --values b.json
+  ctrecon study --merge a.json,b.json -o table.md`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runStudy(cmd, o) },
 	}
 	f := cmd.Flags()
@@ -80,10 +93,13 @@ image, chosen with the ground truth (an oracle, as "the best FBP").`,
 	f.IntVar(&o.mllSteps, "mll-steps", 1000, "marginal-likelihood steps for lin/det")
 	f.IntVar(&o.mcSamples, "mc-samples", 64, "MC-dropout samples")
 	f.StringVarP(&o.out, "out", "o", "", "also write the tables to this markdown file")
+	f.IntVar(&o.first, "first", 0, "start every kind at this draw (digit index, CT slice 40+K, phantom draw K)")
+	f.StringVar(&o.values, "values", "", "also save every per-image value to this JSON file (for --merge)")
+	f.StringVar(&o.merge, "merge", "", "comma-separated --values files: print their tables together and compute nothing")
 	return cmd
 }
 
-func studyImages(spec string, n int, seed uint64) ([]studyImage, error) {
+func studyImages(spec string, n int, seed uint64, first int) ([]studyImage, error) {
 	var out []studyImage
 	for _, item := range strings.Split(spec, ",") {
 		kind, cs, ok := strings.Cut(strings.TrimSpace(item), ":")
@@ -95,7 +111,7 @@ func studyImages(spec string, n int, seed uint64) ([]studyImage, error) {
 			}
 			count = c
 		}
-		for k := 0; k < count; k++ {
+		for k := first; k < first+count; k++ {
 			switch kind {
 			case "shepp-logan", "ellipses", "rectangles":
 				p, err := builtinPhantom(kind, seed, k)
@@ -152,6 +168,16 @@ func (im studyImage) kind() string {
 	return k
 }
 
+type studyKey struct {
+	kind, method string
+	angles       int
+}
+
+type studyUQKey struct {
+	kind, method, metric string
+	angles               int
+}
+
 // stat accumulates mean ± standard error.
 type stat struct{ v []float64 }
 
@@ -177,7 +203,13 @@ func (s stat) String() string {
 }
 
 func runStudy(cmd *cobra.Command, o studyOpts) error {
-	images, err := studyImages(o.images, o.size, g.seed)
+	if o.merge != "" {
+		return mergeStudy(cmd, o)
+	}
+	if o.first < 0 {
+		return usagef("--first must be ≥ 0")
+	}
+	images, err := studyImages(o.images, o.size, g.seed, o.first)
 	if err != nil {
 		return err
 	}
@@ -198,17 +230,9 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 	}
 	has := func(m string) bool { return slices.Contains(methods, m) }
 	wantUQ := has("lin") || has("linmap") || has("det") || has("const") || has("mcdrop")
-	type key struct {
-		kind, method string
-		angles       int
-	}
-	psnr, ssim, secs := map[key]*stat{}, map[key]*stat{}, map[key]*stat{}
-	type uqKey struct {
-		kind, method, metric string
-		angles               int
-	}
-	uq := map[uqKey]*stat{}
-	add := func(m map[key]*stat, k key, v float64) {
+	psnr, ssim, secs := map[studyKey]*stat{}, map[studyKey]*stat{}, map[studyKey]*stat{}
+	uq := map[studyUQKey]*stat{}
+	add := func(m map[studyKey]*stat, k studyKey, v float64) {
 		if m[k] == nil {
 			m[k] = &stat{}
 		}
@@ -222,7 +246,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 	}
 	var kind string // of the image being processed
 	addUQ := func(method, metric string, a int, v float64) {
-		k := uqKey{kind, method, metric, a}
+		k := studyUQKey{kind, method, metric, a}
 		if uq[k] == nil {
 			uq[k] = &stat{}
 		}
@@ -233,6 +257,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 	b := newBar(len(images)*len(angleCounts), "study")
 	for _, na := range angleCounts {
 		for ii, im := range images {
+			draw := ii + o.first // seeds follow the draw, so split runs merge exactly
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -246,7 +271,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 			} else if y, err = projectOversampled(im.x, geo, 4); err != nil {
 				return err
 			}
-			rng := rand.New(rand.NewPCG(g.seed, uint64(1000*na+ii)))
+			rng := rand.New(rand.NewPCG(g.seed, uint64(1000*na+draw)))
 			sigma := radon.AddNoise(y, y, o.noise, rng)
 			fbp := make([]float32, n*n)
 			t0 := time.Now()
@@ -254,7 +279,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				return err
 			}
 			record := func(m string, img []float32, t time.Duration) {
-				k := key{kind, m, na}
+				k := studyKey{kind, m, na}
 				add(psnr, k, metrics.PSNR(img, im.x, 0))
 				add(ssim, k, metrics.SSIM(img, im.x, n, 0))
 				if t > 0 { // the oracle fbp-best has no time of its own
@@ -292,7 +317,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 			if o.dipIters > 0 {
 				s.MaxIter = o.dipIters
 			}
-			s.NoiseStd, s.Input, s.Seed = sigma, fbp, g.seed+uint64(ii)
+			s.NoiseStd, s.Input, s.Seed = sigma, fbp, g.seed+uint64(draw)
 			u, err := dip.NewUNet(arch, n)
 			if err != nil {
 				return err
@@ -345,7 +370,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 					Theta: res.Params[:u.NumConvWeights()]}
 				t0 := time.Now()
 				lr, err := linearised.Run(ctx, prob, nil, linearised.Settings{MLL: mll},
-					rand.New(rand.NewPCG(g.seed, uint64(ii))), nil)
+					rand.New(rand.NewPCG(g.seed, uint64(draw))), nil)
 				if err != nil {
 					return nil, err
 				}
@@ -385,23 +410,37 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				}
 			}
 			if has("mcdrop") {
-				mean, variance, err := mcDropout(ctx, arch, n, A, y, s, o.mcSamples, g.seed+uint64(ii))
+				mean, variance, err := mcDropout(ctx, arch, n, A, y, s, o.mcSamples, g.seed+uint64(draw))
 				if err != nil {
 					return err
 				}
 				if err := calib("mcdrop", mean, variance); err != nil {
 					return err
 				}
-				add(psnr, key{kind, "mcdrop", na}, metrics.PSNR(mean, im.x, 0))
-				add(ssim, key{kind, "mcdrop", na}, metrics.SSIM(mean, im.x, n, 0))
+				add(psnr, studyKey{kind, "mcdrop", na}, metrics.PSNR(mean, im.x, 0))
+				add(ssim, studyKey{kind, "mcdrop", na}, metrics.SSIM(mean, im.x, n, 0))
 			}
 			b.Add(1)
 		}
 	}
 	b.Finish()
-	var md strings.Builder
-	fmt.Fprintf(&md, "Images: %s at %d², η = %g, seed %d; mean ± s.e. over the images of each kind; %.0f s in all.\n\n",
+	if o.values != "" {
+		if err := saveStudyValues(o.values, psnr, ssim, secs, uq); err != nil {
+			return err
+		}
+	}
+	header := fmt.Sprintf("Images: %s at %d², η = %g, seed %d; mean ± s.e. over the images of each kind; %.0f s in all.\n\n",
 		o.images, o.size, o.noise, g.seed, time.Since(start).Seconds())
+	return printStudy(cmd, o.out, header, kinds, angleCounts, has, psnr, ssim, secs, uq)
+}
+
+// printStudy writes the markdown tables of a study (to stdout and, when
+// out is set, to that file).
+func printStudy(cmd *cobra.Command, out, header string, kinds []string, angleCounts []int, has func(string) bool,
+	psnr, ssim, secs map[studyKey]*stat, uq map[studyUQKey]*stat) error {
+	wantUQ := has("lin") || has("linmap") || has("det") || has("const") || has("mcdrop")
+	var md strings.Builder
+	md.WriteString(header)
 	writeTable := func(w io.Writer, title string, rows []string, cell func(row string, a int) string) {
 		fmt.Fprintf(w, "%s\n\n| method |", title)
 		for _, a := range angleCounts {
@@ -417,24 +456,29 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 		}
 		fmt.Fprintln(w)
 	}
-	for _, kind = range kinds {
+	for _, kind := range kinds {
 		count := 0
-		for _, im := range images {
-			if im.kind() == kind {
-				count++
+		for k, st := range psnr {
+			if k.kind == kind && k.angles == angleCounts[0] && len(st.v) > count {
+				count = len(st.v)
+			}
+		}
+		for k, st := range uq {
+			if k.kind == kind && k.angles == angleCounts[0] && len(st.v) > count {
+				count = len(st.v)
 			}
 		}
 		fmt.Fprintf(&md, "### %s (%d image(s))\n\n", kind, count)
 		var recRows []string
 		for _, m := range []string{"fbp", "fbp-best", "tv", "dip", "mcdrop"} {
-			if psnr[key{kind, m, angleCounts[0]}] != nil {
+			if psnr[studyKey{kind, m, angleCounts[0]}] != nil {
 				recRows = append(recRows, m)
 			}
 		}
 		if len(recRows) > 0 {
-			get := func(m map[key]*stat) func(string, int) string {
+			get := func(m map[studyKey]*stat) func(string, int) string {
 				return func(r string, a int) string {
-					if s := m[key{kind, r, a}]; s != nil {
+					if s := m[studyKey{kind, r, a}]; s != nil {
 						return s.String()
 					}
 					return "–"
@@ -459,7 +503,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				{"spearman", "Spearman(|error|, σ)"},
 			} {
 				writeTable(&md, metric.title, rows, func(r string, a int) string {
-					if s := uq[uqKey{kind, r, metric.key, a}]; s != nil {
+					if s := uq[studyUQKey{kind, r, metric.key, a}]; s != nil {
 						return s.String()
 					}
 					return "–"
@@ -467,22 +511,110 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 			}
 			var timed []string
 			for _, m := range []string{"lin", "linmap"} {
-				if uq[uqKey{kind, m, "seconds", angleCounts[0]}] != nil {
+				if uq[studyUQKey{kind, m, "seconds", angleCounts[0]}] != nil {
 					timed = append(timed, m)
 				}
 			}
 			if len(timed) > 0 {
 				writeTable(&md, "Seconds for the linearised model (hyperparameter fit + variances)", timed, func(r string, a int) string {
-					return uq[uqKey{kind, r, "seconds", a}].String()
+					return uq[studyUQKey{kind, r, "seconds", a}].String()
 				})
 			}
 		}
 	}
 	fmt.Fprint(cmd.OutOrStdout(), md.String())
-	if o.out != "" {
-		return os.WriteFile(o.out, []byte(md.String()), 0o644)
+	if out != "" {
+		return os.WriteFile(out, []byte(md.String()), 0o644)
 	}
 	return nil
+}
+
+// studyRecord is one list of per-image values in a --values file.
+type studyRecord struct {
+	Kind   string    `json:"kind"`
+	Method string    `json:"method"`
+	Metric string    `json:"metric"`
+	Angles int       `json:"angles"`
+	Values []float64 `json:"values"`
+}
+
+func saveStudyValues(path string, psnr, ssim, secs map[studyKey]*stat, uq map[studyUQKey]*stat) error {
+	var recs []studyRecord
+	for metric, m := range map[string]map[studyKey]*stat{"psnr": psnr, "ssim": ssim, "seconds-rec": secs} {
+		for k, st := range m {
+			recs = append(recs, studyRecord{k.kind, k.method, metric, k.angles, st.v})
+		}
+	}
+	for k, st := range uq {
+		recs = append(recs, studyRecord{k.kind, k.method, k.metric, k.angles, st.v})
+	}
+	slices.SortFunc(recs, func(a, b studyRecord) int {
+		return strings.Compare(fmt.Sprintf("%s/%s/%s/%06d", a.Kind, a.Method, a.Metric, a.Angles),
+			fmt.Sprintf("%s/%s/%s/%06d", b.Kind, b.Method, b.Metric, b.Angles))
+	})
+	data, err := json.MarshalIndent(recs, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// mergeStudy prints the tables of several --values files together.
+func mergeStudy(cmd *cobra.Command, o studyOpts) error {
+	psnr, ssim, secs := map[studyKey]*stat{}, map[studyKey]*stat{}, map[studyKey]*stat{}
+	uq := map[studyUQKey]*stat{}
+	var kinds, methods []string
+	var angleCounts []int
+	files := strings.Split(o.merge, ",")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var recs []studyRecord
+		if err := json.Unmarshal(data, &recs); err != nil {
+			return fmt.Errorf("%s: not a study --values file: %v", f, err)
+		}
+		for _, r := range recs {
+			if !slices.Contains(kinds, r.Kind) {
+				kinds = append(kinds, r.Kind)
+			}
+			if !slices.Contains(methods, r.Method) {
+				methods = append(methods, r.Method)
+			}
+			if !slices.Contains(angleCounts, r.Angles) {
+				angleCounts = append(angleCounts, r.Angles)
+			}
+			var st *stat
+			switch r.Metric {
+			case "psnr", "ssim", "seconds-rec":
+				m := map[string]map[studyKey]*stat{"psnr": psnr, "ssim": ssim, "seconds-rec": secs}[r.Metric]
+				k := studyKey{r.Kind, r.Method, r.Angles}
+				if m[k] == nil {
+					m[k] = &stat{}
+				}
+				st = m[k]
+			default:
+				k := studyUQKey{r.Kind, r.Method, r.Metric, r.Angles}
+				if uq[k] == nil {
+					uq[k] = &stat{}
+				}
+				st = uq[k]
+			}
+			st.v = append(st.v, r.Values...)
+		}
+	}
+	if len(angleCounts) == 0 {
+		return fmt.Errorf("--merge: no values in %s", o.merge)
+	}
+	slices.Sort(angleCounts)
+	has := func(m string) bool { return slices.Contains(methods, m) }
+	header := fmt.Sprintf("Merged from %s; mean ± s.e. over the images of each kind.\n\n", strings.Join(files, ", "))
+	return printStudy(cmd, o.out, header, kinds, angleCounts, has, psnr, ssim, secs, uq)
 }
 
 // mcDropout fits a DIP with channel dropout (p = 0.05 after every conv) and
