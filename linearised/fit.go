@@ -106,17 +106,26 @@ func adamFit(ctx context.Context, pr *Prior, f lossFunc, s MLLSettings, progress
 	return res, nil
 }
 
-// withPredCP adds the PredCP term (when enabled) to a loss function.
+// withPredCP adds the PredCP term (when enabled) to a loss function. Its
+// draws are made once, on the first call (rng), and kept for the whole fit:
+// the objective is then a fixed function of the hyperparameters, and each
+// step costs image arithmetic instead of network passes (predCPBasis).
 func withPredCP(ctx context.Context, f lossFunc, prob *Problem, prior *Prior, s PredCPSettings, batch int, rng *rand.Rand) lossFunc {
 	if s.Gamma == 0 {
 		return f
 	}
+	var basis *predCPBasis
 	return func(grad *Hyper) (float64, error) {
 		l, err := f(grad)
 		if err != nil {
 			return l, err
 		}
-		p, err := predCP(ctx, prob, prior, s, batch, rng, grad)
+		if basis == nil {
+			if basis, err = newPredCPBasis(ctx, prob, prior, s, batch, rng); err != nil {
+				return l, err
+			}
+		}
+		p, err := basis.eval(prob, prior, s, grad)
 		return l + p, err
 	}
 }
