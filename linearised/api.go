@@ -74,9 +74,10 @@ type Settings struct {
 	EM         EMSettings
 	// SkipFit keeps the prior's hyperparameters as they are.
 	SkipFit bool
-	// Samples is the number of posterior samples: the matrix-free variances
-	// are estimated from them (default 256; relative standard error √(2/k)
-	// ≈ 9%), and in the exact regime they are drawn only when Samples > 0.
+	// Samples is the number of posterior samples to return (KeepSamples).
+	// The matrix-free variances are estimated from max(Samples, 256)
+	// samples (relative standard error √(2/k) ≤ 9%); the exact regime draws
+	// samples only when Samples > 0.
 	Samples int
 	// KeepSamples returns the posterior samples in Result.Samples.
 	KeepSamples bool
@@ -247,9 +248,10 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 				return nil, err
 			}
 		}
-		if nSamples <= 0 {
-			nSamples = 256
-		}
+		// The variances come from at least 256 samples (Monte-Carlo error
+		// √(2/256) ≈ 9% per pixel); Samples only asks for more, or for some
+		// to keep.
+		nSamples = max(nSamples, 256)
 		samples := make([]float32, nSamples*npix)
 		if useSub {
 			if !subFitted {
@@ -277,8 +279,8 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 		for i := range res.Variance {
 			res.Variance[i] /= float64(nSamples)
 		}
-		if s.KeepSamples {
-			res.Samples = samples
+		if s.KeepSamples && s.Samples > 0 {
+			res.Samples = samples[:s.Samples*npix]
 		}
 	default:
 		return nil, fmt.Errorf("linearised: unknown regime %d", regime)

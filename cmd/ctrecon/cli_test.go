@@ -386,3 +386,26 @@ func TestStudySplitMergeEqualsWholeRun(t *testing.T) {
 		t.Errorf("merged table does not count 3 images:\n%s", merged)
 	}
 }
+
+// In the matrix-free regime --samples k stores k samples, but the std still
+// comes from at least 256: asking for 2 samples must not make it noisier.
+func TestMatrixFreeSamplesDoNotSetTheStdSampleCount(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "simulate", "--phantom", "ellipses", "--size", "16", "--angles", "6", "-o", p("s.h5"))
+	mustRun(t, "dip", "-i", p("s.h5"), "--stop", "max", "--iters", "30", "-o", p("dip.h5"))
+	for _, k := range []string{"0", "2"} {
+		mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--regime", "matrix-free", "--samples", k, "-o", p("uq"+k+".h5"))
+	}
+	a, _ := h5io.ReadRecon(p("uq0.h5"))
+	b, _ := h5io.ReadRecon(p("uq2.h5"))
+	if len(b.Samples) != 2*16*16 || len(a.Samples) != 0 {
+		t.Fatalf("stored %d and %d sample values, want 0 and %d", len(a.Samples), len(b.Samples), 2*16*16)
+	}
+	// Same seed, same draws: the std maps are identical.
+	for i := range a.Std.Data {
+		if a.Std.Data[i] != b.Std.Data[i] {
+			t.Fatalf("pixel %d: std %g without samples, %g with --samples 2", i, a.Std.Data[i], b.Std.Data[i])
+		}
+	}
+}
