@@ -52,6 +52,13 @@ type SubspaceSettings struct {
 	// TailTol: growth stops once the effective dimension outside span(Q)
 	// is at most TailTol·γ (default 0.05).
 	TailTol float64
+	// RandomProbes draws every round's probes afresh (plain randomized
+	// range finding). By default a round's probes are K0 applied to the
+	// previous round's directions (block Krylov; random probes fill the
+	// rest): the same cost per probe and a subspace closer to K0's top
+	// eigenvectors (64² CT slice: rank 1664 instead of 1829 for the same
+	// tail tolerance, 153 s instead of 178 s).
+	RandomProbes bool
 }
 
 func (s SubspaceSettings) chunk() int {
@@ -143,7 +150,16 @@ func (s *subspace) project(y []float64, c int) {
 func (mf *MatrixFree) grow(ctx context.Context, s *subspace, c int, rng *rand.Rand) error {
 	m, n, npix := mf.my, mf.n, mf.npix
 	w := make([]float32, c*n)
-	mf.Prior.Sample(w, c, rng)
+	kry := 0
+	if !mf.set.Subspace.RandomProbes && len(s.g) > 0 {
+		// Block Krylov: the previous round's directions pushed through K0
+		// once more (A J Σ Jᵀ Aᵀ q = A J Σ g_q, G's rows already at hand);
+		// random probes make up the rest of the chunk.
+		last := s.g[len(s.g)-1]
+		kry = min(c, len(last)/n)
+		mf.Prior.Cov(w[:kry*n], last[:kry*n], kry)
+	}
+	mf.Prior.Sample(w[kry*n:], c-kry, rng)
 	img := make([]float32, c*npix)
 	mf.chunked(c, n, npix, img, w, func(d, x []float32, cc int) { linop.ApplyBatch(mf.Prob.J, d, x, cc) })
 	w = nil

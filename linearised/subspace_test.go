@@ -124,25 +124,27 @@ func TestSubspaceGrowthStopsAtTail(t *testing.T) {
 	A := randDense(rng, my, npix, 0.5)
 	p := &Problem{J: J, Blocks: blocks, A: A, Y: randVec(rng, my, 1), Xhat: make([]float32, npix), Theta: randVec(rng, n, 0.3)}
 	ctx := context.Background()
-	var ranks []int
-	for _, tol := range []float64{0.2, 0.01} {
-		pr, _ := NewPrior(blocks, n)
-		pr.H.LogNoise = math.Log(0.1)
-		mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{Subspace: SubspaceSettings{Chunk: 8, TailTol: tol}})
-		if _, err := mf.FitSubspace(ctx, nil, newRNG(t, 88), nil); err != nil {
-			t.Fatal(err)
+	for _, krylov := range []bool{false, true} {
+		var ranks []int
+		for _, tol := range []float64{0.2, 0.01} {
+			pr, _ := NewPrior(blocks, n)
+			pr.H.LogNoise = math.Log(0.1)
+			mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{Subspace: SubspaceSettings{Chunk: 8, TailTol: tol, RandomProbes: !krylov}})
+			if _, err := mf.FitSubspace(ctx, nil, newRNG(t, 88), nil); err != nil {
+				t.Fatal(err)
+			}
+			info := mf.SubspaceInfo()
+			t.Logf("Krylov %v, TailTol %.2f: rank %d, γ %.2f, tail bound %.3f", krylov, tol, info.Rank, info.Gamma, info.TailDim)
+			if info.Capped || info.TailDim > tol*info.Gamma {
+				t.Errorf("TailTol %g: stopped with tail %g > %g·γ (%g), capped %v", tol, info.TailDim, tol, info.Gamma, info.Capped)
+			}
+			if info.Rank >= npix {
+				t.Errorf("TailTol %g: rank %d, the whole range of K0", tol, info.Rank)
+			}
+			ranks = append(ranks, info.Rank)
 		}
-		info := mf.SubspaceInfo()
-		t.Logf("TailTol %.2f: rank %d, γ %.2f, tail bound %.3f", tol, info.Rank, info.Gamma, info.TailDim)
-		if info.Capped || info.TailDim > tol*info.Gamma {
-			t.Errorf("TailTol %g: stopped with tail %g > %g·γ (%g), capped %v", tol, info.TailDim, tol, info.Gamma, info.Capped)
+		if ranks[1] <= ranks[0] {
+			t.Errorf("Krylov %v: TailTol 0.01 gave rank %d ≤ rank %d of TailTol 0.2", krylov, ranks[1], ranks[0])
 		}
-		if info.Rank >= npix {
-			t.Errorf("TailTol %g: rank %d, the whole range of K0", tol, info.Rank)
-		}
-		ranks = append(ranks, info.Rank)
-	}
-	if ranks[1] <= ranks[0] {
-		t.Errorf("TailTol 0.01 gave rank %d ≤ rank %d of TailTol 0.2", ranks[1], ranks[0])
 	}
 }
