@@ -37,18 +37,20 @@ type FitMethod int
 
 const (
 	// FitAuto (the default) is FitMLL in the exact regime and, in the
-	// matrix-free regime, InitFromWeights followed by FitEM with Laplace
-	// set (the same objective as FitMLL, ℓ_b fixed) and EMSettings.Tol
-	// defaulting to DefaultEMTol: a Hutchinson-gradient Adam fit needs
-	// hundreds of steps of CG solves there, each step as costly as one EM
-	// iteration, while the fixed-point iteration needs a handful.
+	// matrix-free regime, InitFromWeights followed by the Laplace fixed
+	// point (the same objective as FitMLL, ℓ_b fixed; EMSettings.Tol
+	// defaulting to DefaultEMTol) within the subspace model (or, with
+	// SampleCG, by the sample-based EM).
 	// With PredCP requested (MLL.PredCP.Gamma ≠ 0) it is FitMLL in both.
 	FitAuto FitMethod = iota
 	// FitMLL is Adam on the marginal likelihood (all hyperparameters,
 	// optional PredCP): exact gradients or Hutchinson estimates.
 	FitMLL
 	// FitEM is the EM / MacKay fixed point for the block scales and σ_y²
-	// (length-scales fixed), sample-based in the matrix-free regime.
+	// (length-scales fixed) of EMSettings: with Laplace false (its zero
+	// value) that of the linear model's evidence for ỹ (2210.04994). In the
+	// matrix-free regime it runs within the subspace model from
+	// InitFromWeights (sample-based with CG when SampleCG).
 	FitEM
 )
 
@@ -225,6 +227,11 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 		subFitted := false
 		if !s.SkipFit {
 			switch {
+			case s.Method == FitEM && useSub:
+				InitFromWeights(prior, prob, s.EM.FixNoise)
+				em := s.EM
+				res.Fit, err = mf.FitSubspace(ctx, &em, rng, progress)
+				subFitted = true
 			case s.Method == FitEM:
 				res.Fit, err = mf.FitEM(ctx, s.EM, rng, progress)
 			case s.Method == FitAuto && s.MLL.PredCP.Gamma == 0:

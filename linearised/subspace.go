@@ -392,8 +392,9 @@ func (s *subspace) rankCap(mf *MatrixFree, set SubspaceSettings) int {
 }
 
 // FitSubspace builds the subspace model and, when em is non-nil, fits the
-// block scales σ_b² and σ_y² (ℓ_b fixed) to the Laplace fixed point of
-// EMSettings (em.Laplace is implied), refitting after every growth round.
+// block scales σ_b² and σ_y² (ℓ_b fixed) to the fixed point of EMSettings
+// within it — the Laplace MLL's with em.Laplace, else the linear model's
+// evidence for Qᵀỹ (2210.04994) — refitting after every growth round.
 // Each round adds max(Chunk, r/2) range-finder directions and re-estimates
 // the complement's traces; growth stops once the complement's share of the
 // effective dimension, γ_⊥ = Σ_b σ_b² t_b/(τ + σ_y²), is at most TailTol·γ,
@@ -405,6 +406,7 @@ func (mf *MatrixFree) FitSubspace(ctx context.Context, em *EMSettings, rng *rand
 	mf.sub = s
 	rmax := s.rankCap(mf, set)
 	res := FitResult{Loss: math.NaN()}
+	var yt []float64 // ỹ, for the linear model's evidence (em.Laplace false)
 	for {
 		c := min(max(set.chunk(), s.r/2), maxChunk, rmax-s.r)
 		if c > 0 {
@@ -417,12 +419,26 @@ func (mf *MatrixFree) FitSubspace(ctx context.Context, em *EMSettings, rng *rand
 		}
 		if em != nil {
 			e := *em
-			e.Laplace = true
+			var qy []float64
+			var perp2 float64
+			if !e.Laplace {
+				if yt == nil {
+					yt = mf.ytilde()
+				}
+				qy, perp2 = s.projectData(yt)
+			}
 			estep := func() (EMStats, error) {
 				gam, err := s.gammas(mf.Prior)
+				if err != nil {
+					return EMStats{}, err
+				}
 				st := EMStats{Gamma: gam}
-				laplaceStats(&st, mf.Prior, mf.Prob, mf.r2)
-				return st, err
+				if e.Laplace {
+					laplaceStats(&st, mf.Prior, mf.Prob, mf.r2)
+				} else {
+					s.linearStats(&st, mf.Prior, qy, perp2)
+				}
+				return st, nil
 			}
 			r, err := emLoop(ctx, mf.Prior, mf.my, e, estep, progress)
 			res.Steps += r.Steps
@@ -531,4 +547,64 @@ func imageCovRows(mf *MatrixFree, dst, v []float32, k int) {
 	img := make([]float32, k*mf.npix)
 	linop.AdjointBatch(mf.Prob.A, img, v, k)
 	imageCov(mf.Prob.J, mf.Prior, mf.set.batch(), dst, img, k)
+}
+
+// ytilde returns ỹ = y − A x̂ + A J θ* (one JVP).
+func (mf *MatrixFree) ytilde() []float64 {
+	theta := mf.Prob.theta(mf.n)
+	img := make([]float32, mf.npix)
+	mf.Prob.J.Apply(img, theta)
+	ajt := make([]float32, mf.my)
+	mf.Prob.A.Apply(ajt, img)
+	return ytilde(mf.Prob, ajt)
+}
+
+// projectData returns Qᵀỹ and ‖(I − QQᵀ)ỹ‖².
+func (s *subspace) projectData(yt []float64) ([]float64, float64) {
+	qy := make([]float64, s.r)
+	var in, all float64
+	for j := range qy {
+		qy[j] = dot64(s.q[j*s.m:(j+1)*s.m], yt)
+		in += qy[j] * qy[j]
+	}
+	for _, v := range yt {
+		all += v * v
+	}
+	return qy, math.Max(all-in, 0)
+}
+
+// linearStats fills the linear model's EM statistics within the subspace,
+// with K_sub⁻¹'s upper triangle in kbuf (gammas leaves it there): the
+// posterior mean θ_lin = Σ G c, c = K_sub⁻¹ Qᵀỹ, has θ_lin,bᵀΣ_b⁻¹θ_lin,b =
+// σ_b² cᵀ M_b c, and its residual is σ_y⁴‖c‖² inside span(Q) (K_sub c =
+// Qᵀỹ) plus ‖(I − QQᵀ)ỹ‖² outside (where the subspace model predicts
+// nothing).
+func (s *subspace) linearStats(st *EMStats, pr *Prior, qy []float64, perp2 float64) {
+	r := s.r
+	c := make([]float64, r)
+	for i := 0; i < r; i++ {
+		row := s.kbuf[i*r : (i+1)*r]
+		c[i] += row[i] * qy[i]
+		for j := i + 1; j < r; j++ {
+			c[i] += row[j] * qy[j]
+			c[j] += row[j] * qy[i]
+		}
+	}
+	st.PriorNorm = make([]float64, len(s.gram))
+	par.ForGrain(len(s.gram), 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			mb := s.gram[b]
+			var q float64
+			for i := 0; i < r; i++ {
+				var t float64
+				for j, v := range mb[i*r : (i+1)*r] {
+					t += float64(v) * c[j]
+				}
+				q += c[i] * t
+			}
+			st.PriorNorm[b] = math.Exp(pr.H.LogVar[b]) * q
+		}
+	})
+	noise := pr.H.NoiseVar()
+	st.Residual2 = noise*noise*dot64(c, c) + perp2
 }

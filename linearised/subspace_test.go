@@ -21,38 +21,41 @@ func laplaceProblem(t *testing.T, seed uint64, my int) (*Problem, *Prior) {
 }
 
 // At full rank (Q spans the measurement space) the subspace model is the
-// full model: its Laplace fixed point equals the exact regime's.
+// full model: its fixed points — the Laplace MLL's and the linear model's
+// evidence's — equal the exact regime's.
 func TestSubspaceFullRankFitMatchesExact(t *testing.T) {
-	p, pr := laplaceProblem(t, 81, 60)
-	h0 := pr.H.Clone()
-	ctx := context.Background()
-	e, err := NewExact(ctx, p, pr, ExactSettings{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	em := EMSettings{Iters: 400, Laplace: true, Tol: 1e-9}
-	if _, err := e.FitEM(ctx, em, nil); err != nil {
-		t.Fatal(err)
-	}
-	want := pr.H.Clone()
-	pr.H = h0
-	mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{})
-	if _, err := mf.FitSubspace(ctx, &em, newRNG(t, 82), nil); err != nil {
-		t.Fatal(err)
-	}
-	info := mf.SubspaceInfo()
-	if info.Rank != 60 || info.Capped {
-		t.Fatalf("rank %d (capped %v), want the full 60", info.Rank, info.Capped)
-	}
-	// Both solve the same equations; the Gram matrices are float32
-	// (relative rounding ~1e-7 per entry, summed over ≤ 200 weights), which
-	// moves the fixed point by far less than 1e-3 in log σ².
-	if d := math.Abs(pr.H.LogNoise - want.LogNoise); d > 1e-3 {
-		t.Errorf("log σ_y²: subspace %.5f, exact %.5f", pr.H.LogNoise, want.LogNoise)
-	}
-	for b := range want.LogVar {
-		if d := math.Abs(pr.H.LogVar[b] - want.LogVar[b]); d > 1e-3 {
-			t.Errorf("block %d log σ²: subspace %.5f, exact %.5f", b, pr.H.LogVar[b], want.LogVar[b])
+	for _, laplace := range []bool{true, false} {
+		p, pr := laplaceProblem(t, 81, 60)
+		h0 := pr.H.Clone()
+		ctx := context.Background()
+		e, err := NewExact(ctx, p, pr, ExactSettings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		em := EMSettings{Iters: 400, Laplace: laplace, Tol: 1e-9}
+		if _, err := e.FitEM(ctx, em, nil); err != nil {
+			t.Fatal(err)
+		}
+		want := pr.H.Clone()
+		pr.H = h0
+		mf, _ := NewMatrixFree(p, pr, MatrixFreeSettings{})
+		if _, err := mf.FitSubspace(ctx, &em, newRNG(t, 82), nil); err != nil {
+			t.Fatal(err)
+		}
+		info := mf.SubspaceInfo()
+		if info.Rank != 60 || info.Capped {
+			t.Fatalf("rank %d (capped %v), want the full 60", info.Rank, info.Capped)
+		}
+		// Both solve the same equations; the Gram matrices are float32
+		// (relative rounding ~1e-7 per entry, summed over ≤ 200 weights),
+		// which moves the fixed point by far less than 1e-3 in log σ².
+		if d := math.Abs(pr.H.LogNoise - want.LogNoise); d > 1e-3 {
+			t.Errorf("Laplace %v: log σ_y²: subspace %.5f, exact %.5f", laplace, pr.H.LogNoise, want.LogNoise)
+		}
+		for b := range want.LogVar {
+			if d := math.Abs(pr.H.LogVar[b] - want.LogVar[b]); d > 1e-3 {
+				t.Errorf("Laplace %v: block %d log σ²: subspace %.5f, exact %.5f", laplace, b, pr.H.LogVar[b], want.LogVar[b])
+			}
 		}
 	}
 }

@@ -346,6 +346,15 @@ func TestUncertaintyEndToEnd(t *testing.T) {
 			}
 		}
 	}
+	// --fit em runs in the matrix-free regime (the subspace's linear-model
+	// evidence); an unknown --fit is a usage error.
+	mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--regime", "matrix-free", "--fit", "em", "-o", p("em.h5"))
+	if em, err := h5io.ReadRecon(p("em.h5")); err != nil || reconAttr(em, "subspace_rank") < 1 {
+		t.Fatalf("--fit em: %v", err)
+	}
+	if _, err := run(t, context.Background(), "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--fit", "bogus", "-o", p("x.h5")); !errors.As(err, new(usageError)) {
+		t.Fatalf("--fit bogus: %v, want a usage error", err)
+	}
 	// The same model against another scan is refused.
 	mustRun(t, "--seed", "2", "simulate", "--phantom", "ellipses", "--size", "16", "--angles", "6", "-o", p("other.h5"))
 	if _, err := run(t, context.Background(), "uncertainty", "-i", p("other.h5"), "--recon", p("dip.h5"), "-o", p("x.h5")); err == nil ||

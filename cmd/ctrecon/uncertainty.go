@@ -47,6 +47,7 @@ type uqOpts struct {
 	rank           int
 	maxRank        int
 	sampleCG       bool
+	fit            string
 }
 
 func uncertaintyCmd() *cobra.Command {
@@ -74,7 +75,10 @@ from scales read off the trained weights, and the std comes from 256 posterior
 samples. Conditioning on part of the data can only widen the posterior, so the
 std is never below the exact one (equal at full rank); the log says how much
 the subspace missed. --sample-cg instead fits and samples the full model with
-CG (a rank --rank Nyström preconditioner): exact, much slower. The δ term keeps
+CG (a rank --rank Nyström preconditioner): exact, much slower. --fit em fits
+the linear model's own evidence instead of the Laplace objective: smaller
+prior scales and σ_y (on a real 128² slice better calibrated, on phantoms
+overconfident; docs/studies/uq-128.md). The δ term keeps
 pixels where the network is saturated (J ≈ 0) from getting a zero std; leave
 it out with --no-delta only to study that effect.`,
 		Example: `  ctrecon uncertainty -i scan.h5 --recon dip.h5 -o dip-uq.h5
@@ -89,6 +93,7 @@ it out with --no-delta only to study that effect.`,
 	f.StringVar(&o.regime, "regime", "auto", "auto, exact or matrix-free")
 	f.IntVar(&o.steps, "mll-steps", 1000, "exact regime: Adam steps of the marginal-likelihood fit (lr 0.01)")
 	f.IntVar(&o.rank, "rank", 300, "matrix-free regime with --sample-cg or --predcp: rank of the Nyström CG preconditioner")
+	f.StringVar(&o.fit, "fit", "auto", "hyperparameter fit: auto (Laplace marginal likelihood: Adam in the exact regime, its fixed point in the matrix-free one), mll (Adam everywhere) or em (the linear model's evidence, arXiv 2210.04994)")
 	f.IntVar(&o.maxRank, "max-rank", 0, "matrix-free regime: largest subspace dimension (0: all measurements, as memory allows)")
 	f.BoolVar(&o.sampleCG, "sample-cg", false, "matrix-free regime: fit and sample the full model with CG (exact, much slower) instead of the subspace model")
 	f.IntVar(&o.samples, "samples", 0, "posterior samples to store in /recon/samples (matrix-free uses 256 for the std)")
@@ -116,6 +121,17 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		regime = linearised.MatrixFreeRegime
 	default:
 		return usagef("--regime %q: want auto, exact or matrix-free", o.regime)
+	}
+	var method linearised.FitMethod
+	switch o.fit {
+	case "auto":
+		method = linearised.FitAuto
+	case "mll":
+		method = linearised.FitMLL
+	case "em":
+		method = linearised.FitEM
+	default:
+		return usagef("--fit %q: want auto, mll or em", o.fit)
 	}
 	if o.steps < 1 || o.samples < 0 || o.rank < 1 || o.maxRank < 0 {
 		return usagef("--mll-steps and --rank must be ≥ 1, --samples and --max-rank ≥ 0")
@@ -199,7 +215,8 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 			// stops growing there (and the log says what it missed).
 			mf.Subspace.MaxBytes = avail / 2
 		}
-		s := linearised.Settings{Regime: regime, MLL: mll, MatrixFree: mf,
+		s := linearised.Settings{Regime: regime, Method: method, MLL: mll, MatrixFree: mf,
+			EM:      linearised.EMSettings{Tol: linearised.DefaultEMTol, Iters: 60, FixNoise: o.fixNoise},
 			SkipFit: o.noFit, Samples: o.samples, KeepSamples: o.samples > 0, NoDelta: o.noDelta}
 		if o.fixNoise {
 			prior.H.LogNoise = 2 * math.Log(scan.NoiseStd)
@@ -216,7 +233,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		}
 		logf("slice %d: %s regime, %d measurements, %d conv weights in %d prior blocks", k, chosen, my, u.NumConvWeights(), len(prob.Blocks))
 		barSteps := o.steps
-		if chosen == linearised.MatrixFreeRegime && !o.predcp {
+		if (chosen == linearised.MatrixFreeRegime && !o.predcp && method != linearised.FitMLL) || method == linearised.FitEM {
 			barSteps = -1 // fixed-point iterations over growth rounds: no total known in advance
 		}
 		b := newBar(barSteps, fmt.Sprintf("fit slice %d/%d", k+1, scan.Slices))
