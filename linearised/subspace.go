@@ -21,15 +21,16 @@ import (
 //
 //	K_sub = Qᵀ K_yy Q = Σ_b σ_b² M_b + σ_y² I_r
 //
-// is exact for every value of the scales, so the Laplace fixed point of
+// is exact for every value of the scales, so the fixed points of
 // EMSettings (γ_b = σ_b² tr(K_sub⁻¹ M_b), no Monte Carlo) and Matheron's
 // posterior samples (two JVPs each, no CG) cost no further network
 // products once G is stored. Conditioning on fewer data can only widen the
 // posterior, so the variances are conservative, and they equal the full
 // model's when Q spans the measurement space (r = m_y).
 //
-// Q grows by randomized range finding at the current hyperparameters
-// (probes A J Σ^{½} ω, one JVP each; one VJP per kept direction for G).
+// Q grows at the current hyperparameters by randomized block Krylov
+// (probes A J Σ G_lastᵀ = K0 Q_last, random A J Σ^{½} ω to fill a round;
+// one JVP each) and one VJP per kept direction for G.
 // After each round, Hutchinson probes estimate the prior signal left
 // outside span(Q), t_b = tr((I−QQᵀ) K0_b (I−QQᵀ))/σ_b² (one VJP per probe
 // for all blocks), and from it the effective dimension the subspace misses;

@@ -68,7 +68,7 @@ likelihood, and writes the posterior pixel std:
 Small scans (up to 3000 measurements) use the exact regime (dense K_yy,
 Cholesky, closed-form variances, Adam on the marginal likelihood). Larger ones
 use the matrix-free regime: the model is conditioned on the data's projection
-onto a subspace of measurement space, grown by randomized range finding until
+onto a subspace of measurement space, grown by randomized block Krylov until
 it misses less than 5% of the effective dimension (or reaches --max-rank or
 the memory available); the same objective is fitted there by a fixed point
 from scales read off the trained weights, and the std comes from 256 posterior
@@ -83,6 +83,7 @@ pixels where the network is saturated (J ≈ 0) from getting a zero std; leave
 it out with --no-delta only to study that effect.`,
 		Example: `  ctrecon uncertainty -i scan.h5 --recon dip.h5 -o dip-uq.h5
   ctrecon uncertainty -i scan.h5 --recon dip.h5 --samples 16 -o dip-uq.h5
+  ctrecon uncertainty -i ct-scan.h5 --recon ct-dip.h5 --fit em -o ct-uq.h5
   ctrecon plot -i dip-uq.h5 --truth scan.h5 --calibration -o uq.png`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runUncertainty(cmd, o) },
 	}
@@ -96,7 +97,7 @@ it out with --no-delta only to study that effect.`,
 	f.StringVar(&o.fit, "fit", "auto", "hyperparameter fit: auto (Laplace marginal likelihood: Adam in the exact regime, its fixed point in the matrix-free one), mll (Adam everywhere) or em (the linear model's evidence, arXiv 2210.04994)")
 	f.IntVar(&o.maxRank, "max-rank", 0, "matrix-free regime: largest subspace dimension (0: all measurements, as memory allows)")
 	f.BoolVar(&o.sampleCG, "sample-cg", false, "matrix-free regime: fit and sample the full model with CG (exact, much slower) instead of the subspace model")
-	f.IntVar(&o.samples, "samples", 0, "posterior samples to store in /recon/samples (matrix-free uses 256 for the std)")
+	f.IntVar(&o.samples, "samples", 0, "posterior samples to store in /recon/samples (the matrix-free std always uses at least 256)")
 	f.BoolVar(&o.noDelta, "no-delta", false, "leave the δ image-noise floor out of the std")
 	f.BoolVar(&o.noFit, "no-fit", false, "keep the initial hyperparameters (σ_b² = 1, ℓ = 0.1, σ_y² = 1)")
 	f.BoolVar(&o.fixNoise, "fix-noise", false, "fix σ_y to the scan's noise_std instead of learning it")
