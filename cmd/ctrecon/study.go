@@ -348,7 +348,9 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 					if region.name == "all" {
 						addUQ(method, "cover1", na, c.Cover1)
 						addUQ(method, "cover2", na, c.Cover2)
-						addUQ(method, "spearman", na, c.Spearman)
+						if method != "det" && method != "const" { // a constant σ has no rank order
+							addUQ(method, "spearman", na, c.Spearman)
+						}
 					}
 				}
 				return nil
@@ -457,18 +459,33 @@ func printStudy(cmd *cobra.Command, out, header string, kinds []string, angleCou
 		fmt.Fprintln(w)
 	}
 	for _, kind := range kinds {
-		count := 0
-		for k, st := range psnr {
-			if k.kind == kind && k.angles == angleCounts[0] && len(st.v) > count {
-				count = len(st.v)
+		// Images per angle count (merged runs may differ).
+		counts := make([]int, len(angleCounts))
+		for ai, a := range angleCounts {
+			for k, st := range psnr {
+				if k.kind == kind && k.angles == a {
+					counts[ai] = max(counts[ai], len(st.v))
+				}
+			}
+			for k, st := range uq {
+				if k.kind == kind && k.angles == a {
+					counts[ai] = max(counts[ai], len(st.v))
+				}
 			}
 		}
-		for k, st := range uq {
-			if k.kind == kind && k.angles == angleCounts[0] && len(st.v) > count {
-				count = len(st.v)
+		if slices.Min(counts) == slices.Max(counts) {
+			fmt.Fprintf(&md, "### %s (%d image(s))\n\n", kind, counts[0])
+		} else {
+			fmt.Fprintf(&md, "### %s (images:", kind)
+			for ai, a := range angleCounts {
+				sep := ","
+				if ai == 0 {
+					sep = ""
+				}
+				fmt.Fprintf(&md, "%s %d at %d angles", sep, counts[ai], a)
 			}
+			fmt.Fprintf(&md, ")\n\n")
 		}
-		fmt.Fprintf(&md, "### %s (%d image(s))\n\n", kind, count)
 		var recRows []string
 		for _, m := range []string{"fbp", "fbp-best", "tv", "dip", "mcdrop"} {
 			if psnr[studyKey{kind, m, angleCounts[0]}] != nil {
