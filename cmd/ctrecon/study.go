@@ -597,6 +597,9 @@ func mergeStudy(cmd *cobra.Command, o studyOpts) error {
 			return fmt.Errorf("%s: not a study --values file: %v", f, err)
 		}
 		for _, r := range recs {
+			if r.Metric == "spearman" && (r.Method == "det" || r.Method == "const") {
+				continue // written by older versions; undefined for a constant σ
+			}
 			if !slices.Contains(kinds, r.Kind) {
 				kinds = append(kinds, r.Kind)
 			}
