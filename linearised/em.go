@@ -122,6 +122,19 @@ func ytilde(prob *Problem, ajTheta []float32) []float64 {
 	return yt
 }
 
+// ytilde returns ỹ (one JVP on first use, then kept: it depends only on
+// the problem, not on the hyperparameters).
+func (mf *MatrixFree) ytilde() []float64 {
+	if mf.yt == nil {
+		img := make([]float32, mf.npix)
+		mf.Prob.J.Apply(img, mf.Prob.theta(mf.n))
+		ajt := make([]float32, mf.my)
+		mf.Prob.A.Apply(ajt, img)
+		mf.yt = ytilde(mf.Prob, ajt)
+	}
+	return mf.yt
+}
+
 // priorNorms returns θ_bᵀ Σ_b⁻¹ θ_b per block.
 func priorNorms(pr *Prior, theta []float32) []float64 {
 	inv := make([]float32, len(theta))
@@ -216,10 +229,7 @@ func (mf *MatrixFree) estep(ctx context.Context, xi, eps1 []float32, k int, warm
 		chunked(bsz, c, m, npix, img, v, func(d, s []float32, cc int) { linop.AdjointBatch(mf.Prob.A, d, s, cc) })
 		chunked(bsz, c, npix, n, dst, img, func(d, s []float32, cc int) { linop.AdjointBatch(mf.Prob.J, d, s, cc) })
 	}
-	theta := mf.Prob.theta(n)
-	ajt := make([]float32, m)
-	ajApply(ajt, theta, 1)
-	yt := ytilde(mf.Prob, ajt)
+	yt := mf.ytilde()
 	// Right-hand sides: ỹ, then the k sample vectors AJε₀ + σ_y ε₁.
 	eps0 := make([]float32, k*n)
 	mf.Prior.Sqrt(eps0, xi, k)

@@ -149,6 +149,7 @@ type MatrixFree struct {
 	// lastCG is the report of the latest CG solve (diagnostics).
 	lastCG CGInfo
 	sub    *subspace
+	yt     []float64 // ỹ = y − A x̂ + A J θ* (ytilde), computed once
 	// cgShort counts E-step solves that stopped at MaxIter (diagnostics).
 	cgShort int
 	// lastSol holds the latest E-step's CG solutions (FitEM's warm start).

@@ -23,12 +23,13 @@ import (
 	"github.com/ctrecon/ctrecon/internal/par"
 )
 
-// withLAPACKThreads runs f (one LAPACK call from this goroutine, nothing
-// else using OpenBLAS meanwhile) with OpenBLAS at par.Threads() threads:
-// the factorisation and inverse are a single call each, so the project's
-// usual one-thread setting would leave the other cores idle (at m_y = 820
-// they were half of an MLL step's time on one core).
-func withLAPACKThreads(f func()) {
+// withBLASThreads runs f (large OpenBLAS calls from this goroutine —
+// Cholesky, inverse, big GEMMs — with nothing else using OpenBLAS
+// meanwhile) with OpenBLAS at par.Threads() threads: each is a single call,
+// so the project's usual one-thread setting would leave the other cores
+// idle (at m_y = 820 the factorisation and inverse were half of an MLL
+// step's time on one core).
+func withBLASThreads(f func()) {
 	if t := par.Threads(); t > 1 {
 		blas.SetOpenBLASThreads(t)
 		defer blas.SetOpenBLASThreads(1)
@@ -73,7 +74,7 @@ func cholUpper(a []float64, m int) bool {
 	uplo := C.char('L')
 	n := C.int(m)
 	var info C.int
-	withLAPACKThreads(func() { C.dpotrf_(&uplo, &n, (*C.double)(&a[0]), &n, &info) })
+	withBLASThreads(func() { C.dpotrf_(&uplo, &n, (*C.double)(&a[0]), &n, &info) })
 	return info == 0
 }
 
@@ -86,7 +87,7 @@ func cholInvUpper(a []float64, m int) bool {
 	uplo := C.char('L')
 	n := C.int(m)
 	var info C.int
-	withLAPACKThreads(func() { C.dpotri_(&uplo, &n, (*C.double)(&a[0]), &n, &info) })
+	withBLASThreads(func() { C.dpotri_(&uplo, &n, (*C.double)(&a[0]), &n, &info) })
 	return info == 0
 }
 
@@ -98,7 +99,7 @@ func cholSolveRows(u []float64, m int, b []float64, k int) {
 		return
 	}
 	const rowMajor, right, upper, noTrans, trans, nonUnit = 101, 142, 121, 111, 112, 131
-	withLAPACKThreads(func() {
+	withBLASThreads(func() {
 		C.cblas_dtrsm(rowMajor, right, upper, noTrans, nonUnit, C.int(k), C.int(m), 1, (*C.double)(&u[0]), C.int(m), (*C.double)(&b[0]), C.int(m))
 		C.cblas_dtrsm(rowMajor, right, upper, trans, nonUnit, C.int(k), C.int(m), 1, (*C.double)(&u[0]), C.int(m), (*C.double)(&b[0]), C.int(m))
 	})

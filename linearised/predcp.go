@@ -238,17 +238,3 @@ func (pb *predCPBasis) eval(prob *Problem, prior *Prior, s PredCPSettings, grad 
 	}
 	return total, nil
 }
-
-// predCP returns the PredCP objective for fresh draws from rng (one
-// evaluation; fits keep one basis, see withPredCP) and adds its gradient
-// to grad.
-func predCP(ctx context.Context, prob *Problem, prior *Prior, s PredCPSettings, batch int, rng *rand.Rand, grad *Hyper) (float64, error) {
-	if s.Gamma == 0 {
-		return 0, nil
-	}
-	pb, err := newPredCPBasis(ctx, prob, prior, s, batch, rng)
-	if err != nil {
-		return 0, err
-	}
-	return pb.eval(prob, prior, s, grad)
-}

@@ -147,3 +147,16 @@ func TestPredCPBasisMatchesDirect(t *testing.T) {
 		t.Fatalf("basis objective %.8g, direct %.8g", got, want)
 	}
 }
+
+// predCP returns the PredCP objective for fresh draws from rng (a basis
+// built for one evaluation) and adds its gradient to grad.
+func predCP(ctx context.Context, prob *Problem, prior *Prior, s PredCPSettings, batch int, rng *rand.Rand, grad *Hyper) (float64, error) {
+	if s.Gamma == 0 {
+		return 0, nil
+	}
+	pb, err := newPredCPBasis(ctx, prob, prior, s, batch, rng)
+	if err != nil {
+		return 0, err
+	}
+	return pb.eval(prob, prior, s, grad)
+}

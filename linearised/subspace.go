@@ -121,17 +121,6 @@ type subspace struct {
 	info     SubspaceInfo
 }
 
-func (s *subspace) gRow(j int) []float32 {
-	for _, c := range s.g {
-		rows := len(c) / s.n
-		if j < rows {
-			return c[j*s.n : (j+1)*s.n]
-		}
-		j -= rows
-	}
-	panic("linearised: subspace row out of range")
-}
-
 // project removes from the c rows of y (c × m_y) their components in
 // span(Q): y −= (y Qᵀ) Q, by two GEMMs.
 func (s *subspace) project(y []float64, c int) {
@@ -139,15 +128,16 @@ func (s *subspace) project(y []float64, c int) {
 		return
 	}
 	coef := make([]float64, c*s.r)
-	withLAPACKThreads(func() {
+	withBLASThreads(func() {
 		dgemm(false, true, c, s.r, s.m, 1, y, s.m, s.q, s.m, 0, coef, s.r)
 		dgemm(false, false, c, s.m, s.r, -1, coef, s.r, s.q, s.m, 1, y, s.m)
 	})
 }
 
-// grow draws c probes A J Σ^{½} ω at the prior's current hyperparameters
-// (a randomized range finder for K0), orthonormalises them against Q and
-// adds them, with their rows of G and of the Gram matrices.
+// grow draws c probes at the prior's current hyperparameters — K0 applied
+// to the previous round's directions (block Krylov) and random A J Σ^{½} ω
+// for the rest — orthonormalises them against Q and adds them, with their
+// rows of G and of the Gram matrices.
 func (mf *MatrixFree) grow(ctx context.Context, s *subspace, c int, rng *rand.Rand) error {
 	m, n, npix := mf.my, mf.n, mf.npix
 	w := make([]float32, c*n)
@@ -407,7 +397,6 @@ func (mf *MatrixFree) FitSubspace(ctx context.Context, em *EMSettings, rng *rand
 	mf.sub = s
 	rmax := s.rankCap(mf, set)
 	res := FitResult{Loss: math.NaN()}
-	var yt []float64 // ỹ, for the linear model's evidence (em.Laplace false)
 	for {
 		c := min(max(set.chunk(), s.r/2), maxChunk, rmax-s.r)
 		if c > 0 {
@@ -423,10 +412,7 @@ func (mf *MatrixFree) FitSubspace(ctx context.Context, em *EMSettings, rng *rand
 			var qy []float64
 			var perp2 float64
 			if !e.Laplace {
-				if yt == nil {
-					yt = mf.ytilde()
-				}
-				qy, perp2 = s.projectData(yt)
+				qy, perp2 = s.projectData(mf.ytilde())
 			}
 			estep := func() (EMStats, error) {
 				gam, err := s.gammas(mf.Prior)
@@ -525,13 +511,13 @@ func (mf *MatrixFree) SubspaceSamples(ctx context.Context, dst []float32, k int,
 			a[i] = float64(v)
 		}
 		// a ← Q K_sub⁻¹ (Qᵀa + σ_y ε₁), one row per sample.
-		withLAPACKThreads(func() { dgemm(false, true, cn, r, m, 1, a, m, s.q, m, 0, z, r) })
+		withBLASThreads(func() { dgemm(false, true, cn, r, m, 1, a, m, s.q, m, 0, z, r) })
 		zc := z[:cn*r]
 		for i := range zc {
 			zc[i] += sy * rng.NormFloat64()
 		}
 		cholSolveRows(s.kbuf, r, zc, cn)
-		withLAPACKThreads(func() { dgemm(false, false, cn, m, r, 1, zc, r, s.q, m, 0, a, m) })
+		withBLASThreads(func() { dgemm(false, false, cn, m, r, 1, zc, r, s.q, m, 0, a, m) })
 		for i, v := range a {
 			ax[i] = float32(v)
 		}
@@ -548,16 +534,6 @@ func imageCovRows(mf *MatrixFree, dst, v []float32, k int) {
 	img := make([]float32, k*mf.npix)
 	linop.AdjointBatch(mf.Prob.A, img, v, k)
 	imageCov(mf.Prob.J, mf.Prior, mf.set.batch(), dst, img, k)
-}
-
-// ytilde returns ỹ = y − A x̂ + A J θ* (one JVP).
-func (mf *MatrixFree) ytilde() []float64 {
-	theta := mf.Prob.theta(mf.n)
-	img := make([]float32, mf.npix)
-	mf.Prob.J.Apply(img, theta)
-	ajt := make([]float32, mf.my)
-	mf.Prob.A.Apply(ajt, img)
-	return ytilde(mf.Prob, ajt)
 }
 
 // projectData returns Qᵀỹ and ‖(I − QQᵀ)ỹ‖².

@@ -584,6 +584,7 @@ func saveStudyValues(path string, psnr, ssim, secs map[studyKey]*stat, uq map[st
 func mergeStudy(cmd *cobra.Command, o studyOpts) error {
 	psnr, ssim, secs := map[studyKey]*stat{}, map[studyKey]*stat{}, map[studyKey]*stat{}
 	uq := map[studyUQKey]*stat{}
+	recMaps := map[string]map[studyKey]*stat{"psnr": psnr, "ssim": ssim, "seconds-rec": secs}
 	var kinds, methods []string
 	var angleCounts []int
 	files := strings.Split(o.merge, ",")
@@ -610,15 +611,13 @@ func mergeStudy(cmd *cobra.Command, o studyOpts) error {
 				angleCounts = append(angleCounts, r.Angles)
 			}
 			var st *stat
-			switch r.Metric {
-			case "psnr", "ssim", "seconds-rec":
-				m := map[string]map[studyKey]*stat{"psnr": psnr, "ssim": ssim, "seconds-rec": secs}[r.Metric]
+			if m, ok := recMaps[r.Metric]; ok {
 				k := studyKey{r.Kind, r.Method, r.Angles}
 				if m[k] == nil {
 					m[k] = &stat{}
 				}
 				st = m[k]
-			default:
+			} else {
 				k := studyUQKey{r.Kind, r.Method, r.Metric, r.Angles}
 				if uq[k] == nil {
 					uq[k] = &stat{}
