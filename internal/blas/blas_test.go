@@ -88,3 +88,22 @@ func TestCoreName(t *testing.T) {
 		t.Error("empty OpenBLAS core name")
 	}
 }
+
+func benchSgemm(b *testing.B, tB bool, m, n, k int) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, bb, c := randSlice(m*k, rng), randSlice(k*n, rng), make([]float32, m*n)
+	ldb := n
+	if tB {
+		ldb = k
+	}
+	b.SetBytes(int64(2 * m * n * k)) // "MB/s" reads as MFLOPS
+	for i := 0; i < b.N; i++ {
+		Sgemm(false, tB, m, n, k, 1, a, k, bb, ldb, 0, c, n)
+	}
+}
+
+// Conv shapes of the large preset at 128² (see internal/sgemm); run with
+// CTRECON_GEMM=openblas (and OPENBLAS_CORETYPE) to time OpenBLAS instead.
+func BenchmarkSgemmNN128x1024x384(b *testing.B) { benchSgemm(b, false, 128, 1024, 384) }
+func BenchmarkSgemmNN32x4096x96(b *testing.B)   { benchSgemm(b, false, 32, 4096, 96) }
+func BenchmarkSgemmNT128x384x1024(b *testing.B) { benchSgemm(b, true, 128, 384, 1024) }
