@@ -5,6 +5,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/internal/blas"
 	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/internal/vec"
 )
 
 // Conv2D is a 2-D convolution with bias, K×K kernel, the given stride and
@@ -79,11 +80,7 @@ func (c *Conv2D) addBias(y, bias []float32, k int) {
 	n := k * c.out.H * c.out.W
 	par.ForGrain(len(bias), max(1, 4096/n), func(lo, hi int) {
 		for o := lo; o < hi; o++ {
-			bv := bias[o]
-			row := y[o*n : (o+1)*n]
-			for i := range row {
-				row[i] += bv
-			}
+			vec.AddConst(y[o*n:(o+1)*n], bias[o])
 		}
 	})
 }

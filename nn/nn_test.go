@@ -246,19 +246,6 @@ func TestGroupNorm(t *testing.T) {
 	checkNet(t, n, p, x, rng, 1e-2, 1e-3)
 }
 
-func TestLeakyReLUFactor(t *testing.T) {
-	sb := math.Float32bits(0.2)
-	for _, x := range []float32{1, 1e-40, 3e38, float32(math.Inf(1)), 0, float32(math.Copysign(0, -1)), -1e-40, -2, float32(math.Inf(-1))} {
-		want := float32(0.2)
-		if x > 0 {
-			want = 1
-		}
-		if got := factor(x, sb); got != want {
-			t.Errorf("factor(%g) = %g, want %g", x, got, want)
-		}
-	}
-}
-
 func TestLeakyReLU(t *testing.T) {
 	rng := newRng(t)
 	b := NewBuilder(Shape{3, 6, 6})

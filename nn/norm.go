@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/internal/vec"
 )
 
 // GroupNorm normalises each group of C/Groups channels over its channels
@@ -52,26 +53,14 @@ func (g *GroupNorm) Forward(p, y []float32, x [][]float32) {
 	par.For(g.Groups, func(lo, hi int) {
 		for gr := lo; gr < hi; gr++ {
 			seg := xs[gr*n : (gr+1)*n]
-			var s float64
-			for _, v := range seg {
-				s += float64(v)
-			}
-			m := s / float64(n)
-			var ss float64
-			for _, v := range seg {
-				d := float64(v) - m
-				ss += d * d
-			}
-			r := 1 / math.Sqrt(ss/float64(n)+g.eps())
+			m := vec.Sum(seg) / float64(n)
+			r := 1 / math.Sqrt(vec.SumSqDev(seg, m)/float64(n)+g.eps())
 			g.mean[gr], g.rstd[gr] = m, r
 			hw := g.s.H * g.s.W
 			for c := gr * cg; c < (gr+1)*cg; c++ {
 				a := float32(r) * gamma[c]
 				b := beta[c] - float32(m)*a
-				src, dst := xs[c*hw:(c+1)*hw], y[c*hw:(c+1)*hw]
-				for i, v := range src {
-					dst[i] = v*a + b
-				}
+				vec.Affine(y[c*hw:(c+1)*hw], xs[c*hw:(c+1)*hw], a, b)
 			}
 		}
 	})
@@ -85,12 +74,9 @@ func (g *GroupNorm) stats(t, xs []float32, gr, b, k int) (mt, mxt float64) {
 	m, r := g.mean[gr], g.rstd[gr]
 	var s, sx float64
 	for c := gr * cg; c < (gr+1)*cg; c++ {
-		tp := t[(c*k+b)*hw:][:hw]
-		xp := xs[c*hw:][:hw]
-		for i, v := range tp {
-			s += float64(v)
-			sx += float64(v) * (float64(xp[i]) - m) * r
-		}
+		st, stx := vec.DotDev(t[(c*k+b)*hw:][:hw], xs[c*hw:][:hw], m)
+		s += st
+		sx += stx * r
 	}
 	n := float64(cg * hw)
 	return s / n, sx / n
@@ -120,20 +106,15 @@ func (g *GroupNorm) JVP(p, dy []float32, dx [][]float32, dp []float32, stride in
 				if dp != nil && g.bOff < stride {
 					db = dp[b*stride+g.bOff+c]
 				}
-				if dx[0] == nil {
-					for i, xv := range xp {
-						xh := (float64(xv) - m) * r
-						dst[i] = dg*float32(xh) + db
-					}
+				if dx[0] == nil { // dst = dg·x̂ + db
+					vec.Affine2(dst, xp, xp, 0, dg*float32(r), float32(m), db, false)
 					continue
 				}
+				// dst = γ·r·(t − mt − x̂·mxt) + dg·x̂ + db with x̂ = (x − m)·r,
+				// as one affine map of t and x − m
 				tp := dx[0][(c*k+b)*hw:][:hw]
-				gm := float64(gamma[c])
-				for i, xv := range xp {
-					xh := (float64(xv) - m) * r
-					d := r * (float64(tp[i]) - mt - xh*mxt)
-					dst[i] = float32(gm*d) + dg*float32(xh) + db
-				}
+				gr := float64(gamma[c]) * r
+				vec.Affine2(dst, tp, xp, float32(gr), float32(r*(float64(dg)-gr*mxt)), float32(m), float32(float64(db)-gr*mt), false)
 			}
 		}
 	})
@@ -153,14 +134,8 @@ func (g *GroupNorm) VJP(p []float32, dx [][]float32, dp []float32, stride int, d
 			// means over the group of γ·dy and γ·dy·x̂
 			var s, sx float64
 			for c := gr * cg; c < (gr+1)*cg; c++ {
-				gp := dy[(c*k+b)*hw:][:hw]
-				xp := xs[c*hw:][:hw]
-				var cs, csx float64
-				for i, v := range gp {
-					xh := (float64(xp[i]) - m) * r
-					cs += float64(v)
-					csx += float64(v) * xh
-				}
+				cs, csx := vec.DotDev(dy[(c*k+b)*hw:][:hw], xs[c*hw:][:hw], m)
+				csx *= r
 				s += float64(gamma[c]) * cs
 				sx += float64(gamma[c]) * csx
 				if dp != nil && g.gOff < stride {
@@ -175,14 +150,9 @@ func (g *GroupNorm) VJP(p []float32, dx [][]float32, dp []float32, stride int, d
 			}
 			mt, mxt := s/n, sx/n
 			for c := gr * cg; c < (gr+1)*cg; c++ {
+				// dx += r·(γ·dy − mt − x̂·mxt), x̂ = (x − m)·r
 				gp := dy[(c*k+b)*hw:][:hw]
-				dst := dx[0][(c*k+b)*hw:][:hw]
-				xp := xs[c*hw:][:hw]
-				gm := float64(gamma[c])
-				for i, v := range gp {
-					xh := (float64(xp[i]) - m) * r
-					dst[i] += float32(r * (gm*float64(v) - mt - xh*mxt))
-				}
+				vec.Affine2(dx[0][(c*k+b)*hw:][:hw], gp, xs[c*hw:][:hw], float32(r*float64(gamma[c])), float32(-r*r*mxt), float32(m), float32(-r*mt), true)
 			}
 		}
 	})

@@ -3,9 +3,10 @@
 // AVX-512 single-precision GEMM micro-kernels (see gemm_amd64.go).
 
 // ROWK: one k step of output row r of the 8×48 NN kernel: broadcast
-// A[r][k] and multiply-add it with the three B vectors of row k.
-#define ROWK(off, acc0, acc1, acc2) \
-	VBROADCASTSS off(AX), Z27; \
+// A[r][k] (row r's pointer plus the running offset R13) and multiply-add it
+// with the three B vectors of row k.
+#define ROWK(ptr, acc0, acc1, acc2) \
+	VBROADCASTSS (ptr)(R13*1), Z27; \
 	VFMADD231PS Z24, Z27, acc0; \
 	VFMADD231PS Z25, Z27, acc1; \
 	VFMADD231PS Z26, Z27, acc2
@@ -36,30 +37,35 @@
 	VMOVUPS acc2, K3, 128(DX); \
 	ADDQ R10, DX
 
-// func kernNN(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, rows int, m1, m2, m3 uint64, useBeta int)
+// func kernNN(kc int, ap *[8]*float32, astep int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, rows int, m1, m2, m3 uint64, useBeta int)
 //
-// C[0:rows][0:48] = alpha·Σ_k A[k][0:8]ᵀ B[k][0:48] + beta·C, where A is a
-// packed panel (8 floats per k), B row k starts at b + k·ldb, and the
-// column masks m1..m3 (16 bits each) select the valid columns.
-TEXT ·kernNN(SB), NOSPLIT, $0-96
+// C[0:rows][0:48] = alpha·Σ_k A_r[k·astep] B[k][0:48] + beta·C for the
+// eight rows r of op(A) given by pointers (astep is 1 for rows of A, lda
+// for columns of a transposed A), B row k at b + k·ldb, and column masks
+// m1..m3 (16 bits each) selecting the valid columns.
+TEXT ·kernNN(SB), NOSPLIT, $0-104
+	MOVQ ap+8(FP), R13
+	MOVQ 0(R13), AX
+	MOVQ 8(R13), DX
+	MOVQ 16(R13), SI
+	MOVQ 24(R13), DI
+	MOVQ 32(R13), R8
+	MOVQ 40(R13), R10
+	MOVQ 48(R13), R11
+	MOVQ 56(R13), R12
 	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), AX
-	MOVQ b+16(FP), BX
-	MOVQ ldb+24(FP), R9
+	MOVQ astep+16(FP), R14
+	SHLQ $2, R14
+	MOVQ b+24(FP), BX
+	MOVQ ldb+32(FP), R9
 	SHLQ $2, R9
-	MOVQ c+32(FP), DX
-	MOVQ ldc+40(FP), R10
-	SHLQ $2, R10
-	VBROADCASTSS alpha+48(FP), Z28
-	VBROADCASTSS beta+52(FP), Z29
-	MOVQ rows+56(FP), R12
-	MOVQ m1+64(FP), R8
-	KMOVW R8, K1
-	MOVQ m2+72(FP), R8
-	KMOVW R8, K2
-	MOVQ m3+80(FP), R8
-	KMOVW R8, K3
-	MOVQ useBeta+88(FP), R11
+	MOVQ m1+72(FP), R13
+	KMOVW R13, K1
+	MOVQ m2+80(FP), R13
+	KMOVW R13, K2
+	MOVQ m3+88(FP), R13
+	KMOVW R13, K3
+	XORQ R13, R13
 
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -93,20 +99,27 @@ loop:
 	VMOVUPS.Z (BX), K1, Z24
 	VMOVUPS.Z 64(BX), K2, Z25
 	VMOVUPS.Z 128(BX), K3, Z26
-	ROWK(0, Z0, Z1, Z2)
-	ROWK(4, Z3, Z4, Z5)
-	ROWK(8, Z6, Z7, Z8)
-	ROWK(12, Z9, Z10, Z11)
-	ROWK(16, Z12, Z13, Z14)
-	ROWK(20, Z15, Z16, Z17)
-	ROWK(24, Z18, Z19, Z20)
-	ROWK(28, Z21, Z22, Z23)
-	ADDQ $32, AX
+	ROWK(AX, Z0, Z1, Z2)
+	ROWK(DX, Z3, Z4, Z5)
+	ROWK(SI, Z6, Z7, Z8)
+	ROWK(DI, Z9, Z10, Z11)
+	ROWK(R8, Z12, Z13, Z14)
+	ROWK(R10, Z15, Z16, Z17)
+	ROWK(R11, Z18, Z19, Z20)
+	ROWK(R12, Z21, Z22, Z23)
+	ADDQ R14, R13
 	ADDQ R9, BX
 	DECQ CX
 	JNZ  loop
 
 store:
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R10
+	SHLQ $2, R10
+	VBROADCASTSS alpha+56(FP), Z28
+	VBROADCASTSS beta+60(FP), Z29
+	MOVQ rows+64(FP), R12
+	MOVQ useBeta+96(FP), R11
 	TESTQ R11, R11
 	JNZ   storeb
 	STORE0(Z0, Z1, Z2)

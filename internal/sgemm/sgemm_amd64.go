@@ -2,7 +2,6 @@ package sgemm
 
 import (
 	"os"
-	"sync"
 
 	"golang.org/x/sys/cpu"
 )
@@ -15,14 +14,14 @@ import (
 // told to do. OpenBLAS remains the path for CPUs without AVX-512, for
 // op(A)=Aᵀ with op(B)=Bᵀ, and when CTRECON_GEMM=openblas.
 //
-//   - op(B) = B (NN, TN): C is computed in 8×48 tiles, 8 rows of op(A)
-//     packed per k (so both A layouts cost one cheap pack of the small
-//     operand) times 48 contiguous columns of B read in place; k is split
-//     into blocks of kcNN so a 48-column panel of B stays in L1 while every
-//     tile of rows passes over it.
+//   - op(B) = B (NN, TN): C is computed in 8×48 tiles, eight rows of
+//     op(A) (read in place through row pointers, in either layout) times
+//     48 contiguous columns of B, also read in place; k is split into
+//     blocks of kcNN so a 48-column panel of B stays in L1 while every tile
+//     of rows passes over it. Nothing is packed.
 //   - op(B) = Bᵀ (NT, the weight gradients): rows of A and of B are both
 //     contiguous, so C is computed in 4×6 blocks of dot products, 16 lanes
-//     at a time, k blocked by kcDot so the rows stay in L2.
+//     at a time, k blocked by kcDot so that six rows of B stay in L1.
 
 var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && os.Getenv("CTRECON_GEMM") != "openblas"
 
@@ -30,16 +29,14 @@ const (
 	mrNN  = 8
 	nrNN  = 48
 	kcNN  = 192
-	kcDot = 512
+	kcDot = 1024
 )
 
 //go:noescape
-func kernNN(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, rows int, m1, m2, m3 uint64, useBeta int)
+func kernNN(kc int, ap *[mrNN]*float32, astep int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, rows int, m1, m2, m3 uint64, useBeta int)
 
 //go:noescape
 func kernDot(n16 int, tail uint64, ap *[4]*float32, bp *[6]*float32, out *[24]float32)
-
-var packPool = sync.Pool{New: func() any { return new([]float32) }}
 
 // Compute runs C = alpha·op(A)·op(B) + beta·C on the AVX-512 kernels and
 // reports whether it did; the arguments are Sgemm's, already checked by the caller.
@@ -63,46 +60,17 @@ func colMasks(w int) (m1, m2, m3 uint64) {
 	return mask(w), mask(w - 16), mask(w - 32)
 }
 
-// packA writes rows [0, m) and columns [k0, k0+kc) of op(A) as panels of
-// mrNN rows, k-major ([panel][k][8]), zero-padding the last panel.
-func packA(dst []float32, tA bool, a []float32, lda, m, k0, kc int) {
-	for i0 := 0; i0 < m; i0 += mrNN {
-		p := dst[i0*kc : (i0+mrNN)*kc]
-		rows := min(mrNN, m-i0)
-		if tA { // op(A)[i][k] = a[k·lda+i]: 8 contiguous values per k
-			for kk := 0; kk < kc; kk++ {
-				src := a[(k0+kk)*lda+i0:][:rows]
-				d := p[kk*mrNN : kk*mrNN+mrNN]
-				copy(d, src)
-				clear(d[rows:])
-			}
-			continue
-		}
-		for r := 0; r < mrNN; r++ {
-			if r >= rows {
-				for kk := 0; kk < kc; kk++ {
-					p[kk*mrNN+r] = 0
-				}
-				continue
-			}
-			src := a[(i0+r)*lda+k0:][:kc]
-			for kk, v := range src {
-				p[kk*mrNN+r] = v
-			}
-		}
-	}
-}
-
 func gemmNN(tA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	mp := (m + mrNN - 1) / mrNN * mrNN
-	buf := packPool.Get().(*[]float32)
-	if need := mp * min(k, kcNN); cap(*buf) < need {
-		*buf = make([]float32, need)
+	// Row r of op(A) advances by astep per k: 1 along a row of A, lda down
+	// a column of a transposed A. The kernel reads it in place (no packing);
+	// rows past m in the last tile repeat row m−1 and are not stored.
+	astep, rstep := 1, lda
+	if tA {
+		astep, rstep = lda, 1
 	}
-	pack := (*buf)[:cap(*buf)]
+	var ap [mrNN]*float32
 	for k0 := 0; k0 < k; k0 += kcNN {
 		kc := min(kcNN, k-k0)
-		packA(pack, tA, a, lda, m, k0, kc)
 		bt, useBeta := beta, 1
 		if k0 > 0 {
 			bt = 1
@@ -113,15 +81,19 @@ func gemmNN(tA bool, m, n, k int, alpha float32, a []float32, lda int, b []float
 			m1, m2, m3 := colMasks(n - j0)
 			bp := &b[k0*ldb+j0]
 			for i0 := 0; i0 < m; i0 += mrNN {
-				kernNN(kc, &pack[i0*kc], bp, ldb, &c[i0*ldc+j0], ldc, alpha, bt, min(mrNN, m-i0), m1, m2, m3, useBeta)
+				rows := min(mrNN, m-i0)
+				for r := range ap {
+					ap[r] = &a[(i0+min(r, rows-1))*rstep+k0*astep]
+				}
+				kernNN(kc, &ap, astep, bp, ldb, &c[i0*ldc+j0], ldc, alpha, bt, rows, m1, m2, m3, useBeta)
 			}
 		}
 	}
-	packPool.Put(buf)
 }
 
 // gemmDot computes C = alpha·A·Bᵀ + beta·C with A m×k (row stride lda) and
-// B n×k (row stride ldb).
+// B n×k (row stride ldb). Blocks of six B rows (kcDot floats each, 24 KiB)
+// stay in L1 while every block of four A rows streams past them from L2.
 func gemmDot(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var ap [4]*float32
 	var bp [6]*float32
@@ -133,24 +105,27 @@ func gemmDot(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb 
 		if k0 > 0 {
 			bt = 1
 		}
-		for i0 := 0; i0 < m; i0 += 4 {
-			ri := min(4, m-i0)
-			for r := range ap {
-				ap[r] = &a[(i0+min(r, ri-1))*lda+k0]
+		for j0 := 0; j0 < n; j0 += 6 {
+			rj := min(6, n-j0)
+			for s := range bp {
+				bp[s] = &b[(j0+min(s, rj-1))*ldb+k0]
 			}
-			for j0 := 0; j0 < n; j0 += 6 {
-				rj := min(6, n-j0)
-				for s := range bp {
-					bp[s] = &b[(j0+min(s, rj-1))*ldb+k0]
+			for i0 := 0; i0 < m; i0 += 4 {
+				ri := min(4, m-i0)
+				for r := range ap {
+					ap[r] = &a[(i0+min(r, ri-1))*lda+k0]
 				}
 				kernDot(n16, tail, &ap, &bp, &out)
 				for r := 0; r < ri; r++ {
 					row := c[(i0+r)*ldc+j0:][:rj]
-					for s := range row {
-						if bt == 0 {
-							row[s] = alpha * out[r*6+s]
-						} else {
-							row[s] = alpha*out[r*6+s] + bt*row[s]
+					sums := out[r*6:][:rj]
+					if bt == 0 {
+						for s, v := range sums {
+							row[s] = alpha * v
+						}
+					} else {
+						for s, v := range sums {
+							row[s] = alpha*v + bt*row[s]
 						}
 					}
 				}

@@ -132,3 +132,14 @@ func benchNT(b *testing.B, m, n, k int) {
 func BenchmarkNN128x1024x384(b *testing.B) { benchNN(b, 128, 1024, 384) }
 func BenchmarkNN32x4096x96(b *testing.B)   { benchNN(b, 32, 4096, 96) }
 func BenchmarkNT128x384x1024(b *testing.B) { benchNT(b, 128, 384, 1024) }
+
+// The input gradient of a conv: op(A) = Wᵀ (1152×128 from 128×1152).
+func BenchmarkTN1152x1024x128(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	m, n, k := 1152, 1024, 128
+	a, bb, c := randSlice(k*m, rng), randSlice(k*n, rng), make([]float32, m*n)
+	b.SetBytes(int64(2 * m * n * k))
+	for i := 0; i < b.N; i++ {
+		Compute(true, false, m, n, k, 1, a, m, bb, n, 0, c, n)
+	}
+}

@@ -1,0 +1,344 @@
+#include "textflag.h"
+
+// AVX-512 elementwise loops (see vec.go for what each computes). Every
+// loop runs 16 float32 lanes (8 float64 lanes for the sums) at a time and
+// finishes with one masked step; masked-off lanes are neither read nor
+// written.
+
+// MASK sets K1 to the low CX bits (CX < 16).
+#define MASK \
+	MOVQ $1, AX; \
+	SHLQ CX, AX; \
+	DECQ AX; \
+	KMOVW AX, K1
+
+// HSUMPD leaves the sum of the eight float64 lanes of Z0 in X0.
+#define HSUMPD \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	VADDPD Y1, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPD X1, X0, X0; \
+	VPERMILPD $1, X0, X1; \
+	VADDSD X1, X0, X0
+
+// func sum64(x *float32, n int) float64
+TEXT ·sum64(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+
+s32:
+	CMPQ CX, $32
+	JLT  s8
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VCVTPS2PD 64(SI), Z6
+	VCVTPS2PD 96(SI), Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  s32
+
+s8:
+	CMPQ CX, $8
+	JLT  stail
+	VCVTPS2PD (SI), Z4
+	VADDPD Z4, Z0, Z0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  s8
+
+stail:
+	TESTQ CX, CX
+	JZ    sdone
+	MASK
+	VCVTPS2PD.Z (SI), K1, Z4
+	VADDPD Z4, Z0, Z0
+
+sdone:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	HSUMPD
+	VMOVSD X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func sumSqDev64(x *float32, n int, m float64) float64
+TEXT ·sumSqDev64(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD m+16(FP), Z8
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+
+q32:
+	CMPQ CX, $32
+	JLT  q8
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VCVTPS2PD 64(SI), Z6
+	VCVTPS2PD 96(SI), Z7
+	VSUBPD Z8, Z4, Z4
+	VSUBPD Z8, Z5, Z5
+	VSUBPD Z8, Z6, Z6
+	VSUBPD Z8, Z7, Z7
+	VFMADD231PD Z4, Z4, Z0
+	VFMADD231PD Z5, Z5, Z1
+	VFMADD231PD Z6, Z6, Z2
+	VFMADD231PD Z7, Z7, Z3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  q32
+
+q8:
+	CMPQ CX, $8
+	JLT  qtail
+	VCVTPS2PD (SI), Z4
+	VSUBPD Z8, Z4, Z4
+	VFMADD231PD Z4, Z4, Z0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  q8
+
+qtail:
+	TESTQ CX, CX
+	JZ    qdone
+	MASK
+	VCVTPS2PD.Z (SI), K1, Z4
+	VSUBPD.Z Z8, Z4, K1, Z4
+	VFMADD231PD Z4, Z4, Z0
+
+qdone:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	HSUMPD
+	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotDev64(t, x *float32, n int, m float64) (st, stx float64)
+TEXT ·dotDev64(SB), NOSPLIT, $0-48
+	MOVQ t+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD m+24(FP), Z8
+	VXORPD Z0, Z0, Z0
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	VXORPD Z9, Z9, Z9
+
+d16:
+	CMPQ CX, $16
+	JLT  d8
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VCVTPS2PD (DI), Z6
+	VCVTPS2PD 32(DI), Z7
+	VSUBPD Z8, Z6, Z6
+	VSUBPD Z8, Z7, Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z3, Z3
+	VFMADD231PD Z4, Z6, Z2
+	VFMADD231PD Z5, Z7, Z9
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  d16
+
+d8:
+	CMPQ CX, $8
+	JLT  dtail
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD (DI), Z6
+	VSUBPD Z8, Z6, Z6
+	VADDPD Z4, Z0, Z0
+	VFMADD231PD Z4, Z6, Z2
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  d8
+
+dtail:
+	TESTQ CX, CX
+	JZ    ddone
+	MASK
+	VCVTPS2PD.Z (SI), K1, Z4
+	VCVTPS2PD.Z (DI), K1, Z6
+	VSUBPD Z8, Z6, Z6
+	VADDPD Z4, Z0, Z0
+	VFMADD231PD Z4, Z6, Z2
+
+ddone:
+	VADDPD Z3, Z0, Z0
+	VADDPD Z9, Z2, Z2
+	HSUMPD
+	VMOVSD X0, st+32(FP)
+	VMOVAPD Z2, Z0
+	HSUMPD
+	VMOVSD X0, stx+40(FP)
+	VZEROUPPER
+	RET
+
+// func affine(dst, src *float32, n int, a, b float32)
+TEXT ·affine(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Z8
+	VBROADCASTSS b+28(FP), Z9
+
+a32:
+	CMPQ CX, $32
+	JLT  a16
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VFMADD213PS Z9, Z8, Z0
+	VFMADD213PS Z9, Z8, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  a32
+
+a16:
+	CMPQ CX, $16
+	JLT  atail
+	VMOVUPS (SI), Z0
+	VFMADD213PS Z9, Z8, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+
+atail:
+	TESTQ CX, CX
+	JZ    adone
+	MASK
+	VMOVUPS.Z (SI), K1, Z0
+	VFMADD213PS Z9, Z8, Z0
+	VMOVUPS Z0, K1, (DI)
+
+adone:
+	VZEROUPPER
+	RET
+
+// AFF2 computes Z0 = a·t + b·(x − m) + c for 16 lanes at (SI), (DX).
+#define AFF2(ld) \
+	ld (SI), K1, Z0; \
+	ld (DX), K1, Z1; \
+	VFMADD213PS Z11, Z8, Z0; \
+	VSUBPS Z10, Z1, Z1; \
+	VFMADD231PS Z1, Z9, Z0
+
+// func affine2(dst, t, x *float32, n int, a, b, m, c float32, acc int)
+TEXT ·affine2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ t+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS a+32(FP), Z8
+	VBROADCASTSS b+36(FP), Z9
+	VBROADCASTSS m+40(FP), Z10
+	VBROADCASTSS c+44(FP), Z11
+	MOVQ acc+48(FP), R8
+	MOVQ $0xffff, AX
+	KMOVW AX, K1
+
+f16:
+	CMPQ CX, $16
+	JLT  ftail
+	AFF2(VMOVUPS.Z)
+	TESTQ R8, R8
+	JZ    fst
+	VADDPS (DI), Z0, Z0
+
+fst:
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  f16
+
+ftail:
+	TESTQ CX, CX
+	JZ    fdone
+	MASK
+	AFF2(VMOVUPS.Z)
+	TESTQ R8, R8
+	JZ    fst2
+	VMOVUPS.Z (DI), K1, Z2
+	VADDPS Z2, Z0, Z0
+
+fst2:
+	VMOVUPS Z0, K1, (DI)
+
+fdone:
+	VZEROUPPER
+	RET
+
+// func leaky(dst, t, x *float32, n int, slope float32, acc int)
+TEXT ·leaky(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ t+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS slope+32(FP), Z8
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z9
+	VXORPS Z10, Z10, Z10
+	MOVQ acc+40(FP), R8
+	MOVQ $0xffff, AX
+	KMOVW AX, K1
+
+l16:
+	CMPQ CX, $16
+	JLT  ltail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VCMPPS $14, Z10, Z1, K2
+	VBLENDMPS Z9, Z8, K2, Z2
+	VMULPS Z2, Z0, Z0
+	TESTQ R8, R8
+	JZ    lst
+	VADDPS (DI), Z0, Z0
+
+lst:
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  l16
+
+ltail:
+	TESTQ CX, CX
+	JZ    ldone
+	MASK
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z (DX), K1, Z1
+	VCMPPS $14, Z10, Z1, K2
+	VBLENDMPS Z9, Z8, K2, Z2
+	VMULPS Z2, Z0, Z0
+	TESTQ R8, R8
+	JZ    lst2
+	VMOVUPS.Z (DI), K1, Z2
+	VADDPS Z2, Z0, Z0
+
+lst2:
+	VMOVUPS Z0, K1, (DI)
+
+ldone:
+	VZEROUPPER
+	RET
