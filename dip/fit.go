@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/internal/vec"
 	"github.com/ctrecon/ctrecon/linop"
 	"github.com/ctrecon/ctrecon/metrics"
 	"github.com/ctrecon/ctrecon/radon"
@@ -363,10 +365,22 @@ func (f *fitter) loss() FitProgress {
 
 // adamStep clips g to norm clip (PyTorch's clip_grad_norm_) and takes one
 // Adam step (β = 0.9, 0.999, ε = 1e-8, PyTorch's bias correction).
+//
+// Both passes run on all threads over fixed chunks, so the result does not
+// depend on the thread count.
 func adamStep(st *FitState, g []float32, lr, clip float64) {
+	const chunk = 1 << 14
+	nc := (len(g) + chunk - 1) / chunk
+	parts := make([]float64, nc)
+	par.For(nc, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			seg := g[j*chunk : min((j+1)*chunk, len(g))]
+			parts[j] = vec.SumSqDev(seg, 0)
+		}
+	})
 	var ss float64
-	for _, v := range g {
-		ss += float64(v) * float64(v)
+	for _, v := range parts {
+		ss += v
 	}
 	c := 1.0
 	if coef := clip / (math.Sqrt(ss) + 1e-6); coef < 1 {
@@ -378,13 +392,15 @@ func adamStep(st *FitState, g []float32, lr, clip float64) {
 	sbc2 := math.Sqrt(1 - math.Pow(b2, float64(st.Iter)))
 	step := lr / bc1
 	p, m, v := st.Params, st.M, st.V
-	for i, gv := range g {
-		gi := float64(gv) * c
-		mi := b1*float64(m[i]) + (1-b1)*gi
-		vi := b2*float64(v[i]) + (1-b2)*gi*gi
-		m[i], v[i] = float32(mi), float32(vi)
-		p[i] = float32(float64(p[i]) - step*mi/(math.Sqrt(vi)/sbc2+eps))
-	}
+	par.ForGrain(len(g), chunk, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			gi := float64(g[i]) * c
+			mi := b1*float64(m[i]) + (1-b1)*gi
+			vi := b2*float64(v[i]) + (1-b2)*gi*gi
+			m[i], v[i] = float32(mi), float32(vi)
+			p[i] = float32(float64(p[i]) - step*mi/(math.Sqrt(vi)/sbc2+eps))
+		}
+	})
 }
 
 func (f *fitter) result() FitResult {

@@ -335,16 +335,13 @@ func (c *Conv2D) VJP(p []float32, dx [][]float32, dp []float32, stride int, dy [
 		return
 	}
 	if c.bOff < stride {
-		for b := 0; b < k; b++ {
-			db := dp[b*stride+c.bOff:][:c.Out]
-			for o := range db {
-				var s float64
-				for _, v := range dy[(o*k+b)*P1:][:P1] {
-					s += float64(v)
-				}
-				db[o] += float32(s)
+		// one plane sum per (output channel, batch member)
+		par.ForGrain(c.Out*k, max(1, 4096/P1), func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				o, b := j/k, j%k
+				dp[b*stride+c.bOff+o] += float32(vec.Sum(dy[j*P1:][:P1]))
 			}
-		}
+		})
 	}
 	if c.wOff >= stride {
 		return

@@ -50,8 +50,13 @@ func ForGrain(n, grain int, body func(lo, hi int)) {
 		body(0, n)
 		return
 	}
+	if runPooled(n, k, body) {
+		return
+	}
+	// The pool is busy (a For inside a For, or two goroutines looping at
+	// once): goroutines, the caller taking the first chunk itself.
 	var wg sync.WaitGroup
-	for w := 0; w < k; w++ {
+	for w := 1; w < k; w++ {
 		lo, hi := w*n/k, (w+1)*n/k
 		if lo == hi {
 			continue
@@ -62,5 +67,6 @@ func ForGrain(n, grain int, body func(lo, hi int)) {
 			body(lo, hi)
 		}()
 	}
+	body(0, n/k)
 	wg.Wait()
 }
