@@ -184,8 +184,8 @@ done:
 	VFMADD231PS Z28, av, c4; \
 	VFMADD231PS Z29, av, c5
 
-// HSUM reduces acc to its lane sum and stores it at off(DI).
-#define HSUM(acc, yacc, xacc, off) \
+// HSUM reduces acc to its lane sum in the low lane of xacc.
+#define HSUM(acc, yacc, xacc) \
 	VEXTRACTF64X4 $1, acc, Y30; \
 	VADDPS Y30, yacc, yacc; \
 	VEXTRACTF32X4 $1, yacc, X30; \
@@ -193,15 +193,25 @@ done:
 	VSHUFPS $0x4e, xacc, xacc, X30; \
 	VADDPS X30, xacc, xacc; \
 	VSHUFPS $0xb1, xacc, xacc, X30; \
-	VADDPS X30, xacc, xacc; \
+	VADDPS X30, xacc, xacc
+
+// EPI0: C = alpha·s. EPIB: C = alpha·s + beta·C (alpha in X28, beta in X29).
+#define EPI0(xacc, off) \
+	VMULSS X28, xacc, xacc; \
 	VMOVSS xacc, off(DI)
 
-// func kernDot(n16 int, tail uint64, ap *[4]*float32, bp *[6]*float32, out *[24]float32)
+#define EPIB(xacc, off) \
+	VMULSS X28, xacc, xacc; \
+	VFMADD231SS off(DI), X29, xacc; \
+	VMOVSS xacc, off(DI)
+
+// func kernDot(n16 int, tail uint64, ap *[4]*float32, bp *[6]*float32, c *float32, ldc int, alpha, beta float32, useBeta int)
 //
-// out[i·6+j] = Σ_t A_i[t]·B_j[t] over t < 16·n16 + popcount(tail), for
-// four A rows and six B rows given by pointers (the NT product, whose rows
-// are contiguous in both operands).
-TEXT ·kernDot(SB), NOSPLIT, $0-40
+// C[i][j] = alpha·Σ_t A_i[t]·B_j[t] (+ beta·C[i][j] when useBeta ≠ 0) over
+// t < 16·n16 + popcount(tail), for four A rows and six B rows given by
+// pointers (the NT product, whose rows are contiguous in both operands)
+// and the 4×6 block of C at c (row stride ldc).
+TEXT ·kernDot(SB), NOSPLIT, $0-64
 	MOVQ n16+0(FP), CX
 	MOVQ tail+8(FP), R8
 	KMOVW R8, K1
@@ -217,7 +227,6 @@ TEXT ·kernDot(SB), NOSPLIT, $0-40
 	MOVQ 24(DI), R11
 	MOVQ 32(DI), R12
 	MOVQ 40(DI), R8
-	MOVQ out+32(FP), DI
 	XORQ R13, R13
 
 	VPXORD Z0, Z0, Z0
@@ -286,29 +295,96 @@ tail:
 	FMA6(Z31, Z18, Z19, Z20, Z21, Z22, Z23)
 
 reduce:
-	HSUM(Z0, Y0, X0, 0)
-	HSUM(Z1, Y1, X1, 4)
-	HSUM(Z2, Y2, X2, 8)
-	HSUM(Z3, Y3, X3, 12)
-	HSUM(Z4, Y4, X4, 16)
-	HSUM(Z5, Y5, X5, 20)
-	HSUM(Z6, Y6, X6, 24)
-	HSUM(Z7, Y7, X7, 28)
-	HSUM(Z8, Y8, X8, 32)
-	HSUM(Z9, Y9, X9, 36)
-	HSUM(Z10, Y10, X10, 40)
-	HSUM(Z11, Y11, X11, 44)
-	HSUM(Z12, Y12, X12, 48)
-	HSUM(Z13, Y13, X13, 52)
-	HSUM(Z14, Y14, X14, 56)
-	HSUM(Z15, Y15, X15, 60)
-	HSUM(Z16, Y16, X16, 64)
-	HSUM(Z17, Y17, X17, 68)
-	HSUM(Z18, Y18, X18, 72)
-	HSUM(Z19, Y19, X19, 76)
-	HSUM(Z20, Y20, X20, 80)
-	HSUM(Z21, Y21, X21, 84)
-	HSUM(Z22, Y22, X22, 88)
-	HSUM(Z23, Y23, X23, 92)
+	HSUM(Z0, Y0, X0)
+	HSUM(Z1, Y1, X1)
+	HSUM(Z2, Y2, X2)
+	HSUM(Z3, Y3, X3)
+	HSUM(Z4, Y4, X4)
+	HSUM(Z5, Y5, X5)
+	HSUM(Z6, Y6, X6)
+	HSUM(Z7, Y7, X7)
+	HSUM(Z8, Y8, X8)
+	HSUM(Z9, Y9, X9)
+	HSUM(Z10, Y10, X10)
+	HSUM(Z11, Y11, X11)
+	HSUM(Z12, Y12, X12)
+	HSUM(Z13, Y13, X13)
+	HSUM(Z14, Y14, X14)
+	HSUM(Z15, Y15, X15)
+	HSUM(Z16, Y16, X16)
+	HSUM(Z17, Y17, X17)
+	HSUM(Z18, Y18, X18)
+	HSUM(Z19, Y19, X19)
+	HSUM(Z20, Y20, X20)
+	HSUM(Z21, Y21, X21)
+	HSUM(Z22, Y22, X22)
+	HSUM(Z23, Y23, X23)
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R9
+	SHLQ $2, R9
+	VMOVSS alpha+48(FP), X28
+	VMOVSS beta+52(FP), X29
+	MOVQ useBeta+56(FP), R10
+	TESTQ R10, R10
+	JNZ epib
+	EPI0(X0, 0)
+	EPI0(X1, 4)
+	EPI0(X2, 8)
+	EPI0(X3, 12)
+	EPI0(X4, 16)
+	EPI0(X5, 20)
+	ADDQ R9, DI
+	EPI0(X6, 0)
+	EPI0(X7, 4)
+	EPI0(X8, 8)
+	EPI0(X9, 12)
+	EPI0(X10, 16)
+	EPI0(X11, 20)
+	ADDQ R9, DI
+	EPI0(X12, 0)
+	EPI0(X13, 4)
+	EPI0(X14, 8)
+	EPI0(X15, 12)
+	EPI0(X16, 16)
+	EPI0(X17, 20)
+	ADDQ R9, DI
+	EPI0(X18, 0)
+	EPI0(X19, 4)
+	EPI0(X20, 8)
+	EPI0(X21, 12)
+	EPI0(X22, 16)
+	EPI0(X23, 20)
+	JMP ddone
+
+epib:
+	EPIB(X0, 0)
+	EPIB(X1, 4)
+	EPIB(X2, 8)
+	EPIB(X3, 12)
+	EPIB(X4, 16)
+	EPIB(X5, 20)
+	ADDQ R9, DI
+	EPIB(X6, 0)
+	EPIB(X7, 4)
+	EPIB(X8, 8)
+	EPIB(X9, 12)
+	EPIB(X10, 16)
+	EPIB(X11, 20)
+	ADDQ R9, DI
+	EPIB(X12, 0)
+	EPIB(X13, 4)
+	EPIB(X14, 8)
+	EPIB(X15, 12)
+	EPIB(X16, 16)
+	EPIB(X17, 20)
+	ADDQ R9, DI
+	EPIB(X18, 0)
+	EPIB(X19, 4)
+	EPIB(X20, 8)
+	EPIB(X21, 12)
+	EPIB(X22, 16)
+	EPIB(X23, 20)
+
+ddone:
 	VZEROUPPER
 	RET

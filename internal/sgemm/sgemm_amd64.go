@@ -36,7 +36,7 @@ const (
 func kernNN(kc int, ap *[mrNN]*float32, astep int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, rows int, m1, m2, m3 uint64, useBeta int)
 
 //go:noescape
-func kernDot(n16 int, tail uint64, ap *[4]*float32, bp *[6]*float32, out *[24]float32)
+func kernDot(n16 int, tail uint64, ap *[4]*float32, bp *[6]*float32, c *float32, ldc int, alpha, beta float32, useBeta int)
 
 // Compute runs C = alpha·op(A)·op(B) + beta·C on the AVX-512 kernels and
 // reports whether it did; the arguments are Sgemm's, already checked by the caller.
@@ -94,16 +94,20 @@ func gemmNN(tA bool, m, n, k int, alpha float32, a []float32, lda int, b []float
 // gemmDot computes C = alpha·A·Bᵀ + beta·C with A m×k (row stride lda) and
 // B n×k (row stride ldb). Blocks of six B rows (kcDot floats each, 24 KiB)
 // stay in L1 while every block of four A rows streams past them from L2.
+// The kernel writes full 4×6 blocks of C; blocks at the edges go through a
+// scratch block.
 func gemmDot(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	var ap [4]*float32
 	var bp [6]*float32
-	var out [24]float32
+	var edge [24]float32
 	for k0 := 0; k0 < k; k0 += kcDot {
 		kc := min(kcDot, k-k0)
 		n16, tail := kc/16, uint64(1)<<uint(kc%16)-1
-		bt := beta
+		bt, useBeta := beta, 1
 		if k0 > 0 {
 			bt = 1
+		} else if beta == 0 {
+			useBeta = 0
 		}
 		for j0 := 0; j0 < n; j0 += 6 {
 			rj := min(6, n-j0)
@@ -115,16 +119,17 @@ func gemmDot(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb 
 				for r := range ap {
 					ap[r] = &a[(i0+min(r, ri-1))*lda+k0]
 				}
-				kernDot(n16, tail, &ap, &bp, &out)
+				if ri == 4 && rj == 6 {
+					kernDot(n16, tail, &ap, &bp, &c[i0*ldc+j0], ldc, alpha, bt, useBeta)
+					continue
+				}
+				kernDot(n16, tail, &ap, &bp, &edge[0], 6, 1, 0, 0)
 				for r := 0; r < ri; r++ {
 					row := c[(i0+r)*ldc+j0:][:rj]
-					sums := out[r*6:][:rj]
-					if bt == 0 {
-						for s, v := range sums {
+					for s, v := range edge[r*6:][:rj] {
+						if useBeta == 0 {
 							row[s] = alpha * v
-						}
-					} else {
-						for s, v := range sums {
+						} else {
 							row[s] = alpha*v + bt*row[s]
 						}
 					}
