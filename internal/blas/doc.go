@@ -1,5 +1,8 @@
 // Package blas plugs OpenBLAS (through cgo and gonum.org/v1/netlib) into
 // gonum's blas32 interface and gives ctrecon one GEMM entry point, Sgemm.
+// On CPUs with AVX-512 Sgemm runs ctrecon's own kernels (package
+// internal/sgemm) for every layout but Aᵀ·Bᵀ, and OpenBLAS otherwise; the
+// environment variable CTRECON_GEMM=openblas forces OpenBLAS.
 //
 // # Threads
 //
