@@ -116,9 +116,12 @@ func runPooled(n, k int, body func(lo, hi int)) bool {
 	// Spin while the others finish (they run as long as this chunk did),
 	// then block.
 	for start, i := time.Now(), 0; pending.Load() != 0; i++ {
-		if i%64 == 63 && time.Since(start) > spinFor {
-			<-done
-			break
+		if i%64 == 63 {
+			if time.Since(start) > spinFor {
+				<-done
+				break
+			}
+			runtime.Gosched() // with fewer Ps than workers, let them run
 		}
 	}
 	return true

@@ -1,6 +1,6 @@
 #include "textflag.h"
 
-// AVX-512 single-precision GEMM micro-kernels (see gemm_amd64.go).
+// AVX-512 single-precision GEMM micro-kernels (see sgemm_amd64.go).
 
 // ZERO24 clears the 24 accumulators Z0–Z23.
 #define ZERO24 \
