@@ -237,9 +237,8 @@ func newFitter(u *UNet, A linop.Operator, y []float32, s FitSettings) (*fitter, 
 	f := &fitter{u: u, A: A, y: y, s: s, m: m,
 		img: make([]float32, N2), gimg: make([]float32, N2), af: make([]float32, m),
 		r: make([]float32, m), atr: make([]float32, N2), grad: make([]float32, P)}
-	rng := rand.New(rand.NewPCG(s.Seed, 0x6469702d666974)) // "dip-fit"
 	// Draw in a fixed order so every choice depends only on Seed.
-	init := u.NewParams(rng)
+	rng, init := initialDraw(u, s.Seed)
 	z := make([]float32, N2)
 	for i := range z {
 		z[i] = float32(0.1 * rng.NormFloat64())
@@ -361,6 +360,22 @@ func (f *fitter) loss() FitProgress {
 		pr.PSNR = metrics.PSNR(f.img, s.GroundTruth, 0)
 	}
 	return pr
+}
+
+// initialDraw starts the fit's random stream for seed and draws the
+// initial parameters from it, the first draw of every fit.
+func initialDraw(u *UNet, seed uint64) (*rand.Rand, []float32) {
+	rng := rand.New(rand.NewPCG(seed, 0x6469702d666974)) // "dip-fit"
+	return rng, u.NewParams(rng)
+}
+
+// InitialParams returns the parameters a fit with FitSettings.Seed = seed
+// (and no InitParams) starts from: the weights at which the linearised
+// model's prior can be centred (linearised.Problem.PriorMean), recovered
+// from the seed a recon file records.
+func InitialParams(u *UNet, seed uint64) []float32 {
+	_, p := initialDraw(u, seed)
+	return p
 }
 
 // adamStep clips g to norm clip (PyTorch's clip_grad_norm_) and takes one

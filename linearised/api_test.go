@@ -130,3 +130,48 @@ func TestCancelledContext(t *testing.T) {
 		t.Fatalf("Run: err = %v, want context.Canceled", err)
 	}
 }
+
+// TestPriorMean: a prior centred at μ is the zero-mean model of θ̄ − μ, so
+// the exact regime's loss and gradient with (θ̄, μ) equal those with
+// (θ̄ − μ, none); a prior mean of the wrong length is refused.
+func TestPriorMean(t *testing.T) {
+	rng := newRNG(t, 41)
+	prob, prior := testProblem(t, rng, 12)
+	randomHyper(prior, rng)
+	mu := randVec(rng, len(prob.Theta), 0.3)
+	shifted := *prob
+	shifted.Theta = make([]float32, len(prob.Theta))
+	for i := range mu {
+		shifted.Theta[i] = prob.Theta[i] - mu[i]
+	}
+	withMean := *prob
+	withMean.PriorMean = mu
+	loss := func(p *Problem) (float64, Hyper) {
+		e, err := NewExact(context.Background(), p, prior, ExactSettings{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g Hyper
+		l, err := e.Loss(&g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, g
+	}
+	l1, g1 := loss(&withMean)
+	l2, g2 := loss(&shifted)
+	l0, _ := loss(prob)
+	if math.Abs(l1-l2) > 1e-9*math.Abs(l2) || l1 == l0 {
+		t.Fatalf("loss with mean %v, shifted %v, without mean %v", l1, l2, l0)
+	}
+	for b := range g1.LogVar {
+		if math.Abs(g1.LogVar[b]-g2.LogVar[b]) > 1e-9*(1+math.Abs(g2.LogVar[b])) {
+			t.Fatalf("block %d: gradient %v vs %v", b, g1.LogVar[b], g2.LogVar[b])
+		}
+	}
+	bad := *prob
+	bad.PriorMean = mu[:3]
+	if _, err := NewExact(context.Background(), &bad, prior, ExactSettings{}); err == nil {
+		t.Fatal("a prior mean of the wrong length was accepted")
+	}
+}

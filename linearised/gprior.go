@@ -141,12 +141,17 @@ func GPrior(ctx context.Context, prob *Problem, s GPriorSettings, rng *rand.Rand
 	}
 	out := *prob
 	out.J = &ScaledColumns{J: prob.J, D: d}
-	if prob.Theta != nil {
-		out.Theta = make([]float32, n)
-		for i, v := range prob.Theta {
-			out.Theta[i] = v / d[i]
+	scale := func(v []float32) []float32 {
+		if v == nil {
+			return nil
 		}
+		w := make([]float32, n)
+		for i, x := range v {
+			w[i] = x / d[i]
+		}
+		return w
 	}
+	out.Theta, out.PriorMean = scale(prob.Theta), scale(prob.PriorMean)
 	if s.Isotropic {
 		out.Blocks = make([]nn.PriorBlock, len(prob.Blocks))
 		for i, b := range prob.Blocks {

@@ -29,6 +29,14 @@ type Problem struct {
 	// its alternative is weights fitted to the linearised model. Nil means
 	// zero (no prior term), which only suits tests.
 	Theta []float32
+	// PriorMean is the mean of the prior on the conv weights, length n; nil
+	// means zero. The model is linear in θ − PriorMean, so every use of θ̄
+	// above (the prior term, the data the linear model explains) takes
+	// Theta − PriorMean. Centring it at the DIP's initial weights θ₀ makes
+	// the prior describe how far training moved the network rather than
+	// the size of its random initialisation, which an early-stopped DIP
+	// has barely left (docs/studies/uq-128.md).
+	PriorMean []float32
 }
 
 // dims returns m_y, N² and n after checking that the shapes agree.
@@ -47,6 +55,8 @@ func (p *Problem) dims() (my, npix, n int, err error) {
 		return 0, 0, 0, fmt.Errorf("linearised: x̂ has length %d, want %d", len(p.Xhat), npix)
 	case p.Theta != nil && len(p.Theta) != n:
 		return 0, 0, 0, fmt.Errorf("linearised: θ̄ has length %d, want %d", len(p.Theta), n)
+	case p.PriorMean != nil && len(p.PriorMean) != n:
+		return 0, 0, 0, fmt.Errorf("linearised: prior mean has length %d, want %d", len(p.PriorMean), n)
 	}
 	return my, npix, n, nil
 }
@@ -64,11 +74,22 @@ func (p *Problem) residual2() float64 {
 	return s
 }
 
+// theta returns θ̄ − PriorMean (zeros where either is nil).
 func (p *Problem) theta(n int) []float32 {
-	if p.Theta != nil {
-		return p.Theta
+	if p.PriorMean == nil {
+		if p.Theta != nil {
+			return p.Theta
+		}
+		return make([]float32, n)
 	}
-	return make([]float32, n)
+	d := make([]float32, n)
+	if p.Theta != nil {
+		copy(d, p.Theta)
+	}
+	for i, m := range p.PriorMean {
+		d[i] -= m
+	}
+	return d
 }
 
 // Progress receives the step number (from 1) and the current objective of

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -354,6 +355,33 @@ func TestUncertaintyEndToEnd(t *testing.T) {
 	}
 	if _, err := run(t, context.Background(), "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--fit", "bogus", "-o", p("x.h5")); !errors.As(err, new(usageError)) {
 		t.Fatalf("--fit bogus: %v, want a usage error", err)
+	}
+	// Both prior centres run and are recorded, and give different stds; an
+	// unknown centre is a usage error.
+	stds := map[string][]float32{}
+	for _, pm := range []string{"init", "zero"} {
+		out := p("pm-" + pm + ".h5")
+		mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--mll-steps", "20", "--prior-mean", pm, "-o", out)
+		rc, err := h5io.ReadRecon(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, a := range rc.Attrs {
+			if a.Name == "prior_mean" {
+				got, _ = a.Value.(string)
+			}
+		}
+		if got != pm {
+			t.Fatalf("--prior-mean %s recorded as %q", pm, got)
+		}
+		stds[pm] = rc.Std.Data
+	}
+	if slices.Equal(stds["init"], stds["zero"]) {
+		t.Fatal("--prior-mean init and zero gave the same std")
+	}
+	if _, err := run(t, context.Background(), "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--prior-mean", "bogus", "-o", p("x.h5")); !errors.As(err, new(usageError)) {
+		t.Fatalf("--prior-mean bogus: %v, want a usage error", err)
 	}
 	// The same model against another scan is refused.
 	mustRun(t, "--seed", "2", "simulate", "--phantom", "ellipses", "--size", "16", "--angles", "6", "-o", p("other.h5"))

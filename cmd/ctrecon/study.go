@@ -38,6 +38,7 @@ type studyOpts struct {
 	methods   string
 	dipIters  int
 	mllSteps  int
+	priorMean string
 	mcSamples int
 	out       string
 	first     int
@@ -91,6 +92,7 @@ one run with COUNT 20.`,
 	f.StringVar(&o.methods, "methods", "fbp,tv,dip", "fbp, tv, dip, lin, det, const, mcdrop")
 	f.IntVar(&o.dipIters, "dip-iters", 0, "most DIP iterations (0 = default)")
 	f.IntVar(&o.mllSteps, "mll-steps", 1000, "marginal-likelihood steps for lin/det")
+	f.StringVar(&o.priorMean, "prior-mean", defaultPriorMean, "lin/linmap: centre of the weight prior, init (the DIP's initial weights) or zero")
 	f.IntVar(&o.mcSamples, "mc-samples", 64, "MC-dropout samples")
 	f.StringVarP(&o.out, "out", "o", "", "also write the tables to this markdown file")
 	f.IntVar(&o.first, "first", 0, "start every kind at this draw (digit index, CT slice 40+K, phantom draw K)")
@@ -205,6 +207,9 @@ func (s stat) String() string {
 func runStudy(cmd *cobra.Command, o studyOpts) error {
 	if o.merge != "" {
 		return mergeStudy(cmd, o)
+	}
+	if o.priorMean != "init" && o.priorMean != "zero" {
+		return usagef("--prior-mean %q: want init or zero", o.priorMean)
 	}
 	if o.first < 0 {
 		return usagef("--first must be ≥ 0")
@@ -370,6 +375,9 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				}
 				prob := &linearised.Problem{J: J, Blocks: J.PriorBlocks(), A: A, Y: y, Xhat: res.Image,
 					Theta: res.Params[:u.NumConvWeights()]}
+				if o.priorMean == "init" {
+					prob.PriorMean = dip.InitialParams(u, s.Seed)[:u.NumConvWeights()]
+				}
 				t0 := time.Now()
 				lr, err := linearised.Run(ctx, prob, nil, linearised.Settings{MLL: mll},
 					rand.New(rand.NewPCG(g.seed, uint64(draw))), nil)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/linearised"
 	"github.com/ctrecon/ctrecon/radon"
@@ -48,6 +49,7 @@ type uqOpts struct {
 	maxRank        int
 	sampleCG       bool
 	fit            string
+	priorMean      string
 }
 
 func uncertaintyCmd() *cobra.Command {
@@ -101,9 +103,14 @@ it out with --no-delta only to study that effect.`,
 	f.BoolVar(&o.noDelta, "no-delta", false, "leave the δ image-noise floor out of the std")
 	f.BoolVar(&o.noFit, "no-fit", false, "keep the initial hyperparameters (σ_b² = 1, ℓ = 0.1, σ_y² = 1)")
 	f.BoolVar(&o.fixNoise, "fix-noise", false, "fix σ_y to the scan's noise_std instead of learning it")
+	f.StringVar(&o.priorMean, "prior-mean", defaultPriorMean, "centre of the prior on the conv weights: init (the DIP's initial weights, recovered from the seed in the recon file) or zero")
 	f.BoolVar(&o.predcp, "predcp", false, "MAP with the TV-PredCP hyperprior (λ = m·γ of the DIP fit) instead of plain type-II ML")
 	return cmd
 }
+
+// defaultPriorMean is where the prior on the conv weights is centred unless
+// --prior-mean says otherwise (see linearised.Problem.PriorMean).
+const defaultPriorMean = "zero"
 
 func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if o.in == "" || o.recon == "" {
@@ -122,6 +129,9 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		regime = linearised.MatrixFreeRegime
 	default:
 		return usagef("--regime %q: want auto, exact or matrix-free", o.regime)
+	}
+	if o.priorMean != "init" && o.priorMean != "zero" {
+		return usagef("--prior-mean %q: want init or zero", o.priorMean)
 	}
 	var method linearised.FitMethod
 	switch o.fit {
@@ -196,6 +206,13 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		scan.Sinogram(sino, k)
 		prob := &linearised.Problem{J: J, Blocks: J.PriorBlocks(), A: A, Y: sino, Xhat: xhat,
 			Theta: params[:u.NumConvWeights()]}
+		if o.priorMean == "init" {
+			seed, ok := rc.Group("/dip").AttrFloat("seed")
+			if !ok {
+				return fmt.Errorf("--prior-mean init: %s does not record the DIP's seed; use --prior-mean zero", o.recon)
+			}
+			prob.PriorMean = dip.InitialParams(u, uint64(seed))[:u.NumConvWeights()]
+		}
 		prior, err := linearised.NewPrior(prob.Blocks, u.NumConvWeights())
 		if err != nil {
 			return err
@@ -275,7 +292,8 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		if k == scan.Slices-1 {
 			attrs = append(attrs, h5io.Attr{Name: "regime", Value: chosen.String()},
 				h5io.Attr{Name: "sigma_y", Value: sigmaY}, h5io.Attr{Name: "delta", Value: res.Delta},
-				h5io.Attr{Name: "fit_steps", Value: res.Fit.Steps}, h5io.Attr{Name: "jitter", Value: res.Fit.Jitter})
+				h5io.Attr{Name: "fit_steps", Value: res.Fit.Steps}, h5io.Attr{Name: "jitter", Value: res.Fit.Jitter},
+				h5io.Attr{Name: "prior_mean", Value: o.priorMean})
 			if si := res.Subspace; si.Rank > 0 {
 				attrs = append(attrs, h5io.Attr{Name: "subspace_rank", Value: si.Rank},
 					h5io.Attr{Name: "effective_dim", Value: si.Gamma}, h5io.Attr{Name: "effective_dim_missed", Value: si.TailDim},
