@@ -447,3 +447,21 @@ func TestMatrixFreeSamplesDoNotSetTheStdSampleCount(t *testing.T) {
 		}
 	}
 }
+
+// Merging runs that time the linearised model at some angle counts only
+// leaves the missing cells empty (it used to dereference a nil cell).
+func TestStudyMergePartialTimings(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	base := []string{"-q", "study", "--size", "16", "--images", "ellipses:1", "--dip-iters", "20", "--mll-steps", "5"}
+	mustRun(t, append(base, "--angles", "6", "--methods", "dip,lin", "--values", p("a.json"))...)
+	mustRun(t, append(base, "--angles", "10", "--methods", "dip,const", "--values", p("b.json"))...)
+	merged := mustRun(t, "-q", "study", "--merge", p("a.json")+","+p("b.json"))
+	i := strings.Index(merged, "Seconds for the linearised model")
+	if i < 0 {
+		t.Fatalf("no timing table for lin:\n%s", merged)
+	}
+	if row := merged[i:]; !strings.Contains(row, "| lin |") || !strings.Contains(row, "| – |") {
+		t.Fatalf("timing table should show lin at 6 angles and – at 10:\n%s", row)
+	}
+}

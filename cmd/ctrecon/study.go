@@ -542,7 +542,10 @@ func printStudy(cmd *cobra.Command, out, header string, kinds []string, angleCou
 			}
 			if len(timed) > 0 {
 				writeTable(&md, "Seconds for the linearised model (hyperparameter fit + variances)", timed, func(r string, a int) string {
-					return uq[studyUQKey{kind, r, "seconds", a}].String()
+					if s := uq[studyUQKey{kind, r, "seconds", a}]; s != nil {
+						return s.String()
+					}
+					return "–" // merged runs need not time every angle count
 				})
 			}
 		}
