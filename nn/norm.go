@@ -113,8 +113,8 @@ func (g *GroupNorm) JVP(p, dy []float32, dx [][]float32, dp []float32, stride in
 				// dst = γ·r·(t − mt − x̂·mxt) + dg·x̂ + db with x̂ = (x − m)·r,
 				// as one affine map of t and x − m
 				tp := dx[0][(c*k+b)*hw:][:hw]
-				gr := float64(gamma[c]) * r
-				vec.Affine2(dst, tp, xp, float32(gr), float32(r*(float64(dg)-gr*mxt)), float32(m), float32(float64(db)-gr*mt), false)
+				gs := float64(gamma[c]) * r // not gr: that is the group index
+				vec.Affine2(dst, tp, xp, float32(gs), float32(r*(float64(dg)-gs*mxt)), float32(m), float32(float64(db)-gs*mt), false)
 			}
 		}
 	})

@@ -208,8 +208,8 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 	if o.merge != "" {
 		return mergeStudy(cmd, o)
 	}
-	if o.priorMean != "init" && o.priorMean != "zero" {
-		return usagef("--prior-mean %q: want init or zero", o.priorMean)
+	if err := checkPriorMean(o.priorMean); err != nil {
+		return err
 	}
 	if o.first < 0 {
 		return usagef("--first must be ≥ 0")

@@ -117,6 +117,15 @@ it out with --no-delta only to study that effect.`,
 // pixels at 28² (docs/studies/uq-128.md).
 const defaultPriorMean = "init"
 
+// checkPriorMean refuses a --prior-mean other than init or zero (uncertainty
+// and study take the same flag).
+func checkPriorMean(v string) error {
+	if v != "init" && v != "zero" {
+		return usagef("--prior-mean %q: want init or zero", v)
+	}
+	return nil
+}
+
 func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if o.in == "" || o.recon == "" {
 		return usagef("give the scan (-i SCAN) and the DIP reconstruction (--recon DIP)")
@@ -135,8 +144,8 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	default:
 		return usagef("--regime %q: want auto, exact or matrix-free", o.regime)
 	}
-	if o.priorMean != "init" && o.priorMean != "zero" {
-		return usagef("--prior-mean %q: want init or zero", o.priorMean)
+	if err := checkPriorMean(o.priorMean); err != nil {
+		return err
 	}
 	var method linearised.FitMethod
 	switch o.fit {

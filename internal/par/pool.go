@@ -97,20 +97,14 @@ func runPooled(n, k int, body func(lo, hi int)) bool {
 		pool.workers = append(pool.workers, w)
 		go w.run()
 	}
+	// k ≤ n (ForGrain), so no chunk is empty.
 	var pending atomic.Int32
+	pending.Store(int32(k - 1))
 	done := make(chan struct{})
-	jobs := make([]job, k)
+	jobs := make([]job, k-1)
 	for c := 1; c < k; c++ {
-		lo, hi := c*n/k, (c+1)*n/k
-		pending.Add(1)
-		jobs[c] = job{body: body, lo: lo, hi: hi, pending: &pending, done: done}
-	}
-	if pending.Load() == 0 {
-		body(0, n)
-		return true
-	}
-	for c := 1; c < k; c++ {
-		pool.workers[c-1].give(&jobs[c])
+		jobs[c-1] = job{body: body, lo: c * n / k, hi: (c + 1) * n / k, pending: &pending, done: done}
+		pool.workers[c-1].give(&jobs[c-1])
 	}
 	body(0, n/k)
 	// Spin while the others finish (they run as long as this chunk did),

@@ -52,6 +52,19 @@ func Compute(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []
 	return true
 }
 
+// blockBeta returns the beta for the k block starting at k0 (later blocks
+// add to what the first wrote) and whether the kernel must read C at all:
+// beta = 0 in the first block ignores C, NaN included.
+func blockBeta(k0 int, beta float32) (bt float32, useBeta int) {
+	switch {
+	case k0 > 0:
+		return 1, 1
+	case beta == 0:
+		return 0, 0
+	}
+	return beta, 1
+}
+
 func colMasks(w int) (m1, m2, m3 uint64) {
 	mask := func(v int) uint64 {
 		v = max(0, min(16, v))
@@ -71,12 +84,7 @@ func gemmNN(tA bool, m, n, k int, alpha float32, a []float32, lda int, b []float
 	var ap [mrNN]*float32
 	for k0 := 0; k0 < k; k0 += kcNN {
 		kc := min(kcNN, k-k0)
-		bt, useBeta := beta, 1
-		if k0 > 0 {
-			bt = 1
-		} else if beta == 0 {
-			useBeta = 0
-		}
+		bt, useBeta := blockBeta(k0, beta)
 		for j0 := 0; j0 < n; j0 += nrNN {
 			m1, m2, m3 := colMasks(n - j0)
 			bp := &b[k0*ldb+j0]
@@ -103,12 +111,7 @@ func gemmDot(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb 
 	for k0 := 0; k0 < k; k0 += kcDot {
 		kc := min(kcDot, k-k0)
 		n16, tail := kc/16, uint64(1)<<uint(kc%16)-1
-		bt, useBeta := beta, 1
-		if k0 > 0 {
-			bt = 1
-		} else if beta == 0 {
-			useBeta = 0
-		}
+		bt, useBeta := blockBeta(k0, beta)
 		for j0 := 0; j0 < n; j0 += 6 {
 			rj := min(6, n-j0)
 			for s := range bp {
