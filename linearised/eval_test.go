@@ -55,6 +55,116 @@ func TestCalibrateGaussianTruth(t *testing.T) {
 	}
 }
 
+// TestSpearmanCalibratedReference checks that SpearmanCalibrated is what a
+// calibrated std map actually scores, and that it falls as σ varies less.
+func TestSpearmanCalibratedReference(t *testing.T) {
+	rng := newRNG(t, 41)
+	const n = 40000
+	for _, spread := range []float64{20, 2} {
+		truth := make([]float32, n)
+		mean := make([]float32, n)
+		v := make([]float64, n)
+		for i := range truth {
+			s := 0.01 * (1 + (spread-1)*rng.Float64())
+			v[i] = s * s
+			truth[i] = float32(s * rng.NormFloat64())
+		}
+		c, err := Calibrate(truth, mean, v, nil, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Both are Spearman coefficients of 40000 pixels: standard error
+		// about 1/√n = 0.005 each.
+		if math.Abs(c.Spearman-c.SpearmanCalibrated) > 0.02 {
+			t.Fatalf("spread %g: calibrated σ scores %.3f, reference says %.3f", spread, c.Spearman, c.SpearmanCalibrated)
+		}
+		t.Logf("σ spread %g×: Spearman %.3f, reference %.3f", spread, c.Spearman, c.SpearmanCalibrated)
+		if spread == 2 && c.SpearmanCalibrated > 0.3 {
+			t.Fatalf("σ spread 2×: reference %.3f, want well below the 20× case", c.SpearmanCalibrated)
+		}
+		if spread == 20 && c.SpearmanCalibrated < 0.4 {
+			t.Fatalf("σ spread 20×: reference %.3f, want clearly positive", c.SpearmanCalibrated)
+		}
+	}
+	// A constant σ ranks nothing.
+	c, err := Calibrate([]float32{1, -1, 2, 0.5}, make([]float32, 4), ConstantVariance(4, 1), nil, 2)
+	if err != nil || c.SpearmanCalibrated != 0 || c.Spearman != 0 {
+		t.Fatalf("constant σ: Spearman %g, reference %g, %v", c.Spearman, c.SpearmanCalibrated, err)
+	}
+}
+
+// TestPatchSpearman builds errors whose σ is constant on 4×4 blocks: the
+// patch statistic must find the blocks (which the pixel statistic sees
+// only dimly), must not find them when σ is shuffled between blocks, and
+// must keep only patches inside the mask.
+func TestPatchSpearman(t *testing.T) {
+	rng := newRNG(t, 42)
+	const n, size = 64, 4
+	nb := n / size
+	blockSigma := make([]float64, nb*nb)
+	for b := range blockSigma {
+		blockSigma[b] = 0.01 * (1 + 2*rng.Float64())
+	}
+	truth := make([]float32, n*n)
+	mean := make([]float32, n*n)
+	v := make([]float64, n*n)
+	shuffled := make([]float64, n*n)
+	perm := rng.Perm(nb * nb)
+	for r := 0; r < n; r++ {
+		for c := 0; c < n; c++ {
+			b := (r/size)*nb + c/size
+			i := r*n + c
+			v[i] = blockSigma[b] * blockSigma[b]
+			shuffled[i] = blockSigma[perm[b]] * blockSigma[perm[b]]
+			truth[i] = float32(blockSigma[b] * rng.NormFloat64())
+		}
+	}
+	pix, err := Calibrate(truth, mean, v, nil, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := PatchSpearman(truth, mean, v, n, size, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 16 pixels per patch: the RMS error's relative scatter is about
+	// 1/√32 ≈ 0.18 against a σ range of 3×, so the ranking mostly survives.
+	if got < 0.7 || got < pix.Spearman+0.3 {
+		t.Fatalf("patch Spearman %.3f (pixel %.3f): the blocks were not found", got, pix.Spearman)
+	}
+	sh, err := PatchSpearman(truth, mean, shuffled, n, size, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 256 patches: a correlation of independent rankings has sd 1/√255.
+	t.Logf("pixel Spearman %.3f, 4×4 patches %.3f, σ shuffled between patches %.3f", pix.Spearman, got, sh)
+	if math.Abs(sh) > 0.25 {
+		t.Fatalf("σ shuffled between blocks still scores %.3f", sh)
+	}
+	// Keep the left half only: the patches there are as found as before;
+	// fewer than 3 patches is an error.
+	mask := make([]bool, n*n)
+	for i := range mask {
+		mask[i] = i%n < n/2
+	}
+	if half, err := PatchSpearman(truth, mean, v, n, size, mask); err != nil || half < 0.6 {
+		t.Fatalf("left half: %.3f, %v", half, err)
+	}
+	small := make([]bool, n*n)
+	for r := 0; r < 2*size; r++ {
+		for c := 0; c < size; c++ {
+			small[r*n+c] = true
+		}
+	}
+	if _, err := PatchSpearman(truth, mean, v, n, size, small); err == nil {
+		t.Fatal("two patches inside the mask: want an error")
+	}
+	v[0] = math.NaN()
+	if _, err := PatchSpearman(truth, mean, v, n, size, nil); err == nil {
+		t.Fatal("NaN variance: want an error")
+	}
+}
+
 func TestSpearmanTies(t *testing.T) {
 	// Ranks [1, 2.5, 2.5, 4] and [1, 3, 2, 4]: correlation 4.5/√(4.5·5).
 	got := spearman([]float64{1, 2, 2, 3}, []float64{1, 3, 2, 4})

@@ -327,6 +327,13 @@ func TestUncertaintyEndToEnd(t *testing.T) {
 	if rc.Group("/dip") == nil {
 		t.Fatal("the model did not travel to the uncertainty file")
 	}
+	// The scan has a ground truth, so the calibration is recorded, with
+	// the Spearman's calibrated reference and its patch-wise version.
+	for _, a := range []string{"test_loglik", "spearman", "spearman_calibrated", "spearman_patch"} {
+		if v := reconAttr(rc, a); math.IsNaN(v) || (a != "test_loglik" && math.Abs(v) > 1) {
+			t.Errorf("attribute %s = %v", a, v)
+		}
+	}
 	// The matrix-free regime reports its subspace; a rank cap is honoured
 	// and reported as such. (The zero-centred prior has the larger effective
 	// dimension here, so a cap of 10 is reached before the tail tolerance.)

@@ -45,6 +45,9 @@ func newRoot() *cobra.Command {
   simulate   project an image into a noisy scan file (DXchange layout)
   fbp, tv    classical reconstructions
   dip        deep-image-prior reconstruction
+  uncertainty  pixelwise std map of a DIP reconstruction (linearised Laplace)
+  evaluate   score a reconstruction and its std map against a ground truth
+  study      accuracy and calibration tables over many images
   info       what an HDF5 file holds
   plot       PNG of an image, sinogram or std map
   demo       the whole pipeline on a built-in phantom

@@ -349,34 +349,38 @@ func mean32(v []float32) float64 {
 }
 
 // reportCalibration logs how well the std map predicts the actual error on
-// the scan's ground truth: per-pixel test log-likelihood against that of a
-// constant σ equal to the true RMSE, coverage, and rank correlation.
+// the scan's ground truth, over all pixels (averaged over slices): per-pixel
+// test log-likelihood against that of a constant σ equal to the true RMSE,
+// coverage, and rank correlation (with its calibrated reference and on
+// patches; see 'ctrecon evaluate').
 func reportCalibration(scan *h5io.Scan, rec, std h5io.Volume) []h5io.Attr {
 	n := rec.N
-	var ll, llc, cov1, cov2, rho float64
+	var ll, llc, cov1, cov2, rho, rhoRef, rhoPatch float64
+	// 8×8 patches, smaller on small images so that there are at least 16.
+	o := evaluateOpts{object: 0.01, patch: min(8, max(1, n/4)), bins: 10}
 	for k := 0; k < rec.Slices; k++ {
-		truth := scan.GroundTruth.Slice(k)
-		variance := make([]float64, n*n)
-		for i, s := range std.Slice(k) {
-			variance[i] = float64(s) * float64(s)
+		e, err := evaluateSlice(scan.GroundTruth.Slice(k), rec.Slice(k), std.Slice(k), n, o)
+		if err == nil && e.regions[0].patchRhoErr != nil {
+			err = e.regions[0].patchRhoErr
 		}
-		c, err := linearised.Calibrate(truth, rec.Slice(k), variance, nil, 10)
 		if err != nil {
 			logf("calibration: %v", err)
 			return nil
 		}
-		rmse := linearised.RMSE(truth, rec.Slice(k), nil)
-		cc, _ := linearised.Calibrate(truth, rec.Slice(k), linearised.ConstantVariance(n*n, rmse*rmse), nil, 10)
-		ll += c.LogLik
-		llc += cc.LogLik
-		cov1 += c.Cover1
-		cov2 += c.Cover2
-		rho += c.Spearman
+		all := e.regions[0]
+		ll += all.cal.LogLik
+		llc += all.oracleLL
+		cov1 += all.cal.Cover1
+		cov2 += all.cal.Cover2
+		rho += all.cal.Spearman
+		rhoRef += all.cal.SpearmanCalibrated
+		rhoPatch += all.patchRho
 	}
 	s := float64(rec.Slices)
-	ll, llc, cov1, cov2, rho = ll/s, llc/s, cov1/s, cov2/s, rho/s
-	logf("calibration against the ground truth: test log-likelihood %.3f per pixel (constant σ = RMSE: %.3f), ±1σ coverage %.1f%%, ±2σ %.1f%%, Spearman(|error|, σ) %.2f",
-		ll, llc, 100*cov1, 100*cov2, rho)
+	ll, llc, cov1, cov2, rho, rhoRef, rhoPatch = ll/s, llc/s, cov1/s, cov2/s, rho/s, rhoRef/s, rhoPatch/s
+	logf("calibration against the ground truth: test log-likelihood %.3f per pixel (constant σ = RMSE: %.3f), ±1σ coverage %.1f%%, ±2σ %.1f%%, Spearman(|error|, σ) %.2f (a calibrated σ of this map: %.2f; %d×%d patches: %.2f)",
+		ll, llc, 100*cov1, 100*cov2, rho, rhoRef, o.patch, o.patch, rhoPatch)
 	return []h5io.Attr{{Name: "test_loglik", Value: ll}, {Name: "test_loglik_constant_rmse", Value: llc},
-		{Name: "coverage_1sigma", Value: cov1}, {Name: "coverage_2sigma", Value: cov2}, {Name: "spearman", Value: rho}}
+		{Name: "coverage_1sigma", Value: cov1}, {Name: "coverage_2sigma", Value: cov2}, {Name: "spearman", Value: rho},
+		{Name: "spearman_calibrated", Value: rhoRef}, {Name: "spearman_patch", Value: rhoPatch}, {Name: "spearman_patch_size", Value: o.patch}}
 }

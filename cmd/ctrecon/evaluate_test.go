@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ctrecon/ctrecon/h5io"
+)
+
+// evalNumber returns the first number after label in the all-pixels column
+// of an evaluate report.
+func evalNumber(t *testing.T, out, label string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(regexp.QuoteMeta(label) + `\s+(-?[0-9.]+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no %q in\n%s", label, out)
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestEvaluate scores a std map that is calibrated by construction (truth
+// = image + σ·z): the report must say so (coverage near nominal, LL above
+// the constant-σ oracle, Spearman near its calibrated reference, patches
+// clearly ranked). A std map 3× too wide must lose its LL; bad inputs are
+// refused.
+func TestEvaluate(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	const n = 96
+	rng := rand.New(rand.NewPCG(7, 11))
+	truth, img := h5io.NewVolume(1, n), h5io.NewVolume(1, n)
+	std, wide := h5io.NewVolume(1, n), h5io.NewVolume(1, n)
+	for r := 0; r < n; r++ {
+		for c := 0; c < n; c++ {
+			i := r*n + c
+			// σ grows smoothly from left to right, 0.01 → 0.05.
+			s := 0.01 + 0.04*float64(c)/float64(n-1)
+			img.Data[i] = 0.5 + 0.3*float32(math.Sin(float64(r)/7))
+			truth.Data[i] = img.Data[i] + float32(s*rng.NormFloat64())
+			std.Data[i], wide.Data[i] = float32(s), float32(3*s)
+		}
+	}
+	if err := h5io.WriteImage(p("truth.h5"), h5io.ImageFile{Image: truth}); err != nil {
+		t.Fatal(err)
+	}
+	for name, sd := range map[string]h5io.Volume{"uq.h5": std, "wide.h5": wide} {
+		if err := h5io.WriteRecon(p(name), &h5io.Recon{Method: "test", Image: img, Std: &sd}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := mustRun(t, "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"))
+	t.Log(out)
+	ll, oracle := evalNumber(t, out, "test LL per pixel"), evalNumber(t, out, "(oracle)")
+	cover := evalNumber(t, out, "coverage")
+	rho, ref := evalNumber(t, out, "Spearman(|error|, σ)"), evalNumber(t, out, "calibrated σ of this map")
+	patch := evalNumber(t, out, "patches (RMS)")
+	// 9216 pixels: binomial sd of the coverage 0.005; of a Spearman 0.01.
+	if !(ll > oracle) || math.Abs(cover-0.683) > 0.02 || math.Abs(rho-ref) > 0.04 || !(patch > 0.8) {
+		t.Fatalf("calibrated map: LL %g (oracle %g), ±1σ %g, Spearman %g (reference %g), patches %g\n%s", ll, oracle, cover, rho, ref, patch, out)
+	}
+	outWide := mustRun(t, "evaluate", "-i", p("wide.h5"), "--truth", p("truth.h5"))
+	if w := evalNumber(t, outWide, "test LL per pixel"); !(w < ll) || evalNumber(t, outWide, "coverage") < 0.95 {
+		t.Fatalf("3× too wide: LL %g (calibrated %g)\n%s", w, ll, outWide)
+	}
+	// Spearman is blind to the scale of σ: the wide map ranks as well.
+	if w := evalNumber(t, outWide, "Spearman(|error|, σ)"); w != rho {
+		t.Fatalf("Spearman %g for 3σ, %g for σ", w, rho)
+	}
+
+	// Without a std map: accuracy only.
+	if err := h5io.WriteRecon(p("plain.h5"), &h5io.Recon{Method: "test", Image: img}); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "evaluate", "-i", p("plain.h5"), "--truth", p("truth.h5")); !strings.Contains(out, "accuracy only") || !strings.Contains(out, "PSNR") {
+		t.Fatalf("no std map:\n%s", out)
+	}
+	// Bad inputs: missing flags, other size, NaN, a scan without a truth.
+	if _, err := run(t, context.Background(), "evaluate", "-i", p("uq.h5")); !errors.As(err, new(usageError)) {
+		t.Fatalf("no --truth: %v", err)
+	}
+	small := h5io.NewVolume(1, n/2)
+	if err := h5io.WriteImage(p("small.h5"), h5io.ImageFile{Image: small}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, context.Background(), "evaluate", "-i", p("uq.h5"), "--truth", p("small.h5")); err == nil || !strings.Contains(err.Error(), "ground truth is") {
+		t.Fatalf("size mismatch: %v", err)
+	}
+	// h5io refuses to write NaN, so a NaN reconstruction can only come
+	// from another tool; evaluateSlice refuses it too.
+	img.Data[5] = float32(math.NaN())
+	if _, err := evaluateSlice(truth.Data, img.Data, std.Data, n, evaluateOpts{object: 0.01, patch: 8, bins: 10}); err == nil || !strings.Contains(err.Error(), "NaN") {
+		t.Fatalf("NaN in the reconstruction: %v", err)
+	}
+	scan := &h5io.Scan{ThetaDeg: []float64{0, 90}, Slices: 1, NDet: 3, Data: make([]float32, 6), ImageSize: n, DetSpacing: 1}
+	if err := h5io.WriteScan(p("s.h5"), scan); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, context.Background(), "evaluate", "-i", p("uq.h5"), "--truth", p("s.h5")); err == nil || !strings.Contains(err.Error(), "no /exchange/ground_truth") {
+		t.Fatalf("scan without a truth: %v", err)
+	}
+}
