@@ -391,6 +391,30 @@ func TestUncertaintyEndToEnd(t *testing.T) {
 	if _, err := run(t, context.Background(), "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--prior-mean", "bogus", "-o", p("x.h5")); !errors.As(err, new(usageError)) {
 		t.Fatalf("--prior-mean bogus: %v, want a usage error", err)
 	}
+	// The g-prior runs in both regimes, is recorded, and changes the std;
+	// zero probes is a usage error.
+	for _, regime := range []string{"exact", "matrix-free"} {
+		out := p("g-" + regime + ".h5")
+		mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--mll-steps", "20", "--regime", regime, "--g-prior", "--g-prior-probes", "16", "-o", out)
+		rc, err := h5io.ReadRecon(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reconAttr(rc, "g_prior") != 1 {
+			t.Fatalf("%s: g_prior attribute %v", regime, reconAttr(rc, "g_prior"))
+		}
+		for i, v := range rc.Std.Data {
+			if !(v > 0) || math.IsInf(float64(v), 0) {
+				t.Fatalf("%s g-prior: std[%d] = %v", regime, i, v)
+			}
+		}
+		if regime == "exact" && slices.Equal(rc.Std.Data, stds["init"]) {
+			t.Fatal("--g-prior left the std unchanged")
+		}
+	}
+	if _, err := run(t, context.Background(), "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--g-prior", "--g-prior-probes", "0", "-o", p("x.h5")); !errors.As(err, new(usageError)) {
+		t.Fatalf("--g-prior-probes 0: %v, want a usage error", err)
+	}
 	// The same model against another scan is refused.
 	mustRun(t, "--seed", "2", "simulate", "--phantom", "ellipses", "--size", "16", "--angles", "6", "-o", p("other.h5"))
 	if _, err := run(t, context.Background(), "uncertainty", "-i", p("other.h5"), "--recon", p("dip.h5"), "-o", p("x.h5")); err == nil ||
