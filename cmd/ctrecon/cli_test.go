@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -494,5 +495,36 @@ func TestStudyMergePartialTimings(t *testing.T) {
 	}
 	if row := merged[i:]; !strings.Contains(row, "| lin |") || !strings.Contains(row, "| – |") {
 		t.Fatalf("timing table should show lin at 6 angles and – at 10:\n%s", row)
+	}
+}
+
+// study --g-prior fits the linearised model under the g-prior: same DIP,
+// a different (finite) calibration of lin.
+func TestStudyGPrior(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	base := []string{"-q", "study", "--size", "16", "--images", "ellipses:1", "--dip-iters", "20", "--mll-steps", "5", "--angles", "6", "--methods", "dip,lin"}
+	mustRun(t, append(base, "--values", p("plain.json"))...)
+	mustRun(t, append(base, "--g-prior", "--values", p("g.json"))...)
+	ll := func(file string) float64 {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []studyRecord
+		if err := json.Unmarshal(data, &recs); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Method == "lin" && r.Metric == "ll-all" && len(r.Values) == 1 {
+				return r.Values[0]
+			}
+		}
+		t.Fatalf("%s: no lin ll-all value", file)
+		return 0
+	}
+	a, b := ll(p("plain.json")), ll(p("g.json"))
+	if math.IsNaN(a) || math.IsNaN(b) || math.IsInf(b, 0) || a == b {
+		t.Fatalf("lin test LL %g without the g-prior, %g with it", a, b)
 	}
 }

@@ -39,6 +39,7 @@ type studyOpts struct {
 	dipIters  int
 	mllSteps  int
 	priorMean string
+	gPrior    bool
 	mcSamples int
 	out       string
 	first     int
@@ -93,6 +94,7 @@ one run with COUNT 20.`,
 	f.IntVar(&o.dipIters, "dip-iters", 0, "most DIP iterations (0 = default)")
 	f.IntVar(&o.mllSteps, "mll-steps", 1000, "marginal-likelihood steps for lin/det")
 	f.StringVar(&o.priorMean, "prior-mean", defaultPriorMean, "lin/linmap: centre of the weight prior, init (the DIP's initial weights) or zero")
+	f.BoolVar(&o.gPrior, "g-prior", false, "lin/linmap: the g-prior (weights normalised by ‖(A·J)_{:,i}‖; see uncertainty --help)")
 	f.IntVar(&o.mcSamples, "mc-samples", 64, "MC-dropout samples")
 	f.StringVarP(&o.out, "out", "o", "", "also write the tables to this markdown file")
 	f.IntVar(&o.first, "first", 0, "start every kind at this draw (digit index, CT slice 40+K, phantom draw K)")
@@ -379,6 +381,19 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 					prob.PriorMean = dip.InitialParams(u, s.Seed)[:u.NumConvWeights()]
 				}
 				t0 := time.Now()
+				if o.gPrior {
+					prior, err := linearised.NewPrior(prob.Blocks, u.NumConvWeights())
+					if err != nil {
+						return nil, err
+					}
+					regime, err := linearised.ChooseRegime(prob, prior, linearised.Settings{MLL: mll})
+					if err != nil {
+						return nil, err
+					}
+					if prob, _, err = applyGPrior(ctx, prob, regime, defaultGPriorProbes, rand.New(rand.NewPCG(g.seed, 0x67707200+uint64(draw)))); err != nil {
+						return nil, err
+					}
+				}
 				lr, err := linearised.Run(ctx, prob, nil, linearised.Settings{MLL: mll},
 					rand.New(rand.NewPCG(g.seed, uint64(draw))), nil)
 				if err != nil {
