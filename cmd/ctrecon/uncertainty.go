@@ -98,7 +98,9 @@ it out with --no-delta only to study that effect.`,
 		Example: `  ctrecon uncertainty -i scan.h5 --recon dip.h5 -o dip-uq.h5
   ctrecon uncertainty -i scan.h5 --recon dip.h5 --samples 16 -o dip-uq.h5
   ctrecon uncertainty -i ct-scan.h5 --recon ct-dip.h5 --fit em -o ct-uq.h5
-  ctrecon plot -i dip-uq.h5 --truth scan.h5 --calibration -o uq.png`,
+  ctrecon uncertainty -i scan.h5 --recon dip.h5 --g-prior -o dip-uq-g.h5
+  ctrecon plot -i dip-uq.h5 --truth scan.h5 --calibration -o uq.png
+  ctrecon evaluate -i dip-uq.h5 --truth scan.h5`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runUncertainty(cmd, o) },
 	}
 	f := cmd.Flags()
