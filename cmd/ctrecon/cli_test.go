@@ -413,6 +413,11 @@ func TestUncertaintyEndToEnd(t *testing.T) {
 			t.Fatal("--g-prior left the std unchanged")
 		}
 	}
+	// The EM of 2210.04994 under its g-prior.
+	mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--regime", "matrix-free", "--fit", "em", "--g-prior", "-o", p("emg.h5"))
+	if rc, err := h5io.ReadRecon(p("emg.h5")); err != nil || reconAttr(rc, "g_prior") != 1 || reconAttr(rc, "subspace_rank") < 1 {
+		t.Fatalf("--fit em --g-prior: %v", err)
+	}
 	if _, err := run(t, context.Background(), "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--g-prior", "--g-prior-probes", "0", "-o", p("x.h5")); !errors.As(err, new(usageError)) {
 		t.Fatalf("--g-prior-probes 0: %v, want a usage error", err)
 	}
