@@ -126,8 +126,9 @@ it out with --no-delta only to study that effect.`,
 
 // defaultPriorMean is where the prior on the conv weights is centred unless
 // --prior-mean says otherwise (see linearised.Problem.PriorMean): at the
-// DIP's initial weights, which beat zero on every 128² case and on all
-// pixels at 28² (docs/studies/uq-128.md).
+// DIP's initial weights, which beat zero on all pixels of every 128² scan
+// (docs/studies/uq-128.md); on 28² digits it is level on all pixels, better
+// on the object at 5 angles and worse at 20–30 (docs/studies/digits-uq-20.md).
 const defaultPriorMean = "init"
 
 // checkPriorMean refuses a --prior-mean other than init or zero (uncertainty
