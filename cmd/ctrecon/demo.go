@@ -175,7 +175,7 @@ func runDemo(cmd *cobra.Command, o demoOpts) error {
 		fmt.Fprintf(&summary, "\nuncertainty (%.1fs):", times["uncertainty"].Seconds())
 		for _, a := range uq.Attrs {
 			switch a.Name {
-			case "regime", "sigma_y", "test_loglik", "test_loglik_constant_rmse", "coverage_1sigma", "coverage_2sigma", "spearman":
+			case "regime", "sigma_y", "test_loglik", "test_loglik_constant_rmse", "coverage_1sigma", "coverage_2sigma", "spearman", "spearman_calibrated", "spearman_patch":
 				fmt.Fprintf(&summary, " %s=%v", a.Name, fmtAttr(a.Value))
 			}
 		}
