@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ type evaluateOpts struct {
 	in, truth, slices string
 	object            float64
 	patch, bins       int
+	patchLL           string
 }
 
 func evaluateCmd() *cobra.Command {
@@ -54,6 +57,7 @@ grown by one pixel), where empty background does not flatter it.`,
 	f.Float64Var(&o.object, "object", 0.01, "object region: truth above this value, grown by one pixel")
 	f.IntVar(&o.patch, "patch", 8, "patch size for the patch-wise Spearman")
 	f.IntVar(&o.bins, "bins", 10, "number of σ bins (equal pixel counts)")
+	f.StringVar(&o.patchLL, "patch-ll", "1,2,10", "patch sizes for the patch-wise LL (needs /recon/samples)")
 	return cmd
 }
 
@@ -79,17 +83,46 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 	if o.patch > n/2 {
 		return usagef("--patch %d leaves fewer than 4 patches in a %d×%d image", o.patch, n, n)
 	}
+	sizes, err := parsePatchSizes(o.patchLL, n)
+	if err != nil {
+		return err
+	}
+	// Posterior samples, [k][slices][N][N] around the image, with the δ the
+	// std map includes (when it does).
+	per := rc.Image.Slices * n * n
+	k := len(rc.Samples) / per
+	delta := 0.0
+	if k > 0 {
+		for _, a := range rc.Attrs {
+			if v, ok := a.Value.(float64); ok && a.Name == "delta" {
+				delta = v
+			}
+		}
+	}
 	a, b, err := parseSlices(o.slices, rc.Image.Slices)
 	if err != nil {
 		return err
 	}
-	for k := a; k < b; k++ {
-		e, err := evaluateSlice(truth.Slice(k), rc.Image.Slice(k), stdSlice(rc.Std, k), n, o)
+	for sl := a; sl < b; sl++ {
+		e, err := evaluateSlice(truth.Slice(sl), rc.Image.Slice(sl), stdSlice(rc.Std, sl), n, o)
 		if err != nil {
-			return fmt.Errorf("%s, slice %d: %w", o.in, k, err)
+			return fmt.Errorf("%s, slice %d: %w", o.in, sl, err)
 		}
-		fmt.Fprintf(w, "%s slice %d (%d×%d) against %s\n", o.in, k, n, n, o.truth)
+		fmt.Fprintf(w, "%s slice %d (%d×%d) against %s\n", o.in, sl, n, n, o.truth)
 		e.write(w)
+		if k > 0 && rc.Std != nil && len(sizes) > 0 {
+			zero := make([]float32, k*n*n)
+			img := rc.Image.Slice(sl)
+			for r := 0; r < k; r++ {
+				src := rc.Samples[(r*rc.Image.Slices+sl)*n*n : (r*rc.Image.Slices+sl+1)*n*n]
+				for i, v := range src {
+					zero[r*n*n+i] = v - img[i]
+				}
+			}
+			if err := writePatchLL(w, truth.Slice(sl), img, rc.Std.Slice(sl), zero, k, delta, n, sizes, o.object); err != nil {
+				return fmt.Errorf("%s, slice %d: %w", o.in, sl, err)
+			}
+		}
 	}
 	return nil
 }
@@ -223,4 +256,76 @@ func (e *sliceEval) write(w io.Writer) {
 			fmt.Fprintf(w, "    %s\n", strings.Join(parts[i:min(i+4, len(parts))], ", "))
 		}
 	}
+}
+
+// parsePatchSizes reads --patch-ll: comma-separated sizes from 1 to n/2, or
+// empty for none.
+func parsePatchSizes(spec string, n int) ([]int, error) {
+	var sizes []int
+	for _, f := range strings.Split(spec, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 1 || v > max(1, n/2) {
+			return nil, usagef("--patch-ll %q: want sizes from 1 to %d, comma-separated", spec, max(1, n/2))
+		}
+		sizes = append(sizes, v)
+	}
+	return sizes, nil
+}
+
+// writePatchLL prints the patch-wise test LL (linearised.PatchLogLik) of
+// each size, on all pixels and on the object, under the k zero-mean
+// samples' covariance plus δ, and under independent pixels with the std
+// map's variances.
+func writePatchLL(w io.Writer, truth, img, std, samples []float32, k int, delta float64, n int, sizes []int, object float64) error {
+	variance := make([]float64, n*n)
+	for i, s := range std {
+		variance[i] = float64(s) * float64(s)
+	}
+	full := linearised.SampleCovFunc(samples, k, n*n, delta)
+	diag := linearised.DiagCovFunc(variance)
+	mask := linearised.ObjectMask(truth, n, float32(object), 1)
+	fmt.Fprintf(w, "  patch LL per pixel, covariance of %d samples + δ %.3g (independent pixels, std map):\n", k, delta)
+	for _, size := range sizes {
+		if k < size*size {
+			fmt.Fprintf(w, "    %d×%d: only %d samples for %d pixels per patch; the covariance would be mostly δ\n", size, size, k, size*size)
+			continue
+		}
+		fmt.Fprintf(w, "    %-6s", fmt.Sprintf("%d×%d", size, size))
+		for _, m := range [][]bool{nil, mask} {
+			if !anyPatchInside(n, size, m) {
+				fmt.Fprintf(w, " %-24s", "no whole patch")
+				continue
+			}
+			ll, err := linearised.PatchLogLik(context.Background(), truth, img, n, size, m, full)
+			if err != nil {
+				return err
+			}
+			ld, err := linearised.PatchLogLik(context.Background(), truth, img, n, size, m, diag)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, " %-24s", fmt.Sprintf("%.3f (%.3f)", ll, ld))
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+// anyPatchInside reports whether one of the size×size patches of an n×n
+// image lies wholly inside mask (nil: everything).
+func anyPatchInside(n, size int, mask []bool) bool {
+	for _, p := range linearised.Patches(n, size) {
+		in := true
+		for _, i := range p {
+			in = in && (mask == nil || mask[i])
+		}
+		if in {
+			return true
+		}
+	}
+	return false
 }

@@ -110,3 +110,76 @@ func TestEvaluate(t *testing.T) {
 		t.Fatalf("scan without a truth: %v", err)
 	}
 }
+
+// TestEvaluatePatchLL builds errors that share one value per 2×2 block
+// (plus a little independent noise) and stores samples drawn the same way:
+// the patch LL under the samples' covariance must see the correlation
+// (2×2 patches well above independent pixels) and not invent one (1×1
+// patches level with the std map's LL).
+func TestEvaluatePatchLL(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	const n, k, sb, se = 32, 64, 0.02, 0.002
+	rng := rand.New(rand.NewPCG(9, 13))
+	draw := func(dst []float32) {
+		for r := 0; r < n; r += 2 {
+			for c := 0; c < n; c += 2 {
+				b := sb * rng.NormFloat64()
+				for _, i := range []int{r*n + c, r*n + c + 1, (r+1)*n + c, (r+1)*n + c + 1} {
+					dst[i] = float32(b + se*rng.NormFloat64())
+				}
+			}
+		}
+	}
+	truth, img, std := h5io.NewVolume(1, n), h5io.NewVolume(1, n), h5io.NewVolume(1, n)
+	draw(truth.Data)
+	for i := range truth.Data {
+		img.Data[i] = 0.5
+		truth.Data[i] += 0.5
+		std.Data[i] = float32(math.Hypot(sb, se))
+	}
+	samples := make([]float32, k*n*n)
+	for r := 0; r < k; r++ {
+		s := samples[r*n*n : (r+1)*n*n]
+		draw(s)
+		for i := range s {
+			s[i] += img.Data[i]
+		}
+	}
+	if err := h5io.WriteImage(p("truth.h5"), h5io.ImageFile{Image: truth}); err != nil {
+		t.Fatal(err)
+	}
+	rc := &h5io.Recon{Method: "test", Image: img, Std: &std, Samples: samples, Attrs: []h5io.Attr{{Name: "delta", Value: 1e-9}}}
+	if err := h5io.WriteRecon(p("uq.h5"), rc); err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"), "--patch-ll", "1,2")
+	t.Log(out)
+	pair := func(label string) (float64, float64) {
+		m := regexp.MustCompile(regexp.QuoteMeta(label) + `\s+(-?[0-9.]+) \((-?[0-9.]+)\)`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no %q row in\n%s", label, out)
+		}
+		a, _ := strconv.ParseFloat(m[1], 64)
+		b, _ := strconv.ParseFloat(m[2], 64)
+		return a, b
+	}
+	full1, diag1 := pair("1×1")
+	full2, diag2 := pair("2×2")
+	// Per pixel, the correlated 2×2 Gaussian gains ⅛·log(det ratio) ≈ 1.56
+	// nats over independent pixels (eigenvalues 4σ_b²+σ_e² and σ_e² ×3
+	// against (σ_b²+σ_e²) ×4); 64 samples estimate it to ~0.1.
+	if !(full2 > diag2+1) {
+		t.Fatalf("2×2 patches: samples' covariance %g, independent pixels %g; the correlation was missed", full2, diag2)
+	}
+	if math.Abs(full1-diag1) > 0.15 {
+		t.Fatalf("1×1 patches: samples' variance gives %g, the std map %g", full1, diag1)
+	}
+	// Too few samples for a patch is said, not computed.
+	if out := mustRun(t, "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"), "--patch-ll", "10"); !strings.Contains(out, "only 64 samples") {
+		t.Fatalf("10×10 patches from 64 samples:\n%s", out)
+	}
+	if _, err := run(t, context.Background(), "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"), "--patch-ll", "0"); !errors.As(err, new(usageError)) {
+		t.Fatalf("--patch-ll 0: %v", err)
+	}
+}
