@@ -91,13 +91,28 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 	// std map includes (when it does).
 	per := rc.Image.Slices * n * n
 	k := len(rc.Samples) / per
-	delta := 0.0
-	if k > 0 {
-		for _, a := range rc.Attrs {
-			if v, ok := a.Value.(float64); ok && a.Name == "delta" {
-				delta = v
-			}
+	delta, withDelta := 0.0, true
+	for _, a := range rc.Attrs {
+		var v float64 // h5io reads numbers as float64; written ones may be ints
+		switch x := a.Value.(type) {
+		case float64:
+			v = x
+		case int:
+			v = float64(x)
+		case int64:
+			v = float64(x)
+		default:
+			continue
 		}
+		switch a.Name {
+		case "delta":
+			delta = v
+		case "with_delta":
+			withDelta = v != 0
+		}
+	}
+	if !withDelta { // uncertainty --no-delta: the std map leaves δ out
+		delta = 0
 	}
 	a, b, err := parseSlices(o.slices, rc.Image.Slices)
 	if err != nil {

@@ -175,6 +175,16 @@ func TestEvaluatePatchLL(t *testing.T) {
 	if math.Abs(full1-diag1) > 0.15 {
 		t.Fatalf("1×1 patches: samples' variance gives %g, the std map %g", full1, diag1)
 	}
+	// A std map written with --no-delta (with_delta = 0) gets no δ in the
+	// patch covariance either, however large the recorded δ.
+	rc.Attrs = []h5io.Attr{{Name: "delta", Value: 0.01}, {Name: "with_delta", Value: 0}}
+	if err := h5io.WriteRecon(p("nodelta.h5"), rc); err != nil {
+		t.Fatal(err)
+	}
+	out = mustRun(t, "evaluate", "-i", p("nodelta.h5"), "--truth", p("truth.h5"), "--patch-ll", "1")
+	if f, d := pair("1×1"); math.Abs(f-d) > 0.15 {
+		t.Fatalf("--no-delta file: 1×1 patch LL %g against the std map's %g; δ was added\n%s", f, d, out)
+	}
 	// Too few samples for a patch is said, not computed.
 	if out := mustRun(t, "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"), "--patch-ll", "10"); !strings.Contains(out, "only 64 samples") {
 		t.Fatalf("10×10 patches from 64 samples:\n%s", out)
