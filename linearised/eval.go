@@ -140,17 +140,12 @@ func PatchSpearman(truth, mean []float32, variance []float64, n, size int, mask 
 		panic(fmt.Errorf("linearised: PatchSpearman lengths %d, %d, %d, mask %d for %d×%d", len(truth), len(mean), len(variance), len(mask), n, n))
 	}
 	var rmsErr, rmsSigma []float64
-	for _, p := range Patches(n, size) {
+	for _, p := range PatchesInside(n, size, mask) {
 		var se, sv float64
-		in := true
 		for _, i := range p {
-			in = in && (mask == nil || mask[i])
 			d := float64(truth[i]) - float64(mean[i])
 			se += d * d
 			sv += variance[i]
-		}
-		if !in {
-			continue
 		}
 		if !(sv > 0) || math.IsInf(sv, 0) || math.IsNaN(se) || math.IsInf(se, 0) {
 			return 0, fmt.Errorf("linearised: PatchSpearman: patch at pixel %d has variance sum %g and error sum %g", p[0], sv, se)
@@ -260,6 +255,26 @@ func Patches(n, size int) [][]int {
 	return out
 }
 
+// PatchesInside returns the patches of Patches(n, size) that lie wholly
+// inside mask (nil: all of them).
+func PatchesInside(n, size int, mask []bool) [][]int {
+	all := Patches(n, size)
+	if mask == nil {
+		return all
+	}
+	var out [][]int
+	for _, p := range all {
+		in := true
+		for _, i := range p {
+			in = in && mask[i]
+		}
+		if in {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // CovFunc returns the predictive covariance (row-major |P|×|P|, δ
 // included) of each pixel set (patch) it is given, batched so that an
 // implementation can share work between patches.
@@ -270,19 +285,9 @@ type CovFunc func(ctx context.Context, patches [][]int) ([][]float64, error)
 // of Patches(n, size), C_P from cov. With mask non-nil only patches whose
 // pixels all lie in the mask count. size 1 gives the per-pixel LL.
 func PatchLogLik(ctx context.Context, truth, mean []float32, n, size int, mask []bool, cov CovFunc) (float64, error) {
-	var patches [][]int
+	patches := PatchesInside(n, size, mask)
 	count := 0
-	for _, p := range Patches(n, size) {
-		if mask != nil {
-			in := true
-			for _, i := range p {
-				in = in && mask[i]
-			}
-			if !in {
-				continue
-			}
-		}
-		patches = append(patches, p)
+	for _, p := range patches {
 		count += len(p)
 	}
 	if count == 0 {

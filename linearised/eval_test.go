@@ -3,6 +3,7 @@ package linearised
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -306,5 +307,27 @@ func TestObjectMask(t *testing.T) {
 		if v != want {
 			t.Fatalf("pixel (%d,%d): %v, want %v", r, c, v, want)
 		}
+	}
+}
+
+func TestPatchesInside(t *testing.T) {
+	// 5×5 in 2×2 patches, mask = the first three columns: only the left
+	// column of patches (rows 0–1, 2–3 and the short row 4) lies inside.
+	mask := make([]bool, 25)
+	for i := range mask {
+		mask[i] = i%5 < 3
+	}
+	got := PatchesInside(5, 2, mask)
+	want := [][]int{{0, 1, 5, 6}, {10, 11, 15, 16}, {20, 21}}
+	if len(got) != len(want) {
+		t.Fatalf("%d patches inside, want %d: %v", len(got), len(want), got)
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("patch %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if len(PatchesInside(5, 2, nil)) != len(Patches(5, 2)) {
+		t.Fatal("a nil mask must keep every patch")
 	}
 }

@@ -311,7 +311,7 @@ func writePatchLL(w io.Writer, truth, img, std, samples []float32, k int, delta 
 		}
 		fmt.Fprintf(w, "    %-6s", fmt.Sprintf("%d×%d", size, size))
 		for _, m := range [][]bool{nil, mask} {
-			if !anyPatchInside(n, size, m) {
+			if len(linearised.PatchesInside(n, size, m)) == 0 {
 				fmt.Fprintf(w, " %-24s", "no whole patch")
 				continue
 			}
@@ -328,19 +328,4 @@ func writePatchLL(w io.Writer, truth, img, std, samples []float32, k int, delta 
 		fmt.Fprintln(w)
 	}
 	return nil
-}
-
-// anyPatchInside reports whether one of the size×size patches of an n×n
-// image lies wholly inside mask (nil: everything).
-func anyPatchInside(n, size int, mask []bool) bool {
-	for _, p := range linearised.Patches(n, size) {
-		in := true
-		for _, i := range p {
-			in = in && (mask == nil || mask[i])
-		}
-		if in {
-			return true
-		}
-	}
-	return false
 }
