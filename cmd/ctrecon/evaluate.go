@@ -134,7 +134,7 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 					zero[r*n*n+i] = v - img[i]
 				}
 			}
-			if err := writePatchLL(w, truth.Slice(sl), img, rc.Std.Slice(sl), zero, k, delta, n, sizes, o.object); err != nil {
+			if err := writePatchLL(w, truth.Slice(sl), img, e.variance, e.object, zero, k, delta, n, sizes); err != nil {
 				return fmt.Errorf("%s, slice %d: %w", o.in, sl, err)
 			}
 		}
@@ -164,6 +164,17 @@ type sliceEval struct {
 	psnr, ssim float64
 	patch      int
 	regions    []regionEval
+	variance   []float64 // σ² per pixel; nil without a std map
+	object     []bool    // the object region's mask
+}
+
+// stdVariance returns σ² of each pixel of a std map.
+func stdVariance(std []float32) []float64 {
+	v := make([]float64, len(std))
+	for i, sd := range std {
+		v[i] = float64(sd) * float64(sd)
+	}
+	return v
 }
 
 // evaluateSlice scores one n×n slice; std may be nil (accuracy only).
@@ -176,18 +187,15 @@ func evaluateSlice(truth, img, std []float32, n int, o evaluateOpts) (*sliceEval
 			return nil, fmt.Errorf("the ground truth has %g at pixel %d", v, i)
 		}
 	}
-	e := &sliceEval{psnr: metrics.PSNR(img, truth, 0), ssim: metrics.SSIM(img, truth, n, 0), patch: o.patch}
-	var variance []float64
+	e := &sliceEval{psnr: metrics.PSNR(img, truth, 0), ssim: metrics.SSIM(img, truth, n, 0), patch: o.patch,
+		object: linearised.ObjectMask(truth, n, float32(o.object), 1)}
 	if std != nil {
-		variance = make([]float64, n*n)
-		for i, s := range std {
-			variance[i] = float64(s) * float64(s)
-		}
+		e.variance = stdVariance(std)
 	}
 	for _, reg := range []struct {
 		name string
 		mask []bool
-	}{{"all pixels", nil}, {"object", linearised.ObjectMask(truth, n, float32(o.object), 1)}} {
+	}{{"all pixels", nil}, {"object", e.object}} {
 		r := regionEval{name: reg.name, rmse: linearised.RMSE(truth, img, reg.mask)}
 		for _, in := range reg.mask {
 			if in {
@@ -201,8 +209,8 @@ func evaluateSlice(truth, img, std []float32, n int, o evaluateOpts) (*sliceEval
 			e.regions = append(e.regions, r)
 			continue
 		}
-		if variance != nil {
-			c, err := linearised.Calibrate(truth, img, variance, reg.mask, o.bins)
+		if e.variance != nil {
+			c, err := linearised.Calibrate(truth, img, e.variance, reg.mask, o.bins)
 			if err != nil {
 				return nil, err
 			}
@@ -216,7 +224,7 @@ func evaluateSlice(truth, img, std []float32, n int, o evaluateOpts) (*sliceEval
 			} else {
 				r.oracleLL = math.Inf(1)
 			}
-			r.patchRho, r.patchRhoErr = linearised.PatchSpearman(truth, img, variance, n, o.patch, reg.mask)
+			r.patchRho, r.patchRhoErr = linearised.PatchSpearman(truth, img, e.variance, n, o.patch, reg.mask)
 		}
 		e.regions = append(e.regions, r)
 	}
@@ -294,15 +302,10 @@ func parsePatchSizes(spec string, n int) ([]int, error) {
 // writePatchLL prints the patch-wise test LL (linearised.PatchLogLik) of
 // each size, on all pixels and on the object, under the k zero-mean
 // samples' covariance plus δ, and under independent pixels with the std
-// map's variances.
-func writePatchLL(w io.Writer, truth, img, std, samples []float32, k int, delta float64, n int, sizes []int, object float64) error {
-	variance := make([]float64, n*n)
-	for i, s := range std {
-		variance[i] = float64(s) * float64(s)
-	}
+// map's variances; the object region is mask.
+func writePatchLL(w io.Writer, truth, img []float32, variance []float64, mask []bool, samples []float32, k int, delta float64, n int, sizes []int) error {
 	full := linearised.SampleCovFunc(samples, k, n*n, delta)
 	diag := linearised.DiagCovFunc(variance)
-	mask := linearised.ObjectMask(truth, n, float32(object), 1)
 	fmt.Fprintf(w, "  patch LL per pixel, covariance of %d samples + δ %.3g (independent pixels, std map):\n", k, delta)
 	for _, size := range sizes {
 		if k < size*size {

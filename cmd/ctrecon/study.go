@@ -402,13 +402,6 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				addUQ(method, "seconds", na, time.Since(t0).Seconds())
 				return lr, nil
 			}
-			stdVariance := func(std []float32) []float64 {
-				v := make([]float64, len(std))
-				for i, sd := range std {
-					v[i] = float64(sd) * float64(sd)
-				}
-				return v
-			}
 			if has("lin") || has("det") {
 				lr, err := linFit("lin", linearised.MLLSettings{Steps: o.mllSteps})
 				if err != nil {
