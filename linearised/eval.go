@@ -417,27 +417,3 @@ func DiagCovFunc(variance []float64) CovFunc {
 	}
 }
 
-// ObjectMask marks the pixels of an n×n image whose value exceeds thresh,
-// grown by dilate pixels (square neighbourhood) so that the object's edges
-// count: the "object region" on which calibration is reported besides all
-// pixels (DESIGN.md §5: empty background, where a sigmoid output saturates,
-// is easy and flatters the all-pixel numbers).
-func ObjectMask(img []float32, n int, thresh float32, dilate int) []bool {
-	if len(img) != n*n {
-		panic(fmt.Errorf("linearised: ObjectMask: %d pixels for %d×%d", len(img), n, n))
-	}
-	mask := make([]bool, n*n)
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			if img[i*n+j] <= thresh {
-				continue
-			}
-			for a := max(0, i-dilate); a <= min(n-1, i+dilate); a++ {
-				for b := max(0, j-dilate); b <= min(n-1, j+dilate); b++ {
-					mask[a*n+b] = true
-				}
-			}
-		}
-	}
-	return mask
-}

@@ -297,19 +297,6 @@ func TestExactCovFuncChunksPatches(t *testing.T) {
 	}
 }
 
-func TestObjectMask(t *testing.T) {
-	img := make([]float32, 25)
-	img[12] = 1 // centre of 5×5
-	m := ObjectMask(img, 5, 0.5, 1)
-	for i, v := range m {
-		r, c := i/5, i%5
-		want := r >= 1 && r <= 3 && c >= 1 && c <= 3
-		if v != want {
-			t.Fatalf("pixel (%d,%d): %v, want %v", r, c, v, want)
-		}
-	}
-}
-
 func TestPatchesInside(t *testing.T) {
 	// 5×5 in 2×2 patches, mask = the first three columns: only the left
 	// column of patches (rows 0–1, 2–3 and the short row 4) lies inside.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/metrics"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -198,7 +199,7 @@ func TestCalibrateFile(t *testing.T) {
 	for _, reg := range []struct {
 		name string
 		mask []bool
-	}{{"all", nil}, {"object", ObjectMask(truth, n, 0.01, 1)}} {
+	}{{"all", nil}, {"object", metrics.ObjectRegion(truth, n)}} {
 		c, err := Calibrate(truth, mean, v, reg.mask, 5)
 		if err != nil {
 			t.Fatal(err)
@@ -229,7 +230,7 @@ func TestRunTrainedRank(t *testing.T) {
 	for i, s := range res.Std {
 		v[i] = float64(s) * float64(s)
 	}
-	for _, mask := range [][]bool{nil, ObjectMask(truth, n, 0.01, 1)} {
+	for _, mask := range [][]bool{nil, metrics.ObjectRegion(truth, n)} {
 		c, _ := Calibrate(truth, prob.Xhat, v, mask, 5)
 		r := RMSE(truth, prob.Xhat, mask)
 		cc, _ := Calibrate(truth, prob.Xhat, ConstantVariance(len(truth), r*r), mask, 5)

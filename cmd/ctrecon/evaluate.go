@@ -188,7 +188,7 @@ func evaluateSlice(truth, img, std []float32, n int, o evaluateOpts) (*sliceEval
 		}
 	}
 	e := &sliceEval{psnr: metrics.PSNR(img, truth, 0), ssim: metrics.SSIM(img, truth, n, 0), patch: o.patch,
-		object: linearised.ObjectMask(truth, n, float32(o.object), 1)}
+		object: metrics.ObjectMask(truth, n, float32(o.object), 1)}
 	if std != nil {
 		e.variance = stdVariance(std)
 	}
