@@ -416,4 +416,3 @@ func DiagCovFunc(variance []float64) CovFunc {
 		return out, nil
 	}
 }
-
