@@ -22,6 +22,12 @@
 // for the 1×1 convs) is contiguous. ApplyBatch is a batched JVP,
 // AdjointBatch a batched VJP.
 //
+// # Stored model
+//
+// Model is a trained DIP as a reconstruction file holds it under /dip
+// (architecture, input, parameters and output scale per slice); ReadModel
+// rebuilds and checks it, Model.Slice gives one slice's network.
+//
 // Example:
 //
 //	arch, _ := dip.Preset("small")

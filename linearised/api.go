@@ -130,6 +130,9 @@ type Result struct {
 	// the bound on what it misses); zero in the exact regime or with
 	// SampleCG.
 	Subspace SubspaceInfo
+
+	mean     []float32 // Problem.Xhat
+	subspace bool      // the variances came from the subspace model
 }
 
 // ExactBytes estimates the memory of the exact regime: AJ (m_y·n float32),
@@ -186,7 +189,7 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Regime: regime, Variance: make([]float64, npix)}
+	res := &Result{Regime: regime, Variance: make([]float64, npix), mean: prob.Xhat}
 	nSamples := s.Samples
 	switch regime {
 	case ExactRegime:
@@ -267,6 +270,7 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 				}
 			}
 			res.Subspace = mf.SubspaceInfo()
+			res.subspace = true
 			if err := mf.SubspaceSamples(ctx, samples, nSamples, rng); err != nil {
 				return nil, err
 			}
@@ -309,18 +313,46 @@ func Run(ctx context.Context, prob *Problem, prior *Prior, s Settings, rng *rand
 	return res, nil
 }
 
+// Posterior is a fitted linearised model as the experimental design and
+// the evaluation query it. Its samples come from the same model as its
+// variances (the subspace model when that produced them), so a criterion
+// computed from samples agrees with the std map the user sees.
+type Posterior interface {
+	// Mean is the predictive mean x̂ (length N²).
+	Mean() []float32
+	// PixelVariances are the posterior pixel variances without δ.
+	PixelVariances() []float64
+	// NoiseVar is the fitted σ_y².
+	NoiseVar() float64
+	// DrawSamples writes k zero-mean posterior samples (k × N², without δ).
+	DrawSamples(ctx context.Context, dst []float32, k int, rng *rand.Rand) error
+}
+
+// Mean is the predictive mean x̂.
+func (r *Result) Mean() []float32 { return r.mean }
+
+// PixelVariances are the posterior pixel variances without δ.
+func (r *Result) PixelVariances() []float64 { return r.Variance }
+
+// NoiseVar is the fitted σ_y².
+func (r *Result) NoiseVar() float64 { return r.Hyper.NoiseVar() }
+
 // DrawSamples draws k more zero-mean posterior samples (k × N², without δ)
-// from the fitted model of either regime.
+// from the model that produced the variances: the exact posterior, the
+// subspace model, or the full model by CG (SampleCG).
 func (r *Result) DrawSamples(ctx context.Context, dst []float32, k int, rng *rand.Rand) error {
-	if r.Exact != nil {
+	switch {
+	case r.Exact != nil:
 		return r.Exact.Samples(ctx, dst, k, rng)
+	case r.subspace:
+		return r.MatrixFree.SubspaceSamples(ctx, dst, k, rng)
 	}
 	_, err := r.MatrixFree.Samples(ctx, dst, k, rng)
 	return err
 }
 
 // Solve sets dst = K_yy⁻¹ b for k right-hand sides with the fitted model
-// of either regime (Cholesky or CG).
+// of either regime (Cholesky, or CG on the full model).
 func (r *Result) Solve(ctx context.Context, dst, b []float32, k int, rng *rand.Rand) error {
 	if r.Exact != nil {
 		return r.Exact.Solve(dst, b, k)

@@ -63,6 +63,17 @@
 //		func(step int, loss float64) { /* report */ })
 //	// res.Std is the per-pixel uncertainty of xhat.
 //
+// # From a trained DIP
+//
+// NewDIPModel is the one path from a trained DIP slice (DIPSlice, or
+// SliceOf a stored dip.Model) and its measurement to the model: it checks
+// the stored image against the network, builds the Problem, centres the
+// prior (θ₀ by default), chooses the regime and applies the g-prior.
+// DefaultDIPSettings are `ctrecon uncertainty`'s defaults, which `study`
+// and the experimental design (package design) share. A Result is a
+// Posterior: mean, variances, σ_y² and samples drawn from the same model
+// that produced the variances.
+//
 // Numerical trouble is reported, never hidden: a K_yy that needs diagonal
 // jitter to factorise records it (Exact.Jitter, FitResult.Jitter); CG that
 // misses its tolerance returns an error wrapping ErrCGNotConverged.

@@ -111,3 +111,11 @@ func parseSlices(s string, n int) (int, int, error) {
 }
 
 func fmtDur(d float64) string { return fmt.Sprintf("%.2fs", d) }
+
+// b2i records a flag as an HDF5 attribute (0 or 1).
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

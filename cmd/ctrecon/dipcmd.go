@@ -166,7 +166,7 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 	ckpt := o.out + ".ckpt"
 	fp := fmt.Sprintf("in=%s preset=%s input=%s iters=%d lr=%g tv=%g stop=%s tau=%g holdout=%g seed=%d threads=%d",
 		absPath(o.in), preset, o.input, base.MaxIter, base.LR, base.Gamma, o.stop, o.tau, base.HoldOut, g.seed, par.Threads())
-	model := &dipModel{Preset: preset, Arch: arch, N: n, Slices: scan.Slices,
+	model := &dip.Model{Preset: preset, Arch: arch, N: n, Slices: scan.Slices,
 		Input: make([]float32, scan.Slices*n*n), OutputScale: make([]float32, scan.Slices)}
 	rec := h5io.NewVolume(scan.Slices, n)
 	var params []float32
@@ -254,7 +254,7 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 			h5io.Attr{Name: "stop_reason_last_slice", Value: reasons[len(reasons)-1]})
 	}
 	attrs := append(reportPSNR("dip", scan, rec), h5io.Attr{Name: "seconds", Value: time.Since(start).Seconds()})
-	if err := h5io.WriteRecon(o.out, &h5io.Recon{Method: "dip", Image: rec, Attrs: attrs, Groups: []h5io.Group{model.group()}}); err != nil {
+	if err := h5io.WriteRecon(o.out, &h5io.Recon{Method: "dip", Image: rec, Attrs: attrs, Groups: []h5io.Group{model.Group()}}); err != nil {
 		return err
 	}
 	os.Remove(ckpt)
@@ -325,7 +325,7 @@ type checkpoint struct {
 }
 
 // writeCheckpoint saves the finished slices and the state of the current one.
-func writeCheckpoint(path, fp string, slice int, st dip.FitState, rec h5io.Volume, m *dipModel, params []float32) error {
+func writeCheckpoint(path, fp string, slice int, st dip.FitState, rec h5io.Volume, m *dip.Model, params []float32) error {
 	w, err := h5io.Create(path)
 	if err != nil {
 		return err

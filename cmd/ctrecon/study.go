@@ -368,31 +368,19 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 			// linFit runs the linearised model with the given hyperparameter
 			// fit, records its time and returns the result.
 			linFit := func(method string, mll linearised.MLLSettings) (*linearised.Result, error) {
-				J, err := u.Jacobian(res.Params, res.State.Input)
+				set := linearised.DefaultDIPSettings(memAvailable())
+				set.MLL = mll
+				set.GPrior = o.gPrior
+				if o.priorMean == "zero" {
+					set.Centre = linearised.CentreZero
+				}
+				sl := linearised.DIPSlice{Net: u, Params: res.Params, Input: res.State.Input, Seed: s.Seed, HasSeed: true, Image: res.Image}
+				t0 := time.Now()
+				lm, err := linearised.NewDIPModel(ctx, sl, A, y, set, rand.New(rand.NewPCG(g.seed, 0x67707200+uint64(draw))))
 				if err != nil {
 					return nil, err
 				}
-				prob := &linearised.Problem{J: J, Blocks: J.PriorBlocks(), A: A, Y: y, Xhat: res.Image,
-					Theta: res.Params[:u.NumConvWeights()]}
-				if o.priorMean == "init" {
-					prob.PriorMean = dip.InitialParams(u, s.Seed)[:u.NumConvWeights()]
-				}
-				t0 := time.Now()
-				if o.gPrior {
-					prior, err := linearised.NewPrior(prob.Blocks, u.NumConvWeights())
-					if err != nil {
-						return nil, err
-					}
-					regime, err := linearised.ChooseRegime(prob, prior, linearised.Settings{MLL: mll})
-					if err != nil {
-						return nil, err
-					}
-					if prob, _, err = applyGPrior(ctx, prob, regime, defaultGPriorProbes, rand.New(rand.NewPCG(g.seed, 0x67707200+uint64(draw)))); err != nil {
-						return nil, err
-					}
-				}
-				lr, err := linearised.Run(ctx, prob, nil, linearised.Settings{MLL: mll},
-					rand.New(rand.NewPCG(g.seed, uint64(draw))), nil)
+				lr, err := lm.Run(ctx, rand.New(rand.NewPCG(g.seed, uint64(draw))), nil)
 				if err != nil {
 					return nil, err
 				}

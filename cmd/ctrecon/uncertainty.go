@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -119,7 +118,7 @@ it out with --no-delta only to study that effect.`,
 	f.BoolVar(&o.fixNoise, "fix-noise", false, "fix σ_y to the scan's noise_std instead of learning it")
 	f.StringVar(&o.priorMean, "prior-mean", defaultPriorMean, "centre of the prior on the conv weights: init (the DIP's initial weights, recovered from the seed in the recon file) or zero")
 	f.BoolVar(&o.gPrior, "g-prior", false, "normalise the weights by their scale in the data, ‖(A·J)_{:,i}‖, before the block prior (the g-prior of arXiv 2210.04994)")
-	f.IntVar(&o.gPriorProbes, "g-prior-probes", defaultGPriorProbes, "matrix-free regime with --g-prior: random probes behind the weight scales (the exact regime computes them exactly)")
+	f.IntVar(&o.gPriorProbes, "g-prior-probes", linearised.DefaultGPriorProbes, "matrix-free regime with --g-prior: random probes behind the weight scales (the exact regime computes them exactly)")
 	f.BoolVar(&o.predcp, "predcp", false, "MAP with the TV-PredCP hyperprior (λ = m·γ of the DIP fit) instead of plain type-II ML")
 	return cmd
 }
@@ -138,28 +137,6 @@ func checkPriorMean(v string) error {
 		return usagef("--prior-mean %q: want init or zero", v)
 	}
 	return nil
-}
-
-// defaultGPriorProbes is the number of random probes behind the g-prior's
-// weight scales in the matrix-free regime: relative error √(2/64) ≈ 0.18 per
-// weight scale, for 64 VJPs (6 s on a 128² slice, against minutes for the
-// rest). Other counts were not compared.
-const defaultGPriorProbes = 64
-
-// applyGPrior rewrites prob for the g-prior (linearised.GPrior): weight
-// scales from the exact A·J in the exact regime (m_y VJPs), from probes
-// random probes in the matrix-free one. The rewritten problem keeps the
-// blocks, so the prior and the regime still apply. It also says where the
-// scales came from, for the log.
-func applyGPrior(ctx context.Context, prob *linearised.Problem, regime linearised.Regime, probes int, rng *rand.Rand) (*linearised.Problem, string, error) {
-	gs := linearised.GPriorSettings{}
-	from := "the exact A·J"
-	if regime == linearised.MatrixFreeRegime {
-		gs.Probes = probes
-		from = fmt.Sprintf("%d probes", probes)
-	}
-	gp, _, err := linearised.GPrior(ctx, prob, gs, rng)
-	return gp, from, err
 }
 
 func runUncertainty(cmd *cobra.Command, o uqOpts) error {
@@ -208,11 +185,11 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if err != nil {
 		return err
 	}
-	model, err := readDIPModel(o.recon, rc)
+	model, err := dip.ReadModel(o.recon, rc)
 	if err != nil {
 		return err
 	}
-	if want, ok := rc.Group("/dip").AttrString("scan_hash"); ok && want != scanHash(scan) {
+	if want, ok := rc.Group(dip.ModelGroup).AttrString("scan_hash"); ok && want != scanHash(scan) {
 		return fmt.Errorf("%s was fitted to another scan than %s (the data or angles differ); run ctrecon dip on this scan first", o.recon, o.in)
 	}
 	if model.N != scan.ImageSize || model.Slices != scan.Slices {
@@ -232,93 +209,58 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if o.samples > 0 {
 		samples = make([]float32, o.samples*scan.Slices*n*n)
 	}
+	set := linearised.DefaultDIPSettings(memAvailable())
+	set.Regime, set.Method, set.MLL.Steps, set.MLL.FixNoise = regime, method, o.steps, o.fixNoise
+	set.EM.FixNoise = o.fixNoise
+	set.MatrixFree.SampleCG = o.sampleCG
+	set.MatrixFree.CG.PrecondRank = o.rank
+	set.MatrixFree.Subspace.MaxRank = o.maxRank
+	set.SkipFit, set.Samples, set.KeepSamples, set.NoDelta = o.noFit, o.samples, o.samples > 0, o.noDelta
+	set.GPrior, set.GPriorProbes = o.gPrior, o.gPriorProbes
+	set.RequireSeed = cmd.Flags().Changed("prior-mean")
+	if o.priorMean == "zero" {
+		set.Centre = linearised.CentreZero
+	}
+	if o.fixNoise {
+		set.NoiseStd = scan.NoiseStd
+	}
+	if o.predcp {
+		gamma, ok := model.Attr("gamma")
+		if !ok || !(gamma > 0) {
+			return fmt.Errorf("--predcp: %s has no positive DIP TV weight (gamma) to set the hyperprior's strength", o.recon)
+		}
+		set.MLL.PredCP = linearised.PredCPSettings{Gamma: gamma}
+	}
 	start := time.Now()
 	var attrs []h5io.Attr
 	sino := make([]float32, geo.SinoLen())
-	centre := o.priorMean // what the prior is centred at, as recorded
 	for k := 0; k < scan.Slices; k++ {
-		u, params, input, err := model.network(k)
+		sl, err := linearised.SliceOf(model, k)
 		if err != nil {
 			return err
 		}
-		J, err := u.Jacobian(params, input)
-		if err != nil {
-			return err
-		}
-		xhat := rc.Image.Slice(k)
-		// The stored image must be what the stored network computes; anything
-		// else means the file was edited or the model does not belong to it.
-		out := J.Output()
-		var maxd, maxv float64
-		for i, v := range out {
-			maxd = math.Max(maxd, math.Abs(float64(v-xhat[i])))
-			maxv = math.Max(maxv, math.Abs(float64(v)))
-		}
-		if maxd > 1e-4*(1+maxv) { // float32 forward passes agree to ~1e-6 relative
-			return fmt.Errorf("%s: slice %d: /recon/image differs from the stored network's output by %.3g; the file is inconsistent", o.recon, k, maxd)
-		}
+		sl.Image = rc.Image.Slice(k)
+		xhat := sl.Image
 		scan.Sinogram(sino, k)
-		prob := &linearised.Problem{J: J, Blocks: J.PriorBlocks(), A: A, Y: sino, Xhat: xhat,
-			Theta: params[:u.NumConvWeights()]}
-		if o.priorMean == "init" {
-			seed, ok := rc.Group("/dip").AttrFloat("seed")
-			switch {
-			case ok:
-				prob.PriorMean = dip.InitialParams(u, uint64(seed))[:u.NumConvWeights()]
-			case cmd.Flags().Changed("prior-mean"):
-				return fmt.Errorf("--prior-mean init: %s does not record the DIP's seed; use --prior-mean zero", o.recon)
-			default:
-				if k == 0 {
-					logf("%s does not record the DIP's seed: the prior is centred at zero", o.recon)
-				}
-				centre = "zero"
-			}
-		}
-		prior, err := linearised.NewPrior(prob.Blocks, u.NumConvWeights())
+		t0 := time.Now()
+		lm, err := linearised.NewDIPModel(cmd.Context(), sl, A, sino, set, rand.New(rand.NewPCG(g.seed, 0x67707200+uint64(k))))
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: slice %d: %v", o.recon, k, err)
 		}
-		mll := linearised.MLLSettings{Steps: o.steps, FixNoise: o.fixNoise}
-		if o.predcp {
-			gamma, ok := rc.Group("/dip").AttrFloat("gamma")
-			if !ok || !(gamma > 0) {
-				return fmt.Errorf("--predcp: %s has no positive DIP TV weight (gamma) to set the hyperprior's strength", o.recon)
-			}
-			mll.PredCP = linearised.PredCPSettings{Gamma: gamma}
+		if lm.Centre != set.Centre && k == 0 {
+			logf("%s does not record the DIP's seed: the prior is centred at zero", o.recon)
 		}
-		mf := linearised.MatrixFreeSettings{SampleCG: o.sampleCG}
-		mf.CG.PrecondRank = o.rank
-		mf.Subspace.MaxRank = o.maxRank
-		if avail := memAvailable(); avail > 0 {
-			// G and the Gram matrices may take half of what is free; the rank
-			// stops growing there (and the log says what it missed).
-			mf.Subspace.MaxBytes = avail / 2
-		}
-		s := linearised.Settings{Regime: regime, Method: method, MLL: mll, MatrixFree: mf,
-			EM:      linearised.EMSettings{Tol: linearised.DefaultEMTol, Iters: 60, FixNoise: o.fixNoise},
-			SkipFit: o.noFit, Samples: o.samples, KeepSamples: o.samples > 0, NoDelta: o.noDelta}
-		if o.fixNoise {
-			prior.H.LogNoise = 2 * math.Log(scan.NoiseStd)
-		}
-		chosen, err := linearised.ChooseRegime(prob, prior, s)
-		if err != nil {
-			return err
-		}
+		chosen := lm.Regime
 		my, _ := A.Dims()
+		nw := sl.Net.NumConvWeights()
 		if chosen == linearised.ExactRegime {
-			if err := checkMemory("the exact linearised model", linearised.ExactBytes(my, u.NumConvWeights(), prior)); err != nil {
+			if err := checkMemory("the exact linearised model", lm.Bytes()); err != nil {
 				return err
 			}
 		}
-		logf("slice %d: %s regime, %d measurements, %d conv weights in %d prior blocks", k, chosen, my, u.NumConvWeights(), len(prob.Blocks))
-		if o.gPrior {
-			t0 := time.Now()
-			gp, from, err := applyGPrior(cmd.Context(), prob, chosen, o.gPriorProbes, rand.New(rand.NewPCG(g.seed, 0x67707200+uint64(k))))
-			if err != nil {
-				return err
-			}
-			prob = gp
-			logf("slice %d: g-prior weight scales from %s in %s", k, from, fmtDur(time.Since(t0).Seconds()))
+		logf("slice %d: %s regime, %d measurements, %d conv weights in %d prior blocks", k, chosen, my, nw, len(lm.Problem.Blocks))
+		if lm.GPriorFrom != "" {
+			logf("slice %d: g-prior weight scales from %s in %s", k, lm.GPriorFrom, fmtDur(time.Since(t0).Seconds()))
 		}
 		barSteps := o.steps
 		if (chosen == linearised.MatrixFreeRegime && !o.predcp && method != linearised.FitMLL) || method == linearised.FitEM {
@@ -326,7 +268,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		}
 		b := newBar(barSteps, fmt.Sprintf("fit slice %d/%d", k+1, scan.Slices))
 		rng := rand.New(rand.NewPCG(g.seed, 0x756e63+uint64(k)))
-		res, err := linearised.Run(cmd.Context(), prob, prior, s, rng, func(step int, loss float64) {
+		res, err := lm.Run(cmd.Context(), rng, func(step int, loss float64) {
 			if barSteps < 0 { // the fixed point reports the effective dimension γ
 				b.Describe(fmt.Sprintf("fit %d/%d effective dimension %.0f", k+1, scan.Slices, loss))
 			} else {
@@ -338,6 +280,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		if err != nil {
 			return err
 		}
+		centre := lm.Centre.String()
 		for i, v := range res.Std {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				return fmt.Errorf("slice %d: the posterior std has a non-finite value at pixel %d (numerical trouble); try --regime exact or fewer --mll-steps", k, i)

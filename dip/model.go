@@ -1,27 +1,32 @@
-package main
+package dip
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 
-	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
 )
 
-// dipModel is what a DIP reconstruction file stores under /dip so that the
-// network can be rebuilt and linearised later: the architecture, the input
-// and the trained parameters of every slice.
-type dipModel struct {
+// Model is a trained DIP as a reconstruction file stores it under /dip, so
+// that the network can be rebuilt and linearised later: the architecture,
+// and per slice the input, the trained parameters and the output scale.
+type Model struct {
 	Preset      string
-	Arch        dip.Arch
+	Arch        Arch
 	N           int
+	Slices      int
 	Input       []float32 // [slices][N][N]
 	Params      []float32 // [slices][P]
 	OutputScale []float32 // [slices]
-	Slices      int
-	Attrs       []h5io.Attr // fit settings and outcome, for the record
+	// Attrs are the fit's settings and outcome, for the record (gamma, seed,
+	// scan_hash, ...); ReadModel returns all of /dip's attributes but the
+	// architecture's.
+	Attrs []h5io.Attr
 }
+
+// ModelGroup is the HDF5 group a Model is stored under.
+const ModelGroup = "/dip"
 
 func intsCSV(v []int) string {
 	s := make([]string, len(v))
@@ -50,7 +55,11 @@ func b2i(b bool) int {
 	return 0
 }
 
-func (m *dipModel) group() h5io.Group {
+var archAttrs = map[string]bool{"preset": true, "channels": true, "skip": true,
+	"group_norm": true, "sigmoid": true, "image_size": true}
+
+// Group returns the model as the /dip group of a reconstruction file.
+func (m *Model) Group() h5io.Group {
 	P := len(m.Params) / m.Slices
 	attrs := []h5io.Attr{
 		{Name: "preset", Value: m.Preset},
@@ -60,20 +69,27 @@ func (m *dipModel) group() h5io.Group {
 		{Name: "sigmoid", Value: b2i(m.Arch.Sigmoid)},
 		{Name: "image_size", Value: m.N},
 	}
-	return h5io.Group{Path: "/dip", Attrs: append(attrs, m.Attrs...), Arrays: []h5io.Array{
+	return h5io.Group{Path: ModelGroup, Attrs: append(attrs, m.Attrs...), Arrays: []h5io.Array{
 		{Name: "input", Shape: []int{m.Slices, m.N, m.N}, Data: m.Input},
 		{Name: "params", Shape: []int{m.Slices, P}, Data: m.Params},
 		{Name: "output_scale", Shape: []int{m.Slices}, Data: m.OutputScale},
 	}}
 }
 
-// readDIPModel rebuilds the model stored in a reconstruction file.
-func readDIPModel(path string, rc *h5io.Recon) (*dipModel, error) {
-	grp := rc.Group("/dip")
+// ReadModel rebuilds the model stored in a reconstruction file (path is for
+// the messages) and checks it for consistency: the architecture is valid
+// for the size and the parameter count matches it.
+func ReadModel(path string, rc *h5io.Recon) (*Model, error) {
+	grp := rc.Group(ModelGroup)
 	if grp == nil {
 		return nil, fmt.Errorf("%s has no trained DIP model (/dip); make it with ctrecon dip", path)
 	}
-	m := &dipModel{}
+	m := &Model{}
+	for _, a := range grp.Attrs {
+		if !archAttrs[a.Name] { // Group writes them from Arch
+			m.Attrs = append(m.Attrs, a)
+		}
+	}
 	m.Preset, _ = grp.AttrString("preset")
 	ch, ok1 := grp.AttrString("channels")
 	sk, ok2 := grp.AttrString("skip")
@@ -102,20 +118,36 @@ func readDIPModel(path string, rc *h5io.Recon) (*dipModel, error) {
 	if err := m.Arch.Validate(m.N); err != nil {
 		return nil, fmt.Errorf("%s: /dip: %v", path, err)
 	}
-	u, err := dip.NewUNet(m.Arch, m.N)
+	u, err := NewUNet(m.Arch, m.N)
 	if err != nil {
 		return nil, fmt.Errorf("%s: /dip: %v", path, err)
 	}
 	if u.NumParams() != pa.Shape[1] {
 		return nil, fmt.Errorf("%s: /dip params has %d values per slice, the architecture has %d", path, pa.Shape[1], u.NumParams())
 	}
-
 	return m, nil
 }
 
-// network returns the U-Net of slice k with its parameters and input.
-func (m *dipModel) network(k int) (*dip.UNet, []float32, []float32, error) {
-	u, err := dip.NewUNet(m.Arch, m.N)
+// Seed is the seed of the fit's initial draw (InitialParams), when the
+// model records one.
+func (m *Model) Seed() (uint64, bool) {
+	v, ok := m.Attr("seed")
+	return uint64(v), ok
+}
+
+// Attr returns the numeric attribute name of the fit, when recorded.
+func (m *Model) Attr(name string) (float64, bool) {
+	g := h5io.Group{Attrs: m.Attrs}
+	return g.AttrFloat(name)
+}
+
+// Slice returns the U-Net of slice k (its output scale set) with that
+// slice's parameters and input. The slices alias the model's.
+func (m *Model) Slice(k int) (*UNet, []float32, []float32, error) {
+	if k < 0 || k >= m.Slices {
+		return nil, nil, nil, fmt.Errorf("dip: slice %d of a %d-slice model", k, m.Slices)
+	}
+	u, err := NewUNet(m.Arch, m.N)
 	if err != nil {
 		return nil, nil, nil, err
 	}
