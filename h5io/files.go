@@ -438,8 +438,12 @@ type Plan struct {
 	Criterion  string
 	Candidates []float64 // degrees, [C]
 	Selected   []float64 // degrees, [k]
-	Scores     []float64 // [k][C]
-	Attrs      []Attr
+	Scores     []float64 // [k][C]; NaN for candidates that could not be chosen
+	// PredictedMeanStd and PredictedROIStd, when set, are the predicted
+	// mean pixel std before the plan and after each chosen angle ([k+1]),
+	// stored as /design/predicted_mean_std and /design/predicted_roi_std.
+	PredictedMeanStd, PredictedROIStd []float64
+	Attrs                             []Attr
 }
 
 // WritePlan writes a plan file atomically.
@@ -459,6 +463,19 @@ func WritePlan(path string, p *Plan) error {
 	w.Float64("/design/theta_candidates", []int{c}, p.Candidates, DatasetOptions{})
 	w.Float64("/design/theta_selected", []int{k}, p.Selected, DatasetOptions{})
 	w.Float64("/design/scores", []int{k, c}, p.Scores, DatasetOptions{})
+	for _, d := range []struct {
+		name string
+		v    []float64
+	}{{"predicted_mean_std", p.PredictedMeanStd}, {"predicted_roi_std", p.PredictedROIStd}} {
+		if d.v == nil {
+			continue
+		}
+		if len(d.v) != k+1 {
+			w.Abort()
+			return fmt.Errorf("%s: plan %s has %d values, want %d (before and after each of %d angles)", path, d.name, len(d.v), k+1, k)
+		}
+		w.Float64("/design/"+d.name, []int{k + 1}, d.v, DatasetOptions{})
+	}
 	return w.Commit()
 }
 
@@ -477,11 +494,21 @@ func ReadPlan(path string) (*Plan, error) {
 		return nil, err
 	}
 	var shape []int
-	if p.Scores, shape, err = r.Float64("/design/scores", 2); err != nil {
+	if p.Scores, shape, err = r.Float64NaN("/design/scores", 2); err != nil {
 		return nil, err
 	}
 	if shape[0] != len(p.Selected) || shape[1] != len(p.Candidates) {
 		return nil, fmt.Errorf("%s: /design/scores has shape %v, want [%d][%d]", path, shape, len(p.Selected), len(p.Candidates))
+	}
+	for _, d := range []struct {
+		name string
+		dst  *[]float64
+	}{{"predicted_mean_std", &p.PredictedMeanStd}, {"predicted_roi_std", &p.PredictedROIStd}} {
+		if r.Has("/design/" + d.name) {
+			if *d.dst, _, err = r.Float64("/design/"+d.name, 1); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if v, ok, err := r.AttrString("/design", "criterion"); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package h5io
 import (
 	"errors"
 	"fmt"
+	"math"
 	"io/fs"
 	"os"
 	"strings"
@@ -167,6 +168,16 @@ func (r *Reader) Float32Slab(path string, off, cnt []int) ([]float32, error) {
 
 // Float64 reads a numeric dataset converted to float64, refusing NaN or Inf.
 func (r *Reader) Float64(path string, rank int) ([]float64, []int, error) {
+	return r.float64(path, rank, false)
+}
+
+// Float64NaN is Float64 for datasets where NaN means "no value" (a plan's
+// scores of measured candidates); it still refuses Inf.
+func (r *Reader) Float64NaN(path string, rank int) ([]float64, []int, error) {
+	return r.float64(path, rank, true)
+}
+
+func (r *Reader) float64(path string, rank int, nan bool) ([]float64, []int, error) {
 	ds, shape, err := r.numeric(path, rank)
 	if err != nil {
 		return nil, nil, err
@@ -176,8 +187,10 @@ func (r *Reader) Float64(path string, rank int) ([]float64, []int, error) {
 	if err := h5readF64(ds.ID(), data); err != nil {
 		return nil, nil, fmt.Errorf("%s: dataset %s: %v", r.path, path, err)
 	}
-	if err := checkFinite64(data); err != nil {
-		return nil, nil, fmt.Errorf("%s: dataset %s: %v", r.path, path, err)
+	for i, v := range data {
+		if math.IsInf(v, 0) || (!nan && math.IsNaN(v)) {
+			return nil, nil, fmt.Errorf("%s: dataset %s: value %d is %v (not accepted here)", r.path, path, i, v)
+		}
 	}
 	return data, shape, nil
 }

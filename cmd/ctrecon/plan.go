@@ -1,0 +1,330 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctrecon/ctrecon/design"
+	"github.com/ctrecon/ctrecon/dip"
+	"github.com/ctrecon/ctrecon/figures"
+	"github.com/ctrecon/ctrecon/h5io"
+)
+
+type planOpts struct {
+	in, recon, out, png string
+	next, candidates    int
+	rangeDeg, exclude   string
+	criterion, roi      string
+	targetStd           float64
+	topK                bool
+}
+
+func planCmd() *cobra.Command {
+	var o planOpts
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Choose the next projection angles to measure (expected information gain)",
+		Long: `Plans which angles to measure next for a scan, from the posterior samples of
+its uncertainty file (ctrecon uncertainty --samples 256). Every candidate angle
+(--candidates equally spaced in --range, minus the measured ones and --exclude)
+is scored from the samples projected onto it:
+
+  eig       expected information gain ½ log det(I + Ĉ_a/σ_y²), Ĉ_a the samples'
+            covariance over the angle's detector bins (the default)
+  diag-eig  the same with Ĉ_a's diagonal only (ignores correlations)
+  var       mean predictive variance of the angle's bins
+
+The angles are chosen one at a time, and after each the samples are
+conditioned on a simulated measurement of it, so the next choice sees what
+the first already told: a batch does not pile up on neighbouring angles
+(--top-k scores once and takes the best K, as the reference code does).
+--roi x0:x1,y0:y1 (pixel columns x0..x1−1, rows y0..y1−1 from the top) scores
+what each angle tells about that region only. With --target-std S it keeps
+adding angles until the predicted mean std in the ROI (the whole image
+without --roi) falls below S and says how many that took.
+
+The predicted stds are the linear model's, with its hyperparameters and the
+DIP fixed: they do not depend on what the new measurements will show. A plan
+adapts to the data only when the DIP and the uncertainty are refitted after
+measuring (ctrecon design simulates that loop).
+
+Writes the plan file (/design/theta_candidates, theta_selected in order,
+scores [pick][candidate] with NaN for measured and excluded candidates,
+predicted_mean_std and predicted_roi_std) and a PNG of the scores.`,
+		Example: `  ctrecon uncertainty -i scan.h5 --recon dip.h5 --samples 256 -o uq.h5
+  ctrecon plan -i scan.h5 --recon uq.h5 --next 5 -o plan.h5
+  ctrecon plan -i scan.h5 --recon uq.h5 --next 3 --exclude 80:100 --criterion var -o plan.h5
+  ctrecon plan -i scan.h5 --recon uq.h5 --roi 40:80,30:60 --target-std 0.02 -o roi-plan.h5`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runPlan(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.in, "in", "i", "", "the measured scan")
+	f.StringVar(&o.recon, "recon", "", "its uncertainty file with posterior samples (ctrecon uncertainty --samples K)")
+	f.StringVarP(&o.out, "out", "o", "", "output plan file")
+	f.StringVar(&o.png, "png", "", "figure of the scores (default: OUT with .png; \"none\" for no figure)")
+	f.IntVar(&o.next, "next", 5, "how many angles to choose (with --target-std: the most to choose, default all)")
+	f.IntVar(&o.candidates, "candidates", 200, "candidate angles, equally spaced in --range")
+	f.StringVar(&o.rangeDeg, "range", "0:180", "candidate range lo:hi in degrees (hi excluded)")
+	f.StringVar(&o.exclude, "exclude", "", "angle ranges that cannot be measured, lo:hi in degrees, comma separated")
+	f.StringVar(&o.criterion, "criterion", "eig", "eig, diag-eig or var")
+	f.StringVar(&o.roi, "roi", "", "region of interest x0:x1,y0:y1 in pixels (columns, rows from the top; ends excluded)")
+	f.Float64Var(&o.targetStd, "target-std", 0, "add angles until the predicted mean std (in the ROI) is below this")
+	f.BoolVar(&o.topK, "top-k", false, "score once and take the best K (no conditioning between picks)")
+	return cmd
+}
+
+// parseRangeDeg reads "lo:hi" in degrees.
+func parseRangeDeg(flag, s string) (float64, float64, error) {
+	a, b, ok := strings.Cut(s, ":")
+	lo, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	hi, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || err1 != nil || err2 != nil || math.IsNaN(lo) || math.IsNaN(hi) || !(hi > lo) {
+		return 0, 0, usagef("%s %q: want lo:hi in degrees with lo < hi", flag, s)
+	}
+	return lo, hi, nil
+}
+
+// parseROI reads "x0:x1,y0:y1" into a mask of an n×n image.
+func parseROI(s string, n int) ([]bool, error) {
+	xs, ys, ok := strings.Cut(s, ",")
+	if !ok {
+		return nil, usagef("--roi %q: want x0:x1,y0:y1 (pixels)", s)
+	}
+	var v [4]int
+	for i, part := range []string{xs, ys} {
+		a, b, ok := strings.Cut(part, ":")
+		lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+		hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+		if !ok || err1 != nil || err2 != nil {
+			return nil, usagef("--roi %q: want x0:x1,y0:y1 (whole pixels)", s)
+		}
+		v[2*i], v[2*i+1] = lo, hi
+	}
+	for i := 0; i < 4; i += 2 {
+		if v[i] < 0 || v[i+1] > n || v[i] >= v[i+1] {
+			return nil, usagef("--roi %q: the region must lie inside the %d×%d image, with x0 < x1 and y0 < y1", s, n, n)
+		}
+	}
+	mask := make([]bool, n*n)
+	for i := v[2]; i < v[3]; i++ {
+		for j := v[0]; j < v[1]; j++ {
+			mask[i*n+j] = true
+		}
+	}
+	return mask, nil
+}
+
+func runPlan(cmd *cobra.Command, o planOpts) error {
+	if o.in == "" || o.recon == "" {
+		return usagef("give the scan (-i SCAN) and its uncertainty file (--recon UQ)")
+	}
+	if err := checkOutput(o.out, o.in, o.recon); err != nil {
+		return err
+	}
+	crit, err := design.ParseCriterion(o.criterion)
+	if err != nil {
+		return usageError{err}
+	}
+	nextSet := cmd.Flags().Changed("next")
+	switch {
+	case o.next < 1 && (nextSet || o.targetStd == 0):
+		return usagef("--next %d: want at least 1 angle", o.next)
+	case o.candidates < 1:
+		return usagef("--candidates %d: want at least 1", o.candidates)
+	case o.targetStd < 0 || math.IsNaN(o.targetStd):
+		return usagef("--target-std must be positive")
+	}
+	lo, hi, err := parseRangeDeg("--range", o.rangeDeg)
+	if err != nil {
+		return err
+	}
+	if lo < 0 || hi > 360 {
+		return usagef("--range %q: the candidates must lie in [0°, 360°]", o.rangeDeg)
+	}
+	var excl []design.Interval
+	if o.exclude != "" {
+		for _, part := range strings.Split(o.exclude, ",") {
+			a, b, err := parseRangeDeg("--exclude", part)
+			if err != nil {
+				return err
+			}
+			excl = append(excl, design.Interval{Lo: a * math.Pi / 180, Hi: b * math.Pi / 180})
+		}
+	}
+	png := o.png
+	if png == "" {
+		png = strings.TrimSuffix(o.out, ".h5") + ".png"
+	}
+	scan, err := h5io.ReadScan(o.in)
+	if err != nil {
+		return err
+	}
+	rc, err := h5io.ReadRecon(o.recon)
+	if err != nil {
+		return err
+	}
+	n := scan.ImageSize
+	if rc.Image.N != n || rc.Image.Slices != scan.Slices {
+		return fmt.Errorf("%s holds %d slice(s) of %d², but %s has %d slice(s) of %d²: they do not belong together", o.recon, rc.Image.Slices, rc.Image.N, o.in, scan.Slices, n)
+	}
+	if grp := rc.Group(dip.ModelGroup); grp != nil {
+		if want, ok := grp.AttrString("scan_hash"); ok && want != scanHash(scan) {
+			return fmt.Errorf("%s was made from another scan than %s (the data or angles differ)", o.recon, o.in)
+		}
+	}
+	per := scan.Slices * n * n
+	k := len(rc.Samples) / per
+	if k < 2 {
+		return fmt.Errorf("%s has %d posterior samples; a plan needs them: run ctrecon uncertainty -i %s --recon DIP --samples 256 -o %s", o.recon, k, o.in, o.recon)
+	}
+	g0 := h5io.Group{Attrs: rc.Attrs}
+	sigmaY, ok := g0.AttrFloat("sigma_y")
+	if !ok || !(sigmaY > 0) {
+		return fmt.Errorf("%s does not record the fitted noise level sigma_y; make it with ctrecon uncertainty", o.recon)
+	}
+	delta := 0.0
+	if wd, ok := g0.AttrFloat("with_delta"); !ok || wd != 0 {
+		delta, _ = g0.AttrFloat("delta")
+	}
+	var roi []bool
+	if o.roi != "" {
+		if roi, err = parseROI(o.roi, n); err != nil {
+			return err
+		}
+	}
+	geo, err := scanGeometry(scan)
+	if err != nil {
+		return err
+	}
+	cands, err := design.NewCandidates(o.candidates, design.Interval{Lo: lo * math.Pi / 180, Hi: hi * math.Pi / 180}, geo.Angles, excl)
+	if err != nil {
+		return usageError{err}
+	}
+	free := cands.NumFree()
+	if free == 0 {
+		return fmt.Errorf("no candidate angle is left: all %d in %s° are measured or excluded", o.candidates, o.rangeDeg)
+	}
+	want := o.next
+	if o.targetStd > 0 && !nextSet {
+		want = free
+	}
+	if want > free {
+		return fmt.Errorf("--next %d: only %d candidate angles are free", want, free)
+	}
+	slices := make([]design.SliceSamples, scan.Slices)
+	for sl := range slices {
+		x := make([]float32, k*n*n)
+		img := rc.Image.Slice(sl)
+		for r := 0; r < k; r++ {
+			src := rc.Samples[r*per+sl*n*n : r*per+(sl+1)*n*n]
+			for i, v := range src {
+				x[r*n*n+i] = v - img[i]
+			}
+		}
+		slices[sl] = design.SliceSamples{X: x, S: k, NoiseVar: sigmaY * sigmaY, Delta: delta}
+	}
+	var stop func(float64, float64) bool
+	if o.targetStd > 0 {
+		stop = func(_, roiStd float64) bool { return roiStd < o.targetStd }
+	}
+	start := time.Now()
+	b := newBar(-1, "plan")
+	plan, err := design.Select(cmd.Context(), geo, cands, slices, want, design.Settings{Criterion: crit, ROI: roi, TopK: o.topK},
+		rand.New(rand.NewPCG(g.seed, 0x706c616e)), stop)
+	b.Finish()
+	if err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	deg := func(i int) float64 { return cands.Angles[i] * 180 / math.Pi }
+	selected := make([]float64, len(plan.Chosen))
+	scores := make([]float64, 0, len(plan.Chosen)*len(cands.Angles))
+	for i, c := range plan.Chosen {
+		selected[i] = deg(c)
+		scores = append(scores, plan.Scores[i]...)
+	}
+	candDeg := make([]float64, len(cands.Angles))
+	for i := range candDeg {
+		candDeg[i] = deg(i)
+	}
+	attrs := []h5io.Attr{{Name: "sigma_y", Value: sigmaY}, {Name: "samples", Value: k}, {Name: "joint", Value: b2i(!o.topK)},
+		{Name: "roi", Value: o.roi}, {Name: "range", Value: o.rangeDeg}, {Name: "exclude", Value: o.exclude},
+		{Name: "delta", Value: delta}, {Name: "scan", Value: absPath(o.in)}, {Name: "recon", Value: absPath(o.recon)},
+		{Name: "seed", Value: int(g.seed)}, {Name: "seconds", Value: secs}}
+	if o.targetStd > 0 {
+		attrs = append(attrs, h5io.Attr{Name: "target_std", Value: o.targetStd})
+	}
+	p := &h5io.Plan{Criterion: crit.String(), Candidates: candDeg, Selected: selected, Scores: scores,
+		PredictedMeanStd: plan.MeanStd, PredictedROIStd: plan.ROIStd, Attrs: attrs}
+	if err := h5io.WritePlan(o.out, p); err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	where := "whole image"
+	if roi != nil {
+		where = "ROI " + o.roi
+	}
+	fmt.Fprintf(w, "next %d angle(s) by %s (%d samples, σ_y %.4g, %s):\n", len(plan.Chosen), crit, k, sigmaY, map[bool]string{true: "scored once, top-k", false: "chosen jointly"}[o.topK])
+	fmt.Fprintf(w, "  now            predicted mean std %.4g (%s %.4g)\n", plan.MeanStd[0], where, plan.ROIStd[0])
+	for i, c := range plan.Chosen {
+		fmt.Fprintf(w, "  %2d  %7.2f°  score %-10.4g predicted mean std %.4g (%s %.4g)\n", i+1, deg(c), plan.Scores[i][c], plan.MeanStd[i+1], where, plan.ROIStd[i+1])
+	}
+	if o.targetStd > 0 {
+		last := plan.ROIStd[len(plan.ROIStd)-1]
+		if last < o.targetStd {
+			fmt.Fprintf(w, "target std %.4g reached with %d more angle(s) (%s)\n", o.targetStd, len(plan.Chosen), where)
+		} else {
+			fmt.Fprintf(w, "target std %.4g not reached: %.4g with all %d angle(s) chosen (%s)\n", o.targetStd, last, len(plan.Chosen), where)
+		}
+	}
+	fmt.Fprintf(w, "the predicted stds are the linear model's with its hyperparameters and the DIP fixed; refit after measuring\n")
+	if png != "none" {
+		if err := planFigure(png, cands, geo.Angles, plan, crit); err != nil {
+			return err
+		}
+	}
+	logf("wrote %s (%s)", o.out, fmtDur(secs))
+	return nil
+}
+
+// planFigure draws the first-round scores against angle, with the chosen
+// angles (numbered by order in the legend) and the measured ones marked.
+func planFigure(path string, cands *design.Candidates, measured []float64, plan *design.Plan, crit design.Criterion) error {
+	var fx, fy []float64
+	lo := math.Inf(1)
+	for i, v := range plan.Scores[0] {
+		if !math.IsNaN(v) {
+			fx = append(fx, cands.Angles[i]*180/math.Pi)
+			fy = append(fy, v)
+			lo = math.Min(lo, v)
+		}
+	}
+	series := []figures.Series{{Name: "score before the first pick", X: fx, Y: fy}}
+	var cx, cy []float64
+	for _, c := range plan.Chosen {
+		cx = append(cx, cands.Angles[c]*180/math.Pi)
+		cy = append(cy, plan.Scores[0][c])
+	}
+	series = append(series, figures.Series{Name: fmt.Sprintf("chosen (%d)", len(cx)), X: cx, Y: cy, NoLine: true})
+	var mx, my []float64
+	for _, a := range measured {
+		d := math.Mod(a*180/math.Pi, 360)
+		mx = append(mx, d)
+		my = append(my, lo)
+	}
+	if len(mx) > 0 {
+		series = append(series, figures.Series{Name: "measured", X: mx, Y: my, NoLine: true})
+	}
+	pn, err := figures.LinePanel(figures.LineOptions{Title: fmt.Sprintf("next angles by %s", crit), XLabel: "angle (degrees)",
+		YLabel: crit.String() + " score", LegendBottom: true}, series...)
+	if err != nil {
+		return err
+	}
+	return figures.SavePNG(path, 1, pn)
+}
