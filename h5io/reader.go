@@ -3,8 +3,8 @@ package h5io
 import (
 	"errors"
 	"fmt"
-	"math"
 	"io/fs"
+	"math"
 	"os"
 	"strings"
 
