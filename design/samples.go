@@ -55,7 +55,6 @@ type sliceState struct {
 	x        []float32 // [S][N²]
 	z        []float32 // [S][C·bins] projections of x
 	zr       []float32 // [S][C·bins] projections of the ROI part (nil: z)
-	tmp      []float32
 	rng      *rand.Rand
 }
 
@@ -238,8 +237,8 @@ func (s *sliceState) score(c, C, bins int, crit Criterion) (float64, error) {
 }
 
 // condition updates the samples (and their projections) on a simulated
-// measurement of candidate a: Xᵀ ← Mᵀ Xᵀ with
-// Mᵀ = I − (1/S)(W + σEᵀ) K⁻¹ Wᵀ, W the S×bins projections onto a,
+// measurement of candidate a: X ← Mᵀ X (samples as rows) with
+// Mᵀ = I − (1/S)(W + σE) K⁻¹ Wᵀ, W the S×bins projections onto a,
 // K = WᵀW/S + σ²I and E standard normal: Matheron's rule with the
 // samples' own covariance.
 func (s *sliceState) condition(a, C, bins int) error {
@@ -278,45 +277,30 @@ func (s *sliceState) condition(a, C, bins int) error {
 		copy(v[r*bins:(r+1)*bins], w[r*bins:(r+1)*bins])
 		cholSolve(K, bins, v[r*bins:(r+1)*bins])
 	}
-	// Mᵀ[r][q] = δ_rq − (1/S) (w_r + σ e_r) · v_q.
+	// Mᵀ = I − (1/S) P Vᵀ with P = W + σE (S×bins): a rank-bins update,
+	// applied as A ← A − P (Vᵀ A / S) without forming the S×S matrix.
 	sigma := math.Sqrt(s.noiseVar)
-	mt := make([]float32, S*S)
-	pert := make([]float64, bins)
-	for r := 0; r < S; r++ {
-		for k := range pert {
-			pert[k] = w[r*bins+k] + sigma*s.rng.NormFloat64()
-		}
-		for q := 0; q < S; q++ {
-			var d float64
-			vq := v[q*bins : (q+1)*bins]
-			for k, p := range pert {
-				d += p * vq[k]
-			}
-			val := -d / float64(S)
-			if r == q {
-				val++
-			}
-			mt[r*S+q] = float32(val)
-		}
+	pm := make([]float32, S*bins)
+	vt := make([]float32, S*bins)
+	for i := range pm {
+		pm[i] = float32(w[i] + sigma*s.rng.NormFloat64())
+		vt[i] = float32(v[i])
 	}
-	s.x = s.apply(mt, s.x, s.npix)
-	s.z = s.apply(mt, s.z, ld)
+	s.x = s.update(pm, vt, s.x, s.npix, bins)
+	s.z = s.update(pm, vt, s.z, ld, bins)
 	if s.zr != nil {
-		s.zr = s.apply(mt, s.zr, ld)
+		s.zr = s.update(pm, vt, s.zr, ld, bins)
 	}
 	return nil
 }
 
-// apply returns Mᵀ·A for A with S rows of length cols (a fresh or reused
-// buffer; A's storage becomes the next scratch).
-func (s *sliceState) apply(mt, a []float32, cols int) []float32 {
-	if len(s.tmp) < len(a) {
-		s.tmp = make([]float32, len(a))
-	}
-	out := s.tmp[:len(a)]
-	blas.Sgemm(false, false, s.s, cols, s.s, 1, mt, s.s, a, cols, 0, out, cols)
-	s.tmp = a
-	return out
+// update returns A − P (VᵀA)/S for A with S rows of length cols, P and V
+// S×bins.
+func (s *sliceState) update(pm, vt, a []float32, cols, bins int) []float32 {
+	va := make([]float32, bins*cols)
+	blas.Sgemm(true, false, bins, cols, s.s, 1/float32(s.s), vt, bins, a, cols, 0, va, cols)
+	blas.Sgemm(false, false, s.s, cols, bins, -1, pm, bins, va, cols, 1, a, cols)
+	return a
 }
 
 // meanStd returns the mean predicted pixel std over the image and the sum

@@ -1,0 +1,135 @@
+package design
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// TestPixelGaussianFitRecoversHyperparameters: data drawn from the
+// isotropic model itself; the marginal-likelihood fit finds σ_x² and σ_y².
+func TestPixelGaussianFitRecoversHyperparameters(t *testing.T) {
+	rng := newRNG(t, 10)
+	const n = 16
+	A := radon.NewProjector(radon.NewGeometry(n, radon.EqualAngles(20)))
+	m, npix := A.Dims()
+	const sx2, sy2 = 0.04, 0.01
+	var ests [2]float64
+	const reps = 4
+	for r := 0; r < reps; r++ {
+		x := make([]float32, npix)
+		for i := range x {
+			x[i] = float32(math.Sqrt(sx2) * rng.NormFloat64())
+		}
+		y := make([]float32, m)
+		A.Apply(y, x)
+		for i := range y {
+			y[i] += float32(math.Sqrt(sy2) * rng.NormFloat64())
+		}
+		pg, err := FitPixelGaussian(context.Background(), A, y, Isotropic, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ests[0] += pg.SigmaX2 / reps
+		ests[1] += pg.NoiseVar / reps
+	}
+	// 256 pixels behind σ_x² (a χ² spread of √(2/256) ≈ 9% per draw, 4.4%
+	// over four) and 940 measurements behind σ_y²: 15% holds both.
+	if math.Abs(ests[0]/sx2-1) > 0.15 || math.Abs(ests[1]/sy2-1) > 0.15 {
+		t.Fatalf("fitted σ_x² %.4g, σ_y² %.4g; true %g, %g", ests[0], ests[1], sx2, sy2)
+	}
+}
+
+// TestPixelGaussianSamplesHaveThePosteriorCovariance: Matheron samples of
+// the exponential-prior model reproduce the dense posterior covariance
+// σ_x²K − σ_x⁴ K Aᵀ (σ_x² A K Aᵀ + σ_y² I)⁻¹ A K, and the sample EIG the
+// closed form.
+func TestPixelGaussianSamplesHaveThePosteriorCovariance(t *testing.T) {
+	rng := newRNG(t, 11)
+	const n = 8
+	geo := radon.NewGeometry(n, radon.EqualAngles(3))
+	A := radon.NewProjector(geo)
+	m, npix := A.Dims()
+	y := make([]float32, m)
+	for i := range y {
+		y[i] = float32(rng.NormFloat64())
+	}
+	pg, err := FitPixelGaussian(context.Background(), A, y, Exponential, []float64{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Dense A and K.
+	Ad := mat.NewDense(m, npix, nil)
+	img := make([]float32, npix)
+	col := make([]float32, m)
+	for j := 0; j < npix; j++ {
+		clear(img)
+		img[j] = 1
+		A.Apply(col, img)
+		for i, v := range col {
+			Ad.Set(i, j, float64(v))
+		}
+	}
+	K := mat.NewDense(npix, npix, nil)
+	for p := 0; p < npix; p++ {
+		for q := 0; q < npix; q++ {
+			d := math.Abs(float64(p/n-q/n)) + math.Abs(float64(p%n-q%n))
+			K.Set(p, q, pg.SigmaX2*math.Exp(-d/2))
+		}
+	}
+	var AK, Kyy, G, post mat.Dense
+	AK.Mul(Ad, K)
+	Kyy.Mul(&AK, Ad.T())
+	for i := 0; i < m; i++ {
+		Kyy.Set(i, i, Kyy.At(i, i)+pg.NoiseVar)
+	}
+	if err := G.Solve(&Kyy, &AK); err != nil {
+		t.Fatal(err)
+	}
+	post.Mul(AK.T(), &G)
+	post.Sub(K, &post)
+	const S = 20000
+	x := make([]float32, S*npix)
+	if err := pg.Samples(context.Background(), x, S, rng); err != nil {
+		t.Fatal(err)
+	}
+	var worst float64
+	for p := 0; p < npix; p++ {
+		var v float64
+		for s := 0; s < S; s++ {
+			v += float64(x[s*npix+p]) * float64(x[s*npix+p])
+		}
+		worst = math.Max(worst, math.Abs(v/S/post.At(p, p)-1))
+	}
+	// √(2/20000) = 1% per pixel; the worst of 64 is within 5σ.
+	if worst > 0.05 {
+		t.Fatalf("sample pixel variances differ from the posterior's by up to %.1f%%", 100*worst)
+	}
+	cands, _ := NewCandidates(6, Interval{0, math.Pi}, geo.Angles, nil)
+	dense := make([]float64, npix*npix)
+	for p := 0; p < npix; p++ {
+		for q := 0; q < npix; q++ {
+			dense[p*npix+q] = post.At(p, q)
+		}
+	}
+	exact, err := ClosedForm(geo, cands, dense, pg.NoiseVar, EIG, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := Select(context.Background(), geo, cands, []SliceSamples{{X: x, S: S, NoiseVar: pg.NoiseVar}}, 1, Settings{}, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, v := range pl.Scores[0] {
+		if !cands.Free[c] {
+			continue
+		}
+		if math.Abs(v/exact[c]-1) > 0.03 {
+			t.Fatalf("candidate %d: sample EIG %g, closed form %g", c, v, exact[c])
+		}
+	}
+}
