@@ -57,6 +57,16 @@ func NewCandidates(c int, r Interval, measured []float64, exclude []Interval) (*
 	return cd, nil
 }
 
+// CandidatesAt makes every given angle (radians) a free candidate: the
+// angles of a full scan that a simulated acquisition draws from.
+func CandidatesAt(angles []float64) *Candidates {
+	c := &Candidates{Angles: angles, Free: make([]bool, len(angles))}
+	for i := range c.Free {
+		c.Free[i] = true
+	}
+	return c
+}
+
 // NumFree is the number of free candidates.
 func (c *Candidates) NumFree() int {
 	k := 0

@@ -35,6 +35,18 @@ var presets = map[string]Arch{
 	"large":  {Channels: []int{128, 128, 128, 128, 128, 128}, Skip: []int{0, 0, 0, 0, 4, 4}, GroupNorm: true},
 }
 
+// PresetFor is the preset "auto" picks for an n×n image: small up to 48²
+// (bayes_dip's digits network), medium up to 256², large above.
+func PresetFor(n int) string {
+	switch {
+	case n <= 48:
+		return "small"
+	case n <= 256:
+		return "medium"
+	}
+	return "large"
+}
+
 // PresetNames lists the preset names.
 func PresetNames() []string { return []string{"small", "medium", "large"} }
 

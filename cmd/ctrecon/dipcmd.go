@@ -71,15 +71,7 @@ parameters), which ctrecon uncertainty linearises.`,
 	return cmd
 }
 
-func autoPreset(n int) string {
-	switch {
-	case n <= 48:
-		return "small"
-	case n <= 256:
-		return "medium"
-	}
-	return "large"
-}
+func autoPreset(n int) string { return dip.PresetFor(n) }
 
 // memAvailable returns MemAvailable from /proc/meminfo in bytes (0 if unknown).
 func memAvailable() int64 {

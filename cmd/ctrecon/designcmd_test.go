@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctrecon/ctrecon/h5io"
+)
+
+// TestDesignResumeEndsWhereUninterruptedEnds: `ctrecon design` interrupted
+// after its first saved step and continued with --resume writes the same
+// table and results as a run straight through; without --resume it refuses
+// to overwrite a study, and with other settings it refuses to mix them.
+func TestDesignResumeEndsWhereUninterruptedEnds(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "simulate", "--phantom", "rectangles", "--size", "16", "--angles", "24", "-o", p("full.h5"))
+	args := func(out string) []string {
+		return []string{"design", "--full", p("full.h5"), "--start", "3", "--budget", "6", "--refit-every", "3", "--eval", "3,6",
+			"--samples", "16", "--dip-iters", "20", "--strategies", "eig,equal,golden", "-o", p(out)}
+	}
+	mustRun(t, args("whole")...)
+	ctx, cancel := context.WithCancel(context.Background())
+	afterDesignSave = cancel
+	_, err := run(t, ctx, args("part")...)
+	afterDesignSave = nil
+	if err == nil {
+		t.Fatal("the interrupted run did not stop")
+	}
+	if _, err := os.Stat(p("part/table.md")); err == nil {
+		t.Fatal("an interrupted study wrote its table")
+	}
+	if _, err := run(t, context.Background(), args("part")...); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("rerun without --resume: err = %v", err)
+	}
+	other := append(args("part"), "--resume", "--samples", "8")
+	if _, err := run(t, context.Background(), other...); err == nil || !strings.Contains(err.Error(), "other settings") {
+		t.Fatalf("resume with other settings: err = %v", err)
+	}
+	mustRun(t, append(args("part"), "--resume")...)
+	a, _ := os.ReadFile(p("whole/table.md"))
+	b, _ := os.ReadFile(p("part/table.md"))
+	// The first line names the output-independent settings; the cost table
+	// holds wall times, which differ run to run.
+	strip := func(s []byte) string { x, _, _ := strings.Cut(string(s), "Cost of one refit"); return x }
+	if strip(a) != strip(b) || !strings.Contains(string(a), "| eig |") {
+		t.Fatalf("resumed table differs:\n%s\n---\n%s", a, b)
+	}
+	r1, err := h5io.Open(p("whole/results.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1.Close()
+	r2, _ := h5io.Open(p("part/results.h5"))
+	defer r2.Close()
+	for _, ds := range []string{"/study/eig/psnr_dip", "/study/eig/acquired_candidates", "/study/golden/psnr_tv", "/study/equal/ssim_dip"} {
+		x, _, err1 := r1.Float64(ds, 2)
+		y, _, err2 := r2.Float64(ds, 2)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: %v %v", ds, err1, err2)
+		}
+		for i := range x {
+			if x[i] != y[i] {
+				t.Fatalf("%s[%d]: %g uninterrupted, %g resumed", ds, i, x[i], y[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package design
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/ctrecon/ctrecon/phantoms"
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// loopImage is a 16² rectangles phantom scanned exactly at 24 candidate
+// angles with 5% noise.
+func loopImage(t *testing.T) *LoopImage {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 16
+	ph := phantoms.RandomRectangles(rng, 3, 0.05)
+	geo := radon.NewGeometry(n, radon.EqualAngles(24))
+	full := ph.BinSinogram(geo)
+	sigma := radon.AddNoise(full, full, 0.05, rng)
+	return &LoopImage{Name: "rect0", Geo: geo, Full: full, Truth: ph.Image(n, 4), NoiseStd: sigma, NoiseRel: 0.05}
+}
+
+func smallLoop() LoopSettings {
+	return LoopSettings{Start: 3, Budget: 9, RefitEvery: 3, Eval: []int{6, 9}, Samples: 32, DIPSeed: 3, Seed: 4, DIPIters: 40}
+}
+
+// TestAcquireResumeEndsWhereUninterruptedEnds: a run interrupted after its
+// first saved step and continued from the saved (JSON round-tripped) state
+// ends with the same angles and scores as one run straight through.
+func TestAcquireResumeEndsWhereUninterruptedEnds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several DIP fits and linearisations (~20 s)")
+	}
+	img := loopImage(t)
+	set := smallLoop()
+	whole, err := Acquire(context.Background(), img, LinEIG, set, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(whole.Acquired) != 9 || len(whole.Evals) != 2 || len(whole.Refits) != 2 || !whole.Done {
+		t.Fatalf("whole run: %d angles, %d evals, %d refits, done %v", len(whole.Acquired), len(whole.Evals), len(whole.Refits), whole.Done)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var saved []byte
+	_, err = Acquire(ctx, img, LinEIG, set, nil, func(st *RunState) error {
+		saved, _ = json.Marshal(st)
+		cancel()
+		return nil
+	}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: err = %v", err)
+	}
+	var st RunState
+	if err := json.Unmarshal(saved, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Done || len(st.Acquired) != 6 {
+		t.Fatalf("saved state after the first step: %d angles, done %v", len(st.Acquired), st.Done)
+	}
+	resumed, err := Acquire(context.Background(), img, LinEIG, set, &st, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(resumed.Acquired, whole.Acquired) || !reflect.DeepEqual(resumed.Evals, whole.Evals) {
+		t.Fatalf("resumed %v %+v\nwhole   %v %+v", resumed.Acquired, resumed.Evals, whole.Acquired, whole.Evals)
+	}
+}
+
+// TestAcquireBaselines: the non-adaptive strategies acquire what they
+// specify (the pilot then their sequence; equal spacing at every count),
+// and every strategy is scored at every evaluation count.
+func TestAcquireBaselines(t *testing.T) {
+	img := loopImage(t)
+	set := smallLoop()
+	set.DIPIters = 5
+	ctx := context.Background()
+	pilot := []int{0, 8, 16} // 3 of 24 candidates, equally spaced
+	for _, s := range []Strategy{EqualSpace, RandomSeq, GoldenSeq, IsoEIG, MaternEIG} {
+		st, err := Acquire(ctx, img, s, set, nil, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if len(st.Evals) != 2 || st.Evals[0].Angles != 6 || st.Evals[1].Angles != 9 {
+			t.Fatalf("%s: evaluations %+v", s, st.Evals)
+		}
+		for _, e := range st.Evals {
+			if math.IsNaN(e.DIPPSNR) || math.IsNaN(e.TVPSNR) || !(e.TVPSNR > 5) {
+				t.Fatalf("%s: scores %+v", s, e)
+			}
+		}
+		if s == EqualSpace {
+			if len(st.Acquired) != 0 {
+				t.Fatalf("equal keeps no sequence, got %v", st.Acquired)
+			}
+			continue
+		}
+		seen := map[int]bool{}
+		for i, c := range st.Acquired {
+			if seen[c] {
+				t.Fatalf("%s acquired %d twice: %v", s, c, st.Acquired)
+			}
+			seen[c] = true
+			if i < 3 && c != pilot[i] {
+				t.Fatalf("%s does not start from the pilot: %v", s, st.Acquired)
+			}
+		}
+		if len(st.Acquired) != 9 {
+			t.Fatalf("%s acquired %d angles, want 9", s, len(st.Acquired))
+		}
+	}
+	if err := (LoopSettings{Start: 5, Budget: 30}).Check(24); err == nil {
+		t.Fatal("a budget above the candidates accepted")
+	}
+}

@@ -1,0 +1,172 @@
+package design
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Stat is a mean with its standard error over images (and seeds).
+type Stat struct {
+	Mean, SE float64
+	N        int
+}
+
+func stat(v []float64) Stat {
+	s := Stat{N: len(v)}
+	if len(v) == 0 {
+		return Stat{Mean: math.NaN(), SE: math.NaN()}
+	}
+	for _, x := range v {
+		s.Mean += x
+	}
+	s.Mean /= float64(len(v))
+	if len(v) > 1 {
+		var ss float64
+		for _, x := range v {
+			ss += (x - s.Mean) * (x - s.Mean)
+		}
+		s.SE = math.Sqrt(ss / float64(len(v)-1) / float64(len(v)))
+	} else {
+		s.SE = math.NaN()
+	}
+	return s
+}
+
+func (s Stat) String() string {
+	if math.IsNaN(s.SE) {
+		return fmt.Sprintf("%.3g", s.Mean)
+	}
+	return fmt.Sprintf("%.3g ± %.2g", s.Mean, s.SE)
+}
+
+// Cell is one strategy at one angle count, over the runs.
+type Cell struct {
+	DIP, TV, DIPSSIM, TVSSIM Stat
+	// DIPvsEqual and TVvsEqual are the paired differences to equal spacing
+	// on the same image and seed (zero count when equal was not run).
+	DIPvsEqual, TVvsEqual Stat
+}
+
+// Summary is the study table: Cells[strategy][eval].
+type Summary struct {
+	Strategies []Strategy
+	Evals      []int
+	Cells      map[Strategy][]Cell
+	// RefitSeconds is the mean time of one refit (DIP, linearisation and
+	// choice) of the lin-DIP strategies; SelectSeconds of the choice alone.
+	RefitSeconds, SelectSeconds map[Strategy]float64
+}
+
+// Summarise tabulates finished runs. Runs are matched across strategies by
+// their Image field (which should name the seed too) for the paired
+// differences.
+func Summarise(runs []*RunState, evals []int) *Summary {
+	sm := &Summary{Evals: evals, Cells: map[Strategy][]Cell{}, RefitSeconds: map[Strategy]float64{}, SelectSeconds: map[Strategy]float64{}}
+	byKey := map[string]map[Strategy]*RunState{}
+	for _, r := range runs {
+		if !slices.Contains(sm.Strategies, r.Strategy) {
+			sm.Strategies = append(sm.Strategies, r.Strategy)
+		}
+		if byKey[r.Image] == nil {
+			byKey[r.Image] = map[Strategy]*RunState{}
+		}
+		byKey[r.Image][r.Strategy] = r
+	}
+	slices.SortFunc(sm.Strategies, func(a, b Strategy) int { return slices.Index(Strategies, a) - slices.Index(Strategies, b) })
+	at := func(r *RunState, k int) *Eval {
+		for i := range r.Evals {
+			if r.Evals[i].Angles == k {
+				return &r.Evals[i]
+			}
+		}
+		return nil
+	}
+	for _, s := range sm.Strategies {
+		cells := make([]Cell, len(evals))
+		var refit, sel []float64
+		for ei, k := range evals {
+			var d, t, ds, ts, dd, td []float64
+			for _, m := range byKey {
+				r := m[s]
+				if r == nil {
+					continue
+				}
+				e := at(r, k)
+				if e == nil {
+					continue
+				}
+				d, t, ds, ts = append(d, e.DIPPSNR), append(t, e.TVPSNR), append(ds, e.DIPSSIM), append(ts, e.TVSSIM)
+				if q := m[EqualSpace]; q != nil {
+					if eq := at(q, k); eq != nil {
+						dd, td = append(dd, e.DIPPSNR-eq.DIPPSNR), append(td, e.TVPSNR-eq.TVPSNR)
+					}
+				}
+			}
+			cells[ei] = Cell{DIP: stat(d), TV: stat(t), DIPSSIM: stat(ds), TVSSIM: stat(ts), DIPvsEqual: stat(dd), TVvsEqual: stat(td)}
+		}
+		for _, m := range byKey {
+			if r := m[s]; r != nil {
+				for _, f := range r.Refits {
+					refit = append(refit, f.DIPSeconds+f.LinSeconds+f.SelSeconds)
+					sel = append(sel, f.SelSeconds)
+				}
+			}
+		}
+		sm.Cells[s] = cells
+		if len(refit) > 0 {
+			sm.RefitSeconds[s], sm.SelectSeconds[s] = stat(refit).Mean, stat(sel).Mean
+		}
+	}
+	return sm
+}
+
+// Markdown writes the tables: DIP and TV PSNR (mean ± s.e.) per strategy
+// and angle count, the paired differences to equal spacing, and the cost.
+func (sm *Summary) Markdown(w io.Writer) {
+	head := func(title string) {
+		fmt.Fprintf(w, "\n%s\n\n| strategy |", title)
+		for _, k := range sm.Evals {
+			fmt.Fprintf(w, " %d angles |", k)
+		}
+		fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(sm.Evals)))
+	}
+	for _, tab := range []struct {
+		title string
+		get   func(Cell) Stat
+		diff  bool
+	}{
+		{"DIP PSNR (dB), mean ± s.e.", func(c Cell) Stat { return c.DIP }, false},
+		{"TV PSNR (dB), mean ± s.e.", func(c Cell) Stat { return c.TV }, false},
+		{"DIP PSNR minus equal spacing's on the same image (dB), paired mean ± s.e.", func(c Cell) Stat { return c.DIPvsEqual }, true},
+		{"TV PSNR minus equal spacing's on the same image (dB), paired mean ± s.e.", func(c Cell) Stat { return c.TVvsEqual }, true},
+		{"DIP SSIM, mean ± s.e.", func(c Cell) Stat { return c.DIPSSIM }, false},
+	} {
+		head(tab.title)
+		for _, s := range sm.Strategies {
+			if tab.diff && s == EqualSpace {
+				continue
+			}
+			fmt.Fprintf(w, "| %s |", s)
+			for _, c := range sm.Cells[s] {
+				v := tab.get(c)
+				if v.N == 0 {
+					fmt.Fprint(w, " – |")
+				} else {
+					fmt.Fprintf(w, " %s |", v)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if len(sm.RefitSeconds) > 0 {
+		fmt.Fprintf(w, "\nCost of one refit (DIP fit, linearisation and samples, joint choice of the next batch), mean seconds:\n\n| strategy | refit | of which the choice |\n|---|---|---|\n")
+		for _, s := range sm.Strategies {
+			if t, ok := sm.RefitSeconds[s]; ok {
+				fmt.Fprintf(w, "| %s | %.1f | %.2f |\n", s, t, sm.SelectSeconds[s])
+			}
+		}
+	}
+}
