@@ -271,7 +271,7 @@ func TestDIPResumeEndsWhereUninterruptedRunEnds(t *testing.T) {
 func TestDemoWritesItsFiles(t *testing.T) {
 	d := t.TempDir()
 	out := mustRun(t, "demo", "-o", d, "--size", "24", "--angles", "10", "--dip-iters", "20")
-	for _, f := range []string{"phantom.h5", "scan.h5", "fbp.h5", "tv.h5", "dip.h5", "reconstructions.png", "summary.txt"} {
+	for _, f := range []string{"phantom.h5", "scan.h5", "fbp.h5", "tv.h5", "dip.h5", "uq.h5", "plan.h5", "reconstructions.png", "uncertainty.png", "plan.png", "summary.txt"} {
 		if st, err := os.Stat(filepath.Join(d, f)); err != nil || st.Size() == 0 {
 			t.Errorf("demo did not write %s: %v", f, err)
 		}
@@ -280,6 +280,9 @@ func TestDemoWritesItsFiles(t *testing.T) {
 		if !strings.Contains(out, "\n"+m+" ") {
 			t.Errorf("summary lacks a %s row:\n%s", m, out)
 		}
+	}
+	if !strings.Contains(out, "next 5 angles to measure") {
+		t.Errorf("summary lacks the next angles:\n%s", out)
 	}
 }
 

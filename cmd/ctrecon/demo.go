@@ -28,7 +28,7 @@ func demoCmd() *cobra.Command {
 	var o demoOpts
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "The whole pipeline on a built-in phantom: simulate, FBP, TV, DIP, figures",
+		Short: "The whole pipeline on a built-in phantom: simulate, FBP, TV, DIP, uncertainty, next angles",
 		Long: `Runs the main job on a built-in phantom and writes every intermediate file:
 
   phantom.h5   the image
@@ -37,8 +37,11 @@ func demoCmd() *cobra.Command {
   tv.h5        total-variation reconstruction
   dip.h5       deep-image-prior reconstruction (with its trained model)
   uq.h5        the DIP image with its linearised-Laplace std map (/recon/std)
+               and 256 posterior samples
+  plan.h5      the next 5 angles to measure (expected information gain)
   *.png        truth | reconstructions | errors, the sinogram;
-               uncertainty.png: error | std | calibration
+               uncertainty.png: error | std | calibration;
+               plan.png: each candidate angle's score, measured and chosen
   summary.txt  PSNR, SSIM and time of each method
 
 Each step is the ctrecon command of the same name; summary.txt lists them, so
@@ -109,8 +112,9 @@ func runDemo(cmd *cobra.Command, o demoOpts) error {
 			a = append(a, "--iters", strconv.Itoa(o.dipIters))
 		}
 		steps = append(steps, step{"dip", a},
-			step{"uncertainty", []string{"uncertainty", "-i", p("scan.h5"), "--recon", p("dip.h5"), "-o", p("uq.h5")}},
-			step{"plot", []string{"plot", "-i", p("uq.h5"), "--truth", p("scan.h5"), "--calibration", "-o", p("uncertainty.png")}})
+			step{"uncertainty", []string{"uncertainty", "-i", p("scan.h5"), "--recon", p("dip.h5"), "--samples", "256", "-o", p("uq.h5")}},
+			step{"plot", []string{"plot", "-i", p("uq.h5"), "--truth", p("scan.h5"), "--calibration", "-o", p("uncertainty.png")}},
+			step{"plan", []string{"plan", "-i", p("scan.h5"), "--recon", p("uq.h5"), "--next", "5", "-o", p("plan.h5")}})
 		methods = append(methods, "dip")
 	}
 	times := map[string]time.Duration{}
@@ -178,6 +182,18 @@ func runDemo(cmd *cobra.Command, o demoOpts) error {
 			case "regime", "sigma_y", "test_loglik", "test_loglik_constant_rmse", "coverage_1sigma", "coverage_2sigma", "spearman", "spearman_calibrated", "spearman_patch":
 				fmt.Fprintf(&summary, " %s=%v", a.Name, fmtAttr(a.Value))
 			}
+		}
+		fmt.Fprintln(&summary)
+		pl, err := h5io.ReadPlan(p("plan.h5"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&summary, "\nnext %d angles to measure (%s, chosen jointly; plan.png):", len(pl.Selected), pl.Criterion)
+		for _, a := range pl.Selected {
+			fmt.Fprintf(&summary, " %.1f°", a)
+		}
+		if m := pl.PredictedMeanStd; len(m) > 1 {
+			fmt.Fprintf(&summary, "\npredicted mean std %.4g now, %.4g after them (linear model, hyperparameters fixed)", m[0], m[len(m)-1])
 		}
 		fmt.Fprintln(&summary)
 	}
