@@ -1,5 +1,6 @@
 // Package metrics scores a reconstruction against a known image: PSNR and
-// SSIM. It is its own package because the CLI, the DIP fit (progress with a
+// SSIM, and the object region (ObjectRegion) on which scores are also
+// reported. It is its own package because the CLI, the DIP fit (progress with a
 // ground truth), the accuracy studies and the uncertainty evaluation all
 // report the same numbers and must compute them one way.
 //
