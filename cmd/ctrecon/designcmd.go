@@ -17,6 +17,7 @@ import (
 	"github.com/ctrecon/ctrecon/design"
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/internal/par"
 )
 
 type designOpts struct {
@@ -60,7 +61,9 @@ in order), table.md (mean ± s.e. and the paired difference to equal spacing),
 psnr.png (PSNR against angles, error bars over runs) and state.json, the
 progress so far: after an interruption, the same command with --resume
 continues where it stopped (finished steps are not redone) and ends where an
-uninterrupted run ends.`,
+uninterrupted run ends (same --threads). state.json names the scans by file
+name and content, so a study can also be continued on another machine from
+the same scans regenerated there (simulate is seeded) and a copy of DIR.`,
 		Example: `  ctrecon simulate --phantom rectangles --size 64 --count 20 --angles 200 -o rect-full.h5
   ctrecon design --full rect-full.h5 --start 5 --budget 40 --strategies eig,var,equal,random,golden,iso -o study
   ctrecon design --full rect-full.h5 ... -o study --resume     # after an interruption`,
@@ -163,7 +166,9 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 		if err := set.Check(scan.Angles()); err != nil {
 			return usagef("%s: %v", path, strings.TrimPrefix(err.Error(), "design: "))
 		}
-		files = append(files, absPath(path)+"#"+scanHash(scan))
+		// The scans' names and contents, not their paths: a study can be
+		// resumed from the same scans regenerated elsewhere (simulate is seeded).
+		files = append(files, filepath.Base(path)+"#"+scanHash(scan))
 		base := strings.TrimSuffix(filepath.Base(path), ".h5")
 		for k := 0; k < scan.Slices; k++ {
 			images = append(images, &design.LoopImage{Name: fmt.Sprintf("%s:%d", base, k), Geo: geo, Full: scan.Sinogram(nil, k),
@@ -176,8 +181,10 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	fp := fmt.Sprintf("files=%s start=%d budget=%d refit=%d eval=%v samples=%d seed=%d dipseeds=%v dipiters=%d fixedhyper=%v fixnoise=%v",
-		strings.Join(files, ","), o.start, o.budget, o.refit, evals, o.samples, g.seed, seedOffsets, o.dipIters, o.fixedHyper, o.fixNoise)
+	// The thread count is part of it: the DIP fit ends bit-identically only
+	// with the same --threads.
+	fp := fmt.Sprintf("files=%s start=%d budget=%d refit=%d eval=%v samples=%d seed=%d dipseeds=%v dipiters=%d fixedhyper=%v fixnoise=%v threads=%d",
+		strings.Join(files, ","), o.start, o.budget, o.refit, evals, o.samples, g.seed, seedOffsets, o.dipIters, o.fixedHyper, o.fixNoise, par.Threads())
 	statePath := filepath.Join(o.out, "state.json")
 	state := &designState{Fingerprint: fp, Runs: map[string]*design.RunState{}}
 	if b, err := os.ReadFile(statePath); err == nil {
