@@ -312,3 +312,72 @@ func TestCandidatesAndBaselines(t *testing.T) {
 		t.Fatal("k = 0 accepted")
 	}
 }
+
+// stripeCovariance is the exact covariance of stripeSamples.
+func stripeCovariance(n int, av, ah float64) []float64 {
+	npix := n * n
+	sig := make([]float64, npix*npix)
+	for p := 0; p < npix; p++ {
+		for q := 0; q < npix; q++ {
+			if p%n == q%n { // same column stripe
+				sig[p*npix+q] += av * av
+			}
+			if p/n == q/n { // same row stripe
+				sig[p*npix+q] += ah * ah
+			}
+		}
+	}
+	return sig
+}
+
+// TestSelectDenseConditionsLikeTheSamples: with the exact covariance,
+// SelectDense's first scores are the closed form, it avoids the redundant
+// angle as the sample version does (and top-k does not), and its
+// second-round scores, after exact conditioning, are what the samples'
+// ensemble conditioning converges to.
+func TestSelectDenseConditionsLikeTheSamples(t *testing.T) {
+	rng := newRNG(t, 5)
+	const n = 8
+	geo := radon.NewGeometry(n, nil)
+	cands, _ := NewCandidates(4, Interval{0, 2 * math.Pi}, nil, nil)
+	const av, ah = 1.25, 0.4
+	sig := stripeCovariance(n, av, ah)
+	ctx := context.Background()
+	exact, err := SelectDense(ctx, geo, cands, sig, 1, 0, 2, Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, _ := SelectDense(ctx, geo, cands, sig, 1, 0, 2, Settings{TopK: true})
+	cf, _ := ClosedForm(geo, cands, sig, 1, EIG, nil)
+	for c := range cf {
+		if math.Abs(exact.Scores[0][c]-cf[c]) > 1e-9*cf[c] {
+			t.Fatalf("first-round score %d: %g, closed form %g", c, exact.Scores[0][c], cf[c])
+		}
+	}
+	if exact.Chosen[1]%2 != 1 || top.Chosen[1]%2 != 0 {
+		t.Fatalf("dense joint %v, top-k %v: want the joint pick to avoid the redundant angle", exact.Chosen, top.Chosen)
+	}
+	const S = 20000
+	samp, err := Select(ctx, geo, cands, []SliceSamples{{X: stripeSamples(rng, n, S, av, ah), S: S, NoiseVar: 1}}, 2, Settings{}, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if samp.Chosen[0] != exact.Chosen[0] && samp.Chosen[0] != (exact.Chosen[0]+2)%4 {
+		t.Fatalf("first picks differ: samples %d, exact %d", samp.Chosen[0], exact.Chosen[0])
+	}
+	for c, v := range exact.Scores[1] {
+		if math.IsNaN(v) || math.IsNaN(samp.Scores[1][c]) {
+			continue
+		}
+		// 20000 samples: ~1% per entry of Ĉ; the conditioning adds the
+		// noise of its own estimate; 5% bounds both.
+		if math.Abs(samp.Scores[1][c]/v-1) > 0.05 {
+			t.Fatalf("second-round score %d: samples %g, exact %g", c, samp.Scores[1][c], v)
+		}
+	}
+	for i := range exact.MeanStd {
+		if math.Abs(samp.MeanStd[i]/exact.MeanStd[i]-1) > 0.03 {
+			t.Fatalf("predicted mean std %d: samples %g, exact %g", i, samp.MeanStd[i], exact.MeanStd[i])
+		}
+	}
+}

@@ -90,7 +90,15 @@ type LoopSettings struct {
 	FixedHyper, FixNoise bool
 	// MemAvailable bounds the linearised model (linearised.DefaultDIPSettings).
 	MemAvailable int64
+	// ClosedForm chooses from the exact posterior covariance (SelectDense)
+	// when the linearised model is in the exact regime and the image has at
+	// most MaxDensePixels pixels; samples otherwise.
+	ClosedForm bool
 }
+
+// MaxDensePixels is the largest image (N²) whose posterior covariance
+// ClosedForm builds densely: 64², 128 MB of float64.
+const MaxDensePixels = 64 * 64
 
 func (s *LoopSettings) defaults() {
 	if s.Start <= 0 {
@@ -346,17 +354,33 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 			st.Hyper = &h
 		}
 		npix := g.N * g.N
-		x := make([]float32, set.Samples*npix)
-		if err := post.DrawSamples(ctx, x, set.Samples, rng); err != nil {
-			return err
-		}
-		t2 := time.Now()
 		free := lp.cands.Without(st.Acquired)
 		next := min(set.RefitEvery, set.Budget-k)
-		plan, err := Select(ctx, g, free, []SliceSamples{{X: x, S: set.Samples, NoiseVar: post.NoiseVar()}}, next,
-			Settings{Criterion: strat.criterion()}, rng, nil)
-		if err != nil {
-			return err
+		sel := Settings{Criterion: strat.criterion()}
+		var plan *Plan
+		var t2 time.Time
+		if set.ClosedForm && post.Exact != nil && npix <= MaxDensePixels {
+			all := make([]int, npix)
+			for i := range all {
+				all[i] = i
+			}
+			sigma, err := post.Exact.Covariance(ctx, all)
+			if err != nil {
+				return err
+			}
+			t2 = time.Now()
+			if plan, err = SelectDense(ctx, g, free, sigma, post.NoiseVar(), 0, next, sel); err != nil {
+				return err
+			}
+		} else {
+			x := make([]float32, set.Samples*npix)
+			if err := post.DrawSamples(ctx, x, set.Samples, rng); err != nil {
+				return err
+			}
+			t2 = time.Now()
+			if plan, err = Select(ctx, g, free, []SliceSamples{{X: x, S: set.Samples, NoiseVar: post.NoiseVar()}}, next, sel, rng, nil); err != nil {
+				return err
+			}
 		}
 		st.Acquired = append(st.Acquired, plan.Chosen...)
 		st.Refits = append(st.Refits, Refit{Angles: k, DIPSeconds: t1.Sub(t0).Seconds(), LinSeconds: t2.Sub(t1).Seconds(),

@@ -118,3 +118,26 @@ func TestAcquireBaselines(t *testing.T) {
 		t.Fatal("a budget above the candidates accepted")
 	}
 }
+
+// TestAcquireClosedForm: in the exact regime the lin-DIP strategy can
+// choose from the exact posterior covariance; it acquires distinct new
+// angles after the pilot, and the choice is timed.
+func TestAcquireClosedForm(t *testing.T) {
+	img := loopImage(t)
+	set := smallLoop()
+	set.Budget, set.Eval, set.DIPIters, set.ClosedForm = 6, []int{6}, 10, true
+	st, err := Acquire(context.Background(), img, LinEIG, set, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, c := range st.Acquired {
+		if seen[c] {
+			t.Fatalf("acquired %d twice: %v", c, st.Acquired)
+		}
+		seen[c] = true
+	}
+	if len(st.Acquired) != 6 || len(st.Refits) != 1 || st.Refits[0].Regime != "exact" {
+		t.Fatalf("closed form: %v, refits %+v", st.Acquired, st.Refits)
+	}
+}

@@ -25,6 +25,7 @@ type designOpts struct {
 	start, budget, refit, samples         int
 	dipIters                              int
 	fixedHyper, fixNoise, resume          bool
+	closedForm                            bool
 }
 
 func designCmd() *cobra.Command {
@@ -42,6 +43,8 @@ the full scan until --budget:
                       angles measured so far, linearised (the defaults of
                       ctrecon uncertainty), and the next batch is chosen
                       jointly from --samples posterior samples by the criterion
+                      (--closed-form: from the exact posterior covariance, in
+                      the exact regime up to 64²)
   equal               k equally spaced angles at every count k
   random              seeded random angles after the pilot
   golden              the golden-angle sequence after the pilot
@@ -82,6 +85,7 @@ the same scans regenerated there (simulate is seeded) and a copy of DIR.`,
 	f.IntVar(&o.dipIters, "dip-iters", 0, "most DIP iterations (0: the default by size)")
 	f.BoolVar(&o.fixedHyper, "fixed-hyper", false, "fit the linearised hyperparameters at the pilot only")
 	f.BoolVar(&o.fixNoise, "fix-noise", false, "fix σ_y to the scan's noise_std instead of learning it")
+	f.BoolVar(&o.closedForm, "closed-form", false, "lin-DIP strategies in the exact regime (up to 64²): choose from the exact posterior covariance instead of samples")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted study in the output folder")
 	return cmd
 }
@@ -141,7 +145,7 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 		strats = append(strats, st)
 	}
 	set := design.LoopSettings{Start: o.start, Budget: o.budget, RefitEvery: o.refit, Eval: evals, Samples: o.samples,
-		Seed: g.seed, DIPIters: o.dipIters, FixedHyper: o.fixedHyper, FixNoise: o.fixNoise, MemAvailable: memAvailable()}
+		Seed: g.seed, DIPIters: o.dipIters, FixedHyper: o.fixedHyper, FixNoise: o.fixNoise, MemAvailable: memAvailable(), ClosedForm: o.closedForm}
 	if o.start < 1 || o.refit < 1 || o.samples < 2 || o.dipIters < 0 {
 		return usagef("--start and --refit-every must be ≥ 1, --samples ≥ 2, --dip-iters ≥ 0")
 	}
@@ -183,8 +187,8 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	}
 	// The thread count is part of it: the DIP fit ends bit-identically only
 	// with the same --threads.
-	fp := fmt.Sprintf("files=%s start=%d budget=%d refit=%d eval=%v samples=%d seed=%d dipseeds=%v dipiters=%d fixedhyper=%v fixnoise=%v threads=%d",
-		strings.Join(files, ","), o.start, o.budget, o.refit, evals, o.samples, g.seed, seedOffsets, o.dipIters, o.fixedHyper, o.fixNoise, par.Threads())
+	fp := fmt.Sprintf("files=%s start=%d budget=%d refit=%d eval=%v samples=%d seed=%d dipseeds=%v dipiters=%d fixedhyper=%v fixnoise=%v closedform=%v threads=%d",
+		strings.Join(files, ","), o.start, o.budget, o.refit, evals, o.samples, g.seed, seedOffsets, o.dipIters, o.fixedHyper, o.fixNoise, o.closedForm, par.Threads())
 	statePath := filepath.Join(o.out, "state.json")
 	state := &designState{Fingerprint: fp, Runs: map[string]*design.RunState{}}
 	if b, err := os.ReadFile(statePath); err == nil {
