@@ -15,7 +15,9 @@
 //
 // EIG is ½ log det(Ĉ_a + σ_y² I) − ½ log det(σ_y² I), computed in the S×S
 // dual when S is below the bin count. ClosedForm gives the same criteria
-// from a dense posterior covariance, the limit of many samples.
+// from a dense posterior covariance, the limit of many samples, and
+// SelectDense chooses from it with exact conditioning (the exact regime's
+// sizes).
 //
 // # Joint batches
 //
@@ -38,6 +40,18 @@
 // tell about the ROI's own contribution. Conditioning always uses the full
 // samples (a real measurement sees the whole slice), and the predicted
 // ROI std after a plan is that of the conditioned samples.
+//
+// # The acquisition loop
+//
+// Acquire simulates one strategy on one full scan (every candidate angle
+// measured): from a pilot of equally spaced angles it acquires rows of the
+// full scan up to a budget, refitting the DIP (from the same initial
+// weights) and its linearised posterior every RefitEvery acquisitions for
+// the lin-DIP strategies, and scores DIP and TV reconstructions at the
+// evaluation counts with one stopping rule for all. Its RunState is saved
+// after every step and hands back to Acquire to resume; Summarise makes
+// the study tables (means, standard errors, paired differences to equal
+// spacing).
 //
 // # Baselines
 //
