@@ -181,7 +181,7 @@ type RunState struct {
 	// Hyper is the last fitted hyperparameters (with FixedHyper: the
 	// pilot's), the warm start of the next refit.
 	Hyper *linearised.Hyper `json:",omitempty"`
-	Done     bool
+	Done  bool
 }
 
 // Progress reports a run's steps: what was just done and how far along.
