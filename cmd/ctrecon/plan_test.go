@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/linearised"
+	"github.com/ctrecon/ctrecon/radon"
 )
 
 // planFixture makes a 16² scan, its DIP, and an uncertainty file with
@@ -85,6 +89,55 @@ func TestPlanEndToEnd(t *testing.T) {
 	}
 	// A ROI plan.
 	mustRun(t, "plan", "-i", p("s.h5"), "--recon", p("uq.h5"), "--next", "2", "--roi", "4:10,2:8", "--png", "none", "-o", p("plan4.h5"))
+	// Without stored samples the model is rebuilt from the file: samples
+	// drawn from it, or the exact posterior covariance.
+	mustRun(t, "plan", "-i", p("s.h5"), "--recon", p("uq0.h5"), "--next", "2", "--samples", "32", "--png", "none", "-o", p("plan5.h5"))
+	out = mustRun(t, "plan", "-i", p("s.h5"), "--recon", p("uq0.h5"), "--next", "3", "--candidates", "60", "--closed-form", "--png", "none", "-o", p("plan6.h5"))
+	pl6, _ := h5io.ReadPlan(p("plan6.h5"))
+	if len(pl6.Selected) != 3 || !strings.Contains(out, "exact posterior covariance") {
+		t.Fatalf("closed-form plan: %v\n%s", pl6.Selected, out)
+	}
+	for i := 1; i < len(pl6.PredictedMeanStd); i++ {
+		if !(pl6.PredictedMeanStd[i] < pl6.PredictedMeanStd[i-1]) {
+			t.Fatalf("exact conditioning did not lower the std: %v", pl6.PredictedMeanStd)
+		}
+	}
+}
+
+// TestUncertaintyStoresItsModel: the hyperparameters written to
+// /linearised rebuild the model the file was made from: its std, recomputed
+// without a fit, is the file's std.
+func TestUncertaintyStoresItsModel(t *testing.T) {
+	_, p := planFixture(t)
+	rc, err := h5io.ReadRecon(p("uq0.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, ok, err := linearised.ReadStored(p("uq0.h5"), rc)
+	if err != nil || !ok || len(st.Hyper) != 1 || st.Centre != linearised.CentreInit {
+		t.Fatalf("stored model: %v %v %+v", ok, err, st)
+	}
+	model, err := dip.ReadModel(p("uq0.h5"), rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan, _ := h5io.ReadScan(p("s.h5"))
+	geo, _ := scanGeometry(scan)
+	lm, err := st.Rebuild(context.Background(), model, 0, rc.Image.Slice(0), radon.NewProjector(geo), scan.Sinogram(nil, 0), linearised.DefaultDIPSettings(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := lm.Run(context.Background(), rand.New(rand.NewPCG(1, 2)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Exact regime, closed-form variances; the hyperparameters went
+	// through float32, and δ's truncated SVD is randomised: 1e-3 relative.
+	for i, v := range res.Std {
+		if w := rc.Std.Data[i]; math.Abs(float64(v-w)) > 1e-3*float64(w) {
+			t.Fatalf("pixel %d: rebuilt std %g, file %g", i, v, w)
+		}
+	}
 }
 
 func formatG(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -121,7 +174,7 @@ func TestPlanRefusesBadInput(t *testing.T) {
 	}{
 		{"other.h5", "uq.h5", "another scan"},
 		{"big.h5", "uq.h5", "do not belong together"},
-		{"s.h5", "uq0.h5", "--samples"},
+		{"s.h5", "dip.h5", "ctrecon uncertainty"},
 		{"s.h5", "missing.h5", "missing.h5"},
 	} {
 		_, err := run(t, context.Background(), "plan", "-i", p(c.scan), "--recon", p(c.recon), "-o", p("bad.h5"))

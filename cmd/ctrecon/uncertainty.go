@@ -234,6 +234,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	start := time.Now()
 	var attrs []h5io.Attr
 	sino := make([]float32, geo.SinoLen())
+	stored := &linearised.Stored{GPrior: o.gPrior, GPriorProbes: o.gPriorProbes, Seed: g.seed}
 	for k := 0; k < scan.Slices; k++ {
 		sl, err := linearised.SliceOf(model, k)
 		if err != nil {
@@ -243,7 +244,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		xhat := sl.Image
 		scan.Sinogram(sino, k)
 		t0 := time.Now()
-		lm, err := linearised.NewDIPModel(cmd.Context(), sl, A, sino, set, rand.New(rand.NewPCG(g.seed, 0x67707200+uint64(k))))
+		lm, err := linearised.NewDIPModel(cmd.Context(), sl, A, sino, set, linearised.GPriorRNG(g.seed, k))
 		if err != nil {
 			return fmt.Errorf("%s: slice %d: %v", o.recon, k, err)
 		}
@@ -281,6 +282,8 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 			return err
 		}
 		centre := lm.Centre.String()
+		stored.Centre = lm.Centre
+		stored.Hyper = append(stored.Hyper, res.Hyper.Clone())
 		for i, v := range res.Std {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				return fmt.Errorf("slice %d: the posterior std has a non-finite value at pixel %d (numerical trouble); try --regime exact or fewer --mll-steps", k, i)
@@ -322,8 +325,14 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if scan.GroundTruth != nil {
 		attrs = append(attrs, reportCalibration(scan, rc.Image, std)...)
 	}
+	var groups []h5io.Group
+	for _, gr := range rc.Groups {
+		if gr.Path != linearised.StoredGroup { // an uncertainty file given as --recon
+			groups = append(groups, gr)
+		}
+	}
 	out := &h5io.Recon{Method: "dip+linearised", Image: rc.Image, Std: &std, Samples: samples, Attrs: attrs,
-		Groups: rc.Groups}
+		Groups: append(groups, stored.Group())}
 	if err := h5io.WriteRecon(o.out, out); err != nil {
 		return err
 	}
