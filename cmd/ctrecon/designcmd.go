@@ -25,7 +25,7 @@ type designOpts struct {
 	start, budget, refit, samples         int
 	dipIters                              int
 	fixedHyper, fixNoise, resume          bool
-	closedForm                            bool
+	closedForm, report                    bool
 }
 
 func designCmd() *cobra.Command {
@@ -64,7 +64,8 @@ in order), table.md (mean ± s.e. and the paired difference to equal spacing),
 psnr.png (PSNR against angles, error bars over runs) and state.json, the
 progress so far: after an interruption, the same command with --resume
 continues where it stopped (finished steps are not redone) and ends where an
-uninterrupted run ends (same --threads). state.json names the scans by file
+uninterrupted run ends (same --threads). --report writes the tables of what is
+finished so far without computing anything. state.json names the scans by file
 name and content, so a study can also be continued on another machine from
 the same scans regenerated there (simulate is seeded) and a copy of DIR.`,
 		Example: `  ctrecon simulate --phantom rectangles --size 64 --count 20 --angles 200 -o rect-full.h5
@@ -87,6 +88,7 @@ the same scans regenerated there (simulate is seeded) and a copy of DIR.`,
 	f.BoolVar(&o.fixNoise, "fix-noise", false, "fix σ_y to the scan's noise_std instead of learning it")
 	f.BoolVar(&o.closedForm, "closed-form", false, "lin-DIP strategies in the exact regime (up to 64²): choose from the exact posterior covariance instead of samples")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted study in the output folder")
+	f.BoolVar(&o.report, "report", false, "write the tables and figure from what the folder's state.json holds, computing nothing (a study in progress, or spread over machines)")
 	return cmd
 }
 
@@ -192,7 +194,7 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	statePath := filepath.Join(o.out, "state.json")
 	state := &designState{Fingerprint: fp, Runs: map[string]*design.RunState{}}
 	if b, err := os.ReadFile(statePath); err == nil {
-		if !o.resume {
+		if !o.resume && !o.report {
 			return fmt.Errorf("%s holds a study already: add --resume to continue it, or choose another folder", o.out)
 		}
 		var old designState
@@ -205,8 +207,14 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 		state = &old
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
-	} else if o.resume {
+	} else if o.resume || o.report {
+		if o.report {
+			return fmt.Errorf("--report: %s has no state.json to report", o.out)
+		}
 		logf("nothing to resume in %s: starting", o.out)
+	}
+	if o.report {
+		return writeDesignResults(o.out, state, strats, evals, o.budget, 0)
 	}
 	total := len(images) * len(seedOffsets) * len(strats)
 	b := newBar(total, "design")
@@ -325,9 +333,13 @@ func writeDesignResults(dir string, state *designState, strats []design.Strategy
 	}
 	var series []figures.Series
 	for _, s := range strats {
+		cells := sm.Cells[s] // none for a strategy not started yet (--report)
 		var x, y, e []float64
 		for i, k := range evals {
-			c := sm.Cells[s][i].DIP
+			if i >= len(cells) {
+				break
+			}
+			c := cells[i].DIP
 			if c.N == 0 {
 				continue
 			}

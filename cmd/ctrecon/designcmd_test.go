@@ -40,6 +40,11 @@ func TestDesignResumeEndsWhereUninterruptedEnds(t *testing.T) {
 	if _, err := run(t, context.Background(), other...); err == nil || !strings.Contains(err.Error(), "other settings") {
 		t.Fatalf("resume with other settings: err = %v", err)
 	}
+	// --report tabulates what is saved so far, computing nothing.
+	mustRun(t, append(args("part"), "--report")...)
+	if b, err := os.ReadFile(p("part/table.md")); err != nil || !strings.Contains(string(b), "| eig |") {
+		t.Fatalf("report of the partial study: %v\n%s", err, b)
+	}
 	mustRun(t, append(args("part"), "--resume")...)
 	a, _ := os.ReadFile(p("whole/table.md"))
 	b, _ := os.ReadFile(p("part/table.md"))
