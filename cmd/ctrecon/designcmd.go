@@ -275,7 +275,16 @@ func writeDesignResults(dir string, state *designState, strats []design.Strategy
 	}
 	sm := design.Summarise(runs, evals)
 	var md bytes.Buffer
-	fmt.Fprintf(&md, "# Experimental-design study\n\n%d runs (images × DIP seeds) per strategy; settings: %s\n", len(runs)/max(1, len(strats)), state.Fingerprint)
+	images := map[string]bool{}
+	finished := 0
+	for _, r := range runs {
+		images[r.Image] = true
+		if r.Done {
+			finished++
+		}
+	}
+	fmt.Fprintf(&md, "# Experimental-design study\n\n%d runs (images × DIP seeds) per strategy, %d of %d strategy runs finished; settings: %s\n",
+		len(images), finished, len(images)*len(strats), state.Fingerprint)
 	sm.Markdown(&md)
 	if err := writeFileAtomic(filepath.Join(dir, "table.md"), md.Bytes()); err != nil {
 		return err
