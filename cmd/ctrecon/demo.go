@@ -197,7 +197,7 @@ func runDemo(cmd *cobra.Command, o demoOpts) error {
 		}
 		fmt.Fprintln(&summary)
 	}
-	if err := os.WriteFile(p("summary.txt"), []byte(summary.String()), 0o644); err != nil {
+	if err := writeFileAtomic(p("summary.txt"), []byte(summary.String())); err != nil {
 		return err
 	}
 	fmt.Fprint(cmd.OutOrStdout(), summary.String())

@@ -545,7 +545,7 @@ func printStudy(cmd *cobra.Command, out, header string, kinds []string, angleCou
 	}
 	fmt.Fprint(cmd.OutOrStdout(), md.String())
 	if out != "" {
-		return os.WriteFile(out, []byte(md.String()), 0o644)
+		return writeFileAtomic(out, []byte(md.String()))
 	}
 	return nil
 }
@@ -577,11 +577,7 @@ func saveStudyValues(path string, psnr, ssim, secs map[studyKey]*stat, uq map[st
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeFileAtomic(path, data)
 }
 
 // mergeStudy prints the tables of several --values files together.
