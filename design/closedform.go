@@ -34,9 +34,9 @@ func ClosedForm(geo radon.Geometry, cands *Candidates, sigma []float64, noiseVar
 // samples: every score is exact (ClosedForm) and each pick conditions the
 // covariance exactly, Σ ← Σ − Σ A_aᵀ (A_a Σ A_aᵀ + σ²I)⁻¹ A_a Σ, so a joint
 // plan carries no Monte-Carlo error. delta is added to the predicted pixel
-// variances. Settings.TopK is honoured as in Select.
+// variances. Settings.TopK and stop are honoured as in Select.
 func SelectDense(ctx context.Context, geo radon.Geometry, cands *Candidates, sigma []float64, noiseVar, delta float64,
-	k int, set Settings) (*Plan, error) {
+	k int, set Settings, stop func(meanStd, roiStd float64) bool) (*Plan, error) {
 	if err := cands.checkK(k); err != nil {
 		return nil, err
 	}
@@ -83,6 +83,9 @@ func SelectDense(ctx context.Context, geo radon.Geometry, cands *Candidates, sig
 			return nil, err
 		}
 		record()
+		if stop != nil && stop(plan.MeanStd[len(plan.MeanStd)-1], plan.ROIStd[len(plan.ROIStd)-1]) {
+			break
+		}
 	}
 	return plan, nil
 }

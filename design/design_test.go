@@ -343,11 +343,11 @@ func TestSelectDenseConditionsLikeTheSamples(t *testing.T) {
 	const av, ah = 1.25, 0.4
 	sig := stripeCovariance(n, av, ah)
 	ctx := context.Background()
-	exact, err := SelectDense(ctx, geo, cands, sig, 1, 0, 2, Settings{})
+	exact, err := SelectDense(ctx, geo, cands, sig, 1, 0, 2, Settings{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	top, _ := SelectDense(ctx, geo, cands, sig, 1, 0, 2, Settings{TopK: true})
+	top, _ := SelectDense(ctx, geo, cands, sig, 1, 0, 2, Settings{TopK: true}, nil)
 	cf, _ := ClosedForm(geo, cands, sig, 1, EIG, nil)
 	for c := range cf {
 		if math.Abs(exact.Scores[0][c]-cf[c]) > 1e-9*cf[c] {

@@ -381,7 +381,7 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 				return err
 			}
 			t2 = time.Now()
-			if plan, err = SelectDense(ctx, g, free, sigma, post.NoiseVar(), 0, next, sel); err != nil {
+			if plan, err = SelectDense(ctx, g, free, sigma, post.NoiseVar(), 0, next, sel, nil); err != nil {
 				return err
 			}
 		} else {

@@ -277,7 +277,7 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 	sel := design.Settings{Criterion: crit, ROI: roi, TopK: o.topK}
 	var plan *design.Plan
 	if dense != nil {
-		plan, err = design.SelectDense(cmd.Context(), geo, cands, dense, sigmaY*sigmaY, delta, want, sel)
+		plan, err = design.SelectDense(cmd.Context(), geo, cands, dense, sigmaY*sigmaY, delta, want, sel, stop)
 	} else {
 		plan, err = design.Select(cmd.Context(), geo, cands, slices, want, sel, rand.New(rand.NewPCG(g.seed, 0x706c616e)), stop)
 	}
