@@ -48,14 +48,18 @@ conditioned on a simulated measurement of it, so the next choice sees what
 the first already told: a batch does not pile up on neighbouring angles
 (--top-k scores once and takes the best K, as the reference code does).
 --roi x0:x1,y0:y1 (pixel columns x0..x1−1, rows y0..y1−1 from the top) scores
-what each angle tells about that region only. With --target-std S it keeps
-adding angles until the predicted mean std in the ROI (the whole image
-without --roi) falls below S and says how many that took.
+each angle from the samples' ROI pixels only (the rest set to zero): what it
+tells about the region's own contribution to the projections. With
+--target-std S it keeps adding angles until the predicted mean std in the ROI
+(the whole image without --roi) falls below S and says how many that took.
 
 The predicted stds are the linear model's, with its hyperparameters and the
 DIP fixed: they do not depend on what the new measurements will show. A plan
 adapts to the data only when the DIP and the uncertainty are refitted after
-measuring (ctrecon design simulates that loop).
+measuring (ctrecon design simulates that loop). From samples, the predicted
+fall in std is optimistic (1.8× the exact one with 256 samples, 1.1× with
+2048, measured at 32²; docs/studies/design.md): with --target-std prefer
+--closed-form where it applies, or more samples.
 
 The samples come from the uncertainty file (--samples K there); a file without
 them has its model rebuilt from the DIP and the stored hyperparameters and
