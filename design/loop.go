@@ -98,8 +98,11 @@ type LoopSettings struct {
 	// MemAvailable bounds the linearised model (linearised.DefaultDIPSettings).
 	MemAvailable int64
 	// ClosedForm chooses from the exact posterior covariance (SelectDense)
-	// when the linearised model is in the exact regime and the image has at
-	// most MaxDensePixels pixels; samples otherwise.
+	// when the image has at most MaxDensePixels pixels: the pixel-Gaussian
+	// baselines always, the lin-DIP ones when the linearised model is in
+	// the exact regime; samples otherwise. Samples are few for long joint
+	// plans: the pixel-Gaussian baselines choose 35 angles at once, far
+	// more bins than 256 samples can condition on.
 	ClosedForm bool
 }
 
@@ -429,14 +432,24 @@ func (lp *loop) pixelGaussian(ctx context.Context, strat Strategy) error {
 		return err
 	}
 	rng := stepRNG(set.Seed, lp.img.Name, strat, len(st.Acquired))
-	x := make([]float32, set.Samples*g.N*g.N)
-	if err := pg.Samples(ctx, x, set.Samples, rng); err != nil {
-		return err
-	}
-	plan, err := Select(ctx, g, lp.cands.Without(st.Acquired), []SliceSamples{{X: x, S: set.Samples, NoiseVar: pg.NoiseVar}},
-		set.Budget-len(st.Acquired), Settings{}, rng, nil)
-	if err != nil {
-		return err
+	free, k := lp.cands.Without(st.Acquired), set.Budget-len(st.Acquired)
+	var plan *Plan
+	if set.ClosedForm && g.N*g.N <= MaxDensePixels {
+		sigma, err := pg.Covariance()
+		if err != nil {
+			return err
+		}
+		if plan, err = SelectDense(ctx, g, free, sigma, pg.NoiseVar, 0, k, Settings{}, nil); err != nil {
+			return err
+		}
+	} else {
+		x := make([]float32, set.Samples*g.N*g.N)
+		if err := pg.Samples(ctx, x, set.Samples, rng); err != nil {
+			return err
+		}
+		if plan, err = Select(ctx, g, free, []SliceSamples{{X: x, S: set.Samples, NoiseVar: pg.NoiseVar}}, k, Settings{}, rng, nil); err != nil {
+			return err
+		}
 	}
 	st.Acquired = append(st.Acquired, plan.Chosen...)
 	lp.progress(fmt.Sprintf("%s %s: chose %d angles from the pilot", lp.img.Name, strat, len(plan.Chosen)))

@@ -140,4 +140,12 @@ func TestAcquireClosedForm(t *testing.T) {
 	if len(st.Acquired) != 6 || len(st.Refits) != 1 || st.Refits[0].Regime != "exact" {
 		t.Fatalf("closed form: %v, refits %+v", st.Acquired, st.Refits)
 	}
+	// The pixel-Gaussian baseline from its dense posterior.
+	iso, err := Acquire(context.Background(), img, IsoEIG, set, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(iso.Acquired) != 6 {
+		t.Fatalf("closed-form iso acquired %v", iso.Acquired)
+	}
 }

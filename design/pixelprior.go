@@ -48,6 +48,7 @@ type PixelGaussian struct {
 	l1   []float64 // Cholesky factor of the 1D kernel (N×N), nil for Isotropic
 	u    *mat.Dense
 	lam  []float64 // eigenvalues of A K Aᵀ (K at unit scale)
+	kat  []float32 // [m][N²]: row i is K Aᵀ e_i
 	norm float64
 }
 
@@ -96,6 +97,7 @@ func FitPixelGaussian(ctx context.Context, A *radon.Projector, y []float32, prio
 		}
 		kat := make([]float32, len(at))
 		pg.applyK(kat, at, m)
+		pg.kat = kat
 		akat := make([]float32, m*m)
 		A.ApplyBatch(akat, kat, m) // row i = A K Aᵀ e_i
 		sym := mat.NewSymDense(m, nil)
@@ -265,4 +267,48 @@ func (pg *PixelGaussian) Samples(ctx context.Context, dst []float32, k int, rng 
 		dst[i] -= float32(pg.SigmaX2) * kb[i]
 	}
 	return nil
+}
+
+// Covariance returns the dense posterior covariance (N²×N², row-major)
+// σ_x²K − σ_x⁴ K Aᵀ K_yy⁻¹ A K, from the eigendecomposition K_yy =
+// U diag(σ_x²λ + σ_y²) Uᵀ: for SelectDense, at the sizes it suits
+// (N² ≤ MaxDensePixels).
+func (pg *PixelGaussian) Covariance() ([]float64, error) {
+	m, npix := pg.A.Dims()
+	if npix > MaxDensePixels {
+		return nil, fmt.Errorf("design: a dense %d-pixel covariance is too large (up to %d)", npix, MaxDensePixels)
+	}
+	// Bs = σ_x² K Aᵀ U diag(1/√(σ_x²λ + σ_y²)), npix × m.
+	kat := mat.NewDense(m, npix, nil)
+	for i := 0; i < m; i++ {
+		for p := 0; p < npix; p++ {
+			kat.Set(i, p, float64(pg.kat[i*npix+p]))
+		}
+	}
+	var bs mat.Dense
+	bs.Mul(kat.T(), pg.u)
+	for r, l := range pg.lam {
+		sc := pg.SigmaX2 / math.Sqrt(pg.SigmaX2*math.Max(l, 0)+pg.NoiseVar)
+		for p := 0; p < npix; p++ {
+			bs.Set(p, r, bs.At(p, r)*sc)
+		}
+	}
+	var red mat.Dense
+	red.Mul(&bs, bs.T())
+	n := pg.n
+	out := make([]float64, npix*npix)
+	for p := 0; p < npix; p++ {
+		for q := 0; q < npix; q++ {
+			var k float64
+			switch {
+			case pg.l1 != nil:
+				d := math.Abs(float64(p/n-q/n)) + math.Abs(float64(p%n-q%n))
+				k = math.Exp(-d / pg.Length)
+			case p == q:
+				k = 1
+			}
+			out[p*npix+q] = pg.SigmaX2*k - red.At(p, q)
+		}
+	}
+	return out, nil
 }
