@@ -375,11 +375,7 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 		var plan *Plan
 		var t2 time.Time
 		if set.ClosedForm && post.Exact != nil && npix <= MaxDensePixels {
-			all := make([]int, npix)
-			for i := range all {
-				all[i] = i
-			}
-			sigma, err := post.Exact.Covariance(ctx, all)
+			sigma, err := post.Exact.ImageCovariance(ctx)
 			if err != nil {
 				return err
 			}

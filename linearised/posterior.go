@@ -141,6 +141,16 @@ func (e *Exact) Covariance(ctx context.Context, pixels []int) ([]float64, error)
 	return e.postBlock(ctx, pixels, true)
 }
 
+// ImageCovariance is Covariance of every pixel: the dense N²×N² posterior
+// covariance (without δ) that experimental design's closed form uses.
+func (e *Exact) ImageCovariance(ctx context.Context) ([]float64, error) {
+	all := make([]int, e.npix)
+	for i := range all {
+		all[i] = i
+	}
+	return e.Covariance(ctx, all)
+}
+
 // Variances writes the exact posterior variance of every pixel (without
 // the δ term) into dst (length N²). Rows of J are computed PixelChunk at a
 // time, so J is never held whole.

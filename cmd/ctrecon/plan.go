@@ -384,11 +384,7 @@ func storedPosterior(cmd *cobra.Command, o planOpts, scan *h5io.Scan, rc *h5io.R
 			return nil, nil, err
 		}
 		if o.closedForm {
-			all := make([]int, n*n)
-			for i := range all {
-				all[i] = i
-			}
-			sigma, err := res.Exact.Covariance(cmd.Context(), all)
+			sigma, err := res.Exact.ImageCovariance(cmd.Context())
 			logf("rebuilt the exact model of %s in %s", o.recon, fmtDur(time.Since(t0).Seconds()))
 			return nil, sigma, err
 		}
