@@ -5,11 +5,12 @@ import (
 	"image"
 	"image/png"
 	"os"
-	"path/filepath"
 
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/ctrecon/ctrecon/internal/atomicfile"
 )
 
 // Figure lays panels out on a grid, row by row.
@@ -78,35 +79,15 @@ func SavePNG(path string, cols int, panels ...*Panel) error {
 	return Figure{Panels: panels, Cols: cols}.SavePNG(path)
 }
 
-func writeAtomic(path string, write func(*os.File) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("figures: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+func writeAtomic(path string, write func(*os.File) error) error {
+	// atomicfile gives the figure the usual 0666 less the umask.
+	err := atomicfile.Write(path, func(fh *os.File) error {
+		if err := write(fh); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
 		}
-	}()
-	if err = write(tmp); err != nil {
-		return fmt.Errorf("figures: writing %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("figures: writing %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("figures: writing %s: %w", path, err)
-	}
-	// CreateTemp makes the file 0600; a figure is for sharing.
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("figures: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("figures: %w", err)
 	}
 	return nil

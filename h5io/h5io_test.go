@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -302,6 +303,30 @@ func TestFailedWriteLeavesNoFile(t *testing.T) {
 	after, _ := os.ReadFile(keep)
 	if string(before) != string(after) {
 		t.Fatal("failed write changed the existing file")
+	}
+}
+
+// TestOutputModeFollowsUmask: committed files get 0666 less the umask, like
+// any tool's output, not the 0600 of a temporary file.
+func TestOutputModeFollowsUmask(t *testing.T) {
+	for _, c := range []struct {
+		umask int
+		want  os.FileMode
+	}{{0o022, 0o644}, {0o077, 0o600}} {
+		old := syscall.Umask(c.umask)
+		path := filepath.Join(t.TempDir(), "img.h5")
+		err := WriteImage(path, ImageFile{Image: NewVolume(1, 2)})
+		syscall.Umask(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != c.want {
+			t.Errorf("umask %03o: %s has mode %v, want %v", c.umask, path, st.Mode().Perm(), c.want)
+		}
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gonum.org/v1/hdf5"
+
+	"github.com/ctrecon/ctrecon/internal/atomicfile"
 )
 
 // Attr is one attribute to write: Value is a float64, an int, or a string.
@@ -19,7 +21,8 @@ type Attr struct {
 
 // Writer builds an HDF5 file under a temporary name in the destination's
 // folder; Commit renames it into place, Abort removes it. A run that fails
-// or is interrupted therefore never leaves a partial output file.
+// or is interrupted therefore never leaves a partial output file. The file
+// gets the usual permissions, 0666 less the umask.
 type Writer struct {
 	final, tmp string
 	f          *hdf5.File
@@ -33,7 +36,7 @@ func Create(path string) (*Writer, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%s: output folder %s does not exist", path, dir)
 	}
-	tmpf, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmpf, err := atomicfile.CreateTemp(path) // 0666 less the umask; HDF5 truncates it and keeps the mode
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

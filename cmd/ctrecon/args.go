@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/ctrecon/ctrecon/internal/atomicfile"
 )
 
 // parseTheta parses a comma-separated list of angles in degrees.
@@ -135,22 +137,10 @@ func parseInts(s string) ([]int, error) {
 
 // writeFileAtomic writes data to path through a temporary file in the same
 // folder and a rename, so an interrupted write leaves no partial file; the
-// file gets the usual 0644 (CreateTemp makes it 0600).
+// file gets the usual 0666 less the umask.
 func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	return atomicfile.Write(path, func(f *os.File) error {
+		_, err := f.Write(b)
 		return err
-	}
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }
