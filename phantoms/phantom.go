@@ -119,9 +119,10 @@ func (p Phantom) Image(n, supersample int) []float32 {
 }
 
 // Sinogram returns the exact line integrals of p (cropped to the image
-// square) along the rays through the detector bin centres of g, in pixel
-// units, row-major [angle][bin]: point samples at bin centres, no averaging
-// over the bin width. g must be valid.
+// square) along the rays through the detector bin centres of g (parallel or
+// fan beam: the lines of g.Ray), in pixel units, row-major [angle][bin]:
+// point samples at bin centres, no averaging over the bin width. g must be
+// valid.
 func (p Phantom) Sinogram(g radon.Geometry) []float32 {
 	if err := g.Validate(); err != nil {
 		panic(err)
@@ -130,10 +131,9 @@ func (p Phantom) Sinogram(g radon.Geometry) []float32 {
 	out := make([]float32, g.SinoLen())
 	par.For(len(g.Angles), func(lo, hi int) {
 		for a := lo; a < hi; a++ {
-			c, s := math.Cos(g.Angles[a]), math.Sin(g.Angles[a])
 			for k := 0; k < g.NDet; k++ {
-				sk := (float64(k) + 0.5 - float64(g.NDet)/2) * g.DetSpacing / half
-				out[a*g.NDet+k] = float32(p.lineIntegral(c, s, sk) * half)
+				phi, t := g.Ray(a, k)
+				out[a*g.NDet+k] = float32(p.lineIntegral(math.Cos(phi), math.Sin(phi), t/half) * half)
 			}
 		}
 	})
@@ -220,9 +220,16 @@ func boxInterval(px, py, dx, dy, cx, cy, a, b, phi float64) (t0, t1 float64, ok 
 // ellipse's chord, and the piecewise-linear chord of a rectangle) except for
 // an ellipse that crosses the image square's edge, whose strip integral is
 // approximated by the midpoint rule over 1024 lines per bin.
+//
+// In fan beam the rays across one bin are not parallel, so the average is
+// the midpoint rule over fanSubRays rays spread evenly across the bin (an
+// ellipse's chord is smooth in the ray except where the ray grazes it).
 func (p Phantom) BinSinogram(g radon.Geometry) []float32 {
 	if err := g.Validate(); err != nil {
 		panic(err)
+	}
+	if g.Beam == radon.Fan {
+		return p.fanBinSinogram(g)
 	}
 	half := float64(g.N) / 2
 	hw := g.DetSpacing / 2 / half // half bin width, phantom units
@@ -231,8 +238,38 @@ func (p Phantom) BinSinogram(g radon.Geometry) []float32 {
 		for a := lo; a < hi; a++ {
 			c, s := math.Cos(g.Angles[a]), math.Sin(g.Angles[a])
 			for k := 0; k < g.NDet; k++ {
-				t := (float64(k) + 0.5 - float64(g.NDet)/2) * g.DetSpacing / half
+				t := g.BinCenter(k) / half
 				out[a*g.NDet+k] = float32(p.stripIntegral(c, s, t-hw, t+hw) / (2 * hw) * half)
+			}
+		}
+	})
+	return out
+}
+
+// fanSubRays is how many rays across each bin BinSinogram averages in fan
+// beam.
+const fanSubRays = 16
+
+// fanBinSinogram is BinSinogram for fan beam: each bin is the mean of the
+// exact line integrals along fanSubRays rays through evenly spread points
+// of the bin (the midpoint rule over the detector coordinate).
+func (p Phantom) fanBinSinogram(g radon.Geometry) []float32 {
+	half := float64(g.N) / 2
+	out := make([]float32, g.SinoLen())
+	par.For(len(g.Angles), func(lo, hi int) {
+		sub := g // one angle, one bin, fanSubRays times finer
+		sub.NDet = g.NDet * fanSubRays
+		sub.DetSpacing = g.DetSpacing / fanSubRays
+		sub.CenterOffset = g.CenterOffset * fanSubRays
+		for a := lo; a < hi; a++ {
+			sub.Angles = g.Angles[a : a+1]
+			for k := 0; k < g.NDet; k++ {
+				var sum float64
+				for r := 0; r < fanSubRays; r++ {
+					phi, t := sub.Ray(0, k*fanSubRays+r)
+					sum += p.lineIntegral(math.Cos(phi), math.Sin(phi), t/half)
+				}
+				out[a*g.NDet+k] = float32(sum / fanSubRays * half)
 			}
 		}
 	})

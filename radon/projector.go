@@ -27,19 +27,23 @@ import (
 // depend on the thread count.
 type Projector struct {
 	g      Geometry
-	ang    []angleParams
-	anyRow bool      // some angle traverses image rows
-	anyCol bool      // some angle traverses image columns (the transposed image)
+	anyRow bool      // some ray traverses image rows
+	anyCol bool      // some ray traverses image columns (the transposed image)
 	stride int       // padded row length of the working images
-	rays   []rayInfo // [angle][bin]: where each ray starts and which rows it meets
+	rays   []rayInfo // [angle][bin]: each ray's traversal
 	pool   sync.Pool
 }
 
-// rayInfo is Projector.ray's answer for one ray, computed once: its row-0
-// position in fixed point and its rows.
+// rayInfo is one ray's traversal, computed once from Geometry.Ray: its row-0
+// position and step per row in fixed point, the rows it meets, its length
+// per row, and which working image it runs over. Parallel and fan beam
+// differ only in these numbers: in parallel beam all rays of an angle share
+// g, w and col.
 type rayInfo struct {
-	q      fixed
+	q, g   fixed
 	r0, r1 int32
+	w      float32
+	col    bool
 }
 
 // fixed is a position in columns with 32 fractional bits. The traversal
@@ -60,17 +64,28 @@ func toFixed(x float64) fixed { return fixed(math.Round(x * fixedOne)) }
 // positive.
 const pad = 3
 
-// angleParams describes one angle's rays in the coordinates of its working
-// image (the image itself, or its transpose for near-horizontal rays). On
-// working row r, ray k passes through the padded column position
-// q0 + k·dq + r·g; the pixels either side get weights (1−f)·w and f·w.
-type angleParams struct {
-	col bool    // traverse the transposed image (|sin θ| > |cos θ|)
-	q0  float64 // padded column of ray 0 at row 0
-	dq  float64 // change per detector bin
+// rayLine places one ray, the line x cos φ + y sin φ = t, in the coordinates
+// of its working image (the image itself, or its transpose for rays nearer
+// horizontal): on working row r it passes through the padded column position
+// q + r·g; the pixels either side get weights (1−f)·w and f·w.
+type rayLine struct {
+	col bool    // traverse the transposed image (|sin φ| > |cos φ|)
+	q   float64 // padded column at working row 0
 	g   float64 // change per working row
-	w   float32 // ray length per row step, 1/max(|cos θ|, |sin θ|)
-	gf  fixed   // g in fixed point
+	w   float32 // ray length per row step, 1/max(|cos φ|, |sin φ|)
+}
+
+// placeRay returns the working-image description of the line
+// x cos φ + y sin φ = t in an n×n image.
+func placeRay(n int, phi, t float64) rayLine {
+	h := float64(n)/2 - 0.5 // centre of the pixel index range
+	c, s := math.Cos(phi), math.Sin(phi)
+	if math.Abs(c) >= math.Abs(s) {
+		// Row i (y = h − i): x = (t − y sin φ)/cos φ, column j = x + h.
+		return rayLine{q: (t-h*s)/c + h + pad, g: s / c, w: float32(1 / math.Abs(c))}
+	}
+	// Column j (x = j − h): y = (t − x cos φ)/sin φ, row i = h − y.
+	return rayLine{col: true, q: h - t/s - h*c/s + pad, g: c / s, w: float32(1 / math.Abs(s))}
 }
 
 var (
@@ -96,36 +111,18 @@ func NewProjectorChecked(g Geometry) (*Projector, error) {
 		return nil, err
 	}
 	g.Angles = append([]float64(nil), g.Angles...)
-	p := &Projector{g: g, ang: make([]angleParams, len(g.Angles)), stride: g.N + 2*pad}
-	n := float64(g.N)
-	h := n/2 - 0.5                                 // centre of the pixel index range
-	s0 := (0.5 - float64(g.NDet)/2) * g.DetSpacing // centre of bin 0
-	for a, th := range g.Angles {
-		c, s := math.Cos(th), math.Sin(th)
-		ap := &p.ang[a]
-		if math.Abs(c) >= math.Abs(s) {
-			// Row i (y = h − i): x = (s_k − y sin θ)/cos θ, column j = x + h.
-			ap.q0 = (s0-h*s)/c + h + pad
-			ap.dq = g.DetSpacing / c
-			ap.g = s / c
-			ap.w = float32(1 / math.Abs(c))
-			p.anyRow = true
-		} else {
-			// Column j (x = j − h): y = (s_k − x cos θ)/sin θ, row i = h − y.
-			ap.col = true
-			ap.q0 = h - s0/s - h*c/s + pad
-			ap.dq = -g.DetSpacing / s
-			ap.g = c / s
-			ap.w = float32(1 / math.Abs(s))
-			p.anyCol = true
-		}
-		ap.gf = toFixed(ap.g)
-	}
+	p := &Projector{g: g, stride: g.N + 2*pad}
 	p.rays = make([]rayInfo, len(g.Angles)*g.NDet)
-	for a := range p.ang {
+	for a := range g.Angles {
 		for k := 0; k < g.NDet; k++ {
-			q, r0, r1 := p.ray(&p.ang[a], k)
-			p.rays[a*g.NDet+k] = rayInfo{toFixed(q), int32(r0), int32(r1)}
+			phi, t := g.Ray(a, k)
+			rl := placeRay(g.N, phi, t)
+			r0, r1 := p.rowRange(rl)
+			p.rays[a*g.NDet+k] = rayInfo{q: toFixed(rl.q), g: toFixed(rl.g), r0: int32(r0), r1: int32(r1), w: rl.w, col: rl.col}
+			if r0 < r1 {
+				p.anyCol = p.anyCol || rl.col
+				p.anyRow = p.anyRow || !rl.col
+			}
 		}
 	}
 	return p, nil
@@ -141,32 +138,31 @@ func (p *Projector) Geometry() Geometry {
 // Dims returns (len(Angles)·NDet, N²).
 func (p *Projector) Dims() (m, n int) { return p.g.SinoLen(), p.g.ImageLen() }
 
-// ray returns the padded column position of ray k of angle ap on working row
-// 0 and the working rows [r0, r1) the traversal visits for it. The rows where
-// the position lies in (pad−1, pad+N), that is where some pixel weight is
-// nonzero, are all included; one more row on either side may be, with zero
-// weight (it reads the zero padding).
-func (p *Projector) ray(ap *angleParams, k int) (q float64, r0, r1 int) {
+// rowRange returns the working rows [r0, r1) the traversal of rl visits. The
+// rows where its position lies in (pad−1, pad+N), that is where some pixel
+// weight is nonzero, are all included; one more row on either side may be,
+// with zero weight (it reads the zero padding).
+func (p *Projector) rowRange(rl rayLine) (r0, r1 int) {
 	n := p.g.N
-	q = ap.q0 + float64(k)*ap.dq
+	q := rl.q
 	lo, hi := float64(pad-1), float64(pad+n)
-	if ap.g == 0 {
+	if rl.g == 0 {
 		if q > lo && q < hi {
-			return q, 0, n
+			return 0, n
 		}
-		return q, 0, 0
+		return 0, 0
 	}
-	a, b := (lo-q)/ap.g, (hi-q)/ap.g
+	a, b := (lo-q)/rl.g, (hi-q)/rl.g
 	if a > b {
 		a, b = b, a
 	}
 	a = math.Max(a, -1)
 	b = math.Min(b, float64(n))
 	if a >= b {
-		return q, 0, 0
+		return 0, 0
 	}
 	r0, r1 = int(math.Floor(a)), int(math.Ceil(b))+1
-	return q, max(r0, 0), min(r1, n)
+	return max(r0, 0), min(r1, n)
 }
 
 // tap returns the left pixel column j and the interpolation weight f at the
@@ -340,22 +336,31 @@ func (p *Projector) storeWorking(dst []float32, sc *scratch, nb int) {
 // independent, so the work is split over (slice, angle, bin) triples.
 func (p *Projector) forward(dst []float32, sc *scratch, nb int) {
 	n, st, nd := p.g.N, p.stride, p.g.NDet
-	na := len(p.ang)
+	na := len(p.g.Angles)
 	par.ForGrain(nb*na*nd, 64, func(lo, hi int) {
 		for t := lo; t < hi; {
 			b, a, k := t/(na*nd), (t/nd)%na, t%nd
-			ap := &p.ang[a]
-			w := sc.rows
-			if ap.col {
-				w = sc.cols
+			var rows, cols []float32
+			if p.anyRow {
+				rows = sc.rows[b*n*st : (b+1)*n*st]
 			}
-			w = w[b*n*st : (b+1)*n*st]
+			if p.anyCol {
+				cols = sc.cols[b*n*st : (b+1)*n*st]
+			}
 			out := dst[(b*na+a)*nd : (b*na+a+1)*nd]
 			kEnd := min(nd, k+hi-t)
 			rays := p.rays[a*nd : (a+1)*nd]
 			for ; k < kEnd; k++ {
-				ri := rays[k]
-				out[k] = gather(w, st, ri.q, ap.gf, int(ri.r0), int(ri.r1)) * ap.w
+				ri := &rays[k]
+				if ri.r0 >= ri.r1 {
+					out[k] = 0
+					continue
+				}
+				w := rows
+				if ri.col {
+					w = cols
+				}
+				out[k] = gather(w, st, ri.q, ri.g, int(ri.r0), int(ri.r1)) * ri.w
 			}
 			t += kEnd - (t % nd)
 		}
@@ -369,7 +374,7 @@ func (p *Projector) forward(dst []float32, sc *scratch, nb int) {
 // whatever the split, so the result does not depend on the thread count.
 func (p *Projector) backward(sc *scratch, y []float32, nb int) {
 	n, st, nd := p.g.N, p.stride, p.g.NDet
-	na := len(p.ang)
+	na := len(p.g.Angles)
 	// Every block reads all of the ray table, so use as few blocks as keep
 	// the threads busy: one per thread in all. Each working row meets about
 	// the same number of rays, so equal row blocks balance.
@@ -388,19 +393,18 @@ func (p *Projector) backward(sc *scratch, y []float32, nb int) {
 				clear(cols[lr*st : hr*st])
 			}
 			sino := y[b*na*nd : (b+1)*na*nd]
-			for a := range p.ang {
-				ap := &p.ang[a]
-				w := rows
-				if ap.col {
-					w = cols
-				}
+			for a := 0; a < na; a++ {
 				in := sino[a*nd : (a+1)*nd]
 				rays := p.rays[a*nd : (a+1)*nd]
 				for k, v := range in {
-					ri := rays[k]
+					ri := &rays[k]
 					r0, r1 := max(int(ri.r0), lr), min(int(ri.r1), hr)
 					if r0 < r1 && v != 0 {
-						scatter(w, st, ri.q, ap.gf, r0, r1, v*ap.w)
+						w := rows
+						if ri.col {
+							w = cols
+						}
+						scatter(w, st, ri.q, ri.g, r0, r1, v*ri.w)
 					}
 				}
 			}

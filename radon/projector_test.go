@@ -46,6 +46,44 @@ func adjointCases() []Geometry {
 			}
 		}
 	}
+	return append(gs, fanCases()...)
+}
+
+// fanCases are fan-beam geometries for the same suite: flat and arc
+// detectors, the source close to the image (wide fans, rays near 45° to the
+// central ray) and far, the detector at the rotation centre and beyond,
+// offset rotation axes, angles over the full circle, and random draws.
+func fanCases() []Geometry {
+	var gs []Geometry
+	for _, n := range []int{1, 2, 8, 17, 64} {
+		for _, sd := range []float64{float64(n), 4 * float64(n)} {
+			for _, dd := range []float64{0, 1.5 * float64(n)} {
+				for _, det := range []Detector{Flat, Arc} {
+					for _, as := range [][]float64{deg(0), deg(33, 90, 181, 275), FullAngles(9)} {
+						g := NewFanGeometry(n, as, sd, dd)
+						g.Detector = det
+						g.NDet = g.CoveringNDet()
+						gs = append(gs, g)
+					}
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(11, 3))
+	for range 20 {
+		n := 1 + rng.IntN(40)
+		na := 1 + rng.IntN(6)
+		as := make([]float64, na)
+		for i := range as {
+			as[i] = (rng.Float64()*2 - 0.5) * 2 * math.Pi
+		}
+		g := NewFanGeometry(n, as, float64(n)*(0.75+3*rng.Float64()), float64(n)*2*rng.Float64())
+		g.Detector = Detector(rng.IntN(2))
+		g.NDet = 1 + rng.IntN(2*n+4)
+		g.DetSpacing *= 0.5 + rng.Float64()
+		g.CenterOffset = 4 * (rng.Float64() - 0.5)
+		gs = append(gs, g)
+	}
 	return gs
 }
 
@@ -74,6 +112,8 @@ func TestTransposeAssembled(t *testing.T) {
 	for _, g := range []Geometry{
 		{N: 6, Angles: deg(0, 27, 45, 90, 117, 250), NDet: 9, DetSpacing: 1},
 		{N: 5, Angles: deg(-10, 60, 135), NDet: 12, DetSpacing: 0.6},
+		{N: 6, Angles: deg(0, 80, 200, 300), NDet: 11, DetSpacing: 1.3, Beam: Fan, SourceDistance: 7, DetectorDistance: 5},
+		{N: 5, Angles: deg(45, 170, 330), NDet: 9, DetSpacing: 1.1, Beam: Fan, SourceDistance: 12, DetectorDistance: 0, Detector: Arc, CenterOffset: 0.7},
 	} {
 		p := NewProjector(g)
 		a := linop.Assemble(p)
@@ -259,9 +299,27 @@ func BenchmarkBackN128A60(b *testing.B)     { benchProj(b, 128, 60, false) }
 func BenchmarkBackN256A180(b *testing.B)    { benchProj(b, 256, 180, false) }
 func BenchmarkBackN512A180(b *testing.B)    { benchProj(b, 512, 180, false) }
 
+// Fan beam at the same sizes (source 2N from the centre, detector N beyond:
+// a 41° fan), for the ratio to parallel beam.
+func BenchmarkFanForwardN128A60(b *testing.B)  { benchFan(b, 128, 60, true) }
+func BenchmarkFanForwardN256A180(b *testing.B) { benchFan(b, 256, 180, true) }
+func BenchmarkFanForwardN512A180(b *testing.B) { benchFan(b, 512, 180, true) }
+func BenchmarkFanBackN128A60(b *testing.B)     { benchFan(b, 128, 60, false) }
+func BenchmarkFanBackN256A180(b *testing.B)    { benchFan(b, 256, 180, false) }
+func BenchmarkFanBackN512A180(b *testing.B)    { benchFan(b, 512, 180, false) }
+
+func benchFan(b *testing.B, n, na int, fwd bool) {
+	g := NewFanGeometry(n, FullAngles(na), 2*float64(n), float64(n))
+	benchGeometry(b, g, fwd)
+}
+
 func benchProj(b *testing.B, n, na int, fwd bool) {
+	benchGeometry(b, NewGeometry(n, EqualAngles(na)), fwd)
+}
+
+func benchGeometry(b *testing.B, g Geometry, fwd bool) {
 	BenchThreads(b)
-	p := NewProjector(NewGeometry(n, EqualAngles(na)))
+	p := NewProjector(g)
 	m, nn := p.Dims()
 	rng := rand.New(rand.NewPCG(5, 5))
 	x, y := randVec(nn, rng), randVec(m, rng)
