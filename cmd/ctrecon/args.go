@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ctrecon/ctrecon/internal/atomicfile"
 )
 
@@ -143,4 +145,35 @@ func writeFileAtomic(path string, b []byte) error {
 		_, err := f.Write(b)
 		return err
 	})
+}
+
+// acceptInputArg lets a command that reads its input with -i FILE take the
+// file as its one positional argument instead (ctrecon plot scan.h5, as for
+// ctrecon info scan.h5). Giving both is accepted when they name the same file.
+func acceptInputArg(c *cobra.Command) {
+	c.Use += " [FILE]"
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return nil
+		case len(args) > 1:
+			return usagef("%s takes one input file, as -i FILE or as its argument (got %q); see --help", cmd.CommandPath(), args)
+		}
+		in := cmd.Flags().Lookup("in")
+		if in.Changed && !sameFile(in.Value.String(), args[0]) {
+			return usagef("%s: input given twice, -i %s and %s; give one", cmd.CommandPath(), in.Value, args[0])
+		}
+		return cmd.Flags().Set("in", args[0])
+	}
+}
+
+// sameFile reports whether two paths name the same file (by name, or by
+// identity when both exist).
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }

@@ -76,7 +76,11 @@ leaves no partial file.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(commands()...)
 	for _, c := range root.Commands() {
-		if c.Args == nil {
+		switch {
+		case c.Args != nil:
+		case c.Flags().Lookup("in") != nil:
+			acceptInputArg(c)
+		default:
 			c.Args = noArgs
 		}
 	}
