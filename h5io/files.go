@@ -208,8 +208,8 @@ func ReadScan(path string) (*Scan, error) {
 		s.Slices, s.NDet = shape[1], shape[2]
 	case 2: // a single sinogram [angles][det]
 		s.Slices, s.NDet = 1, shape[1]
-	default:
-		return nil, fmt.Errorf("%s: /exchange/data has shape %v, want [angles][slices][det]", path, shape)
+	default: // a profile (rank 1), a scalar, or a stack of volumes (rank ≥ 4)
+		return nil, fmt.Errorf("%s: /exchange/data has rank %d (shape %v); a scan is [angles][slices][det], or one sinogram [angles][det]", path, len(shape), shape)
 	}
 	theta, tshape, err := r.Float64("/exchange/theta", 1)
 	if err != nil {

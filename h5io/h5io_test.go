@@ -240,6 +240,7 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 
 	writeRawScan(t, p("notheta.h5"), []int{3, 1, 5}, nil, -1)
 	writeRawScan(t, p("rank.h5"), []int{3, 1, 5, 1}, []float64{0, 1, 2}, -1)
+	writeRawScan(t, p("rank1.h5"), []int{3}, []float64{0, 1, 2}, -1)
 	writeRawScan(t, p("mismatch.h5"), []int{3, 1, 5}, []float64{0, 1}, -1)
 	writeRawScan(t, p("nan.h5"), []int{3, 1, 5}, []float64{0, 1, 2}, 4)
 	os.WriteFile(p("text.h5"), []byte("this is not HDF5\n"), 0o644)
@@ -251,7 +252,8 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 	cases := []struct{ file, want string }{
 		{"missing.h5", "does not exist"},
 		{"notheta.h5", "/exchange/theta is missing"},
-		{"rank.h5", "want [angles][slices][det]"},
+		{"rank.h5", "/exchange/data has rank 4 (shape [3 1 5 1])"},
+		{"rank1.h5", "/exchange/data has rank 1 (shape [3])"},
 		{"mismatch.h5", "has 2 angles but /exchange/data has 3"},
 		{"nan.h5", "NaN"},
 		{"text.h5", "not an HDF5 file"},

@@ -138,7 +138,7 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	var files []string
 	for _, path := range strings.Split(o.full, ",") {
 		path = strings.TrimSpace(path)
-		scan, err := h5io.ReadScan(path)
+		scan, err := loadScan(cmd, path)
 		if err != nil {
 			return err
 		}

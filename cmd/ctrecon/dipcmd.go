@@ -116,7 +116,7 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 	case o.stop == "holdout" && !(o.holdout > 0 && o.holdout < 0.5):
 		return usagef("--holdout must be in (0, 0.5)")
 	}
-	scan, err := h5io.ReadScan(o.in)
+	scan, err := loadScan(cmd, o.in)
 	if err != nil {
 		return err
 	}

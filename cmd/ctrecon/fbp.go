@@ -61,7 +61,7 @@ reconstructs to about v. Writes /recon/image with method "fbp".`,
 			if cutoff < 0 || cutoff > 1 {
 				return usagef("--cutoff must be in (0, 1]")
 			}
-			scan, err := h5io.ReadScan(in)
+			scan, err := loadScan(cmd, in)
 			if err != nil {
 				return err
 			}

@@ -178,7 +178,7 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 	if png == "" {
 		png = strings.TrimSuffix(o.out, ".h5") + ".png"
 	}
-	scan, err := h5io.ReadScan(o.in)
+	scan, err := loadScan(cmd, o.in)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ noise_std, or 5% of the mean measurement when the file does not say.`,
 			if iters < 1 || lambda < 0 {
 				return usagef("--iters must be ≥ 1 and --tv ≥ 0")
 			}
-			scan, err := h5io.ReadScan(in)
+			scan, err := loadScan(cmd, in)
 			if err != nil {
 				return err
 			}

@@ -177,7 +177,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if o.steps < 1 || o.samples < 0 || o.rank < 1 || o.maxRank < 0 {
 		return usagef("--mll-steps and --rank must be ≥ 1, --samples and --max-rank ≥ 0")
 	}
-	scan, err := h5io.ReadScan(o.in)
+	scan, err := loadScan(cmd, o.in)
 	if err != nil {
 		return err
 	}
