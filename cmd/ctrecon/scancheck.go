@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/spf13/cobra"
 
@@ -22,22 +21,18 @@ func loadScan(cmd *cobra.Command, path string) (*h5io.Scan, error) {
 	return s, nil
 }
 
-// detectorCovers reports whether a centred detector of ndet bins of width
-// spacing sees every ray through an n×n image: its width must reach the
-// image diagonal √2·n, less one bin of tolerance (DESIGN.md's default
-// detector, 2·ceil(√2·n/2)+1 unit bins, always does).
-func detectorCovers(n, ndet int, spacing float64) bool {
-	return float64(ndet)*spacing >= math.Sqrt2*float64(n)-spacing
-}
-
-// warnTruncated prints a warning when the scan's detector is narrower than
-// its image: the projections are truncated and a reconstruction of the
-// whole image is not determined by them. It warns even with -q: it is about the result, not progress.
+// warnTruncated prints a warning when the scan's detector does not see every
+// ray through its image disc (radon.Geometry.Covers, one bin of slack at each
+// end; the default detectors always do): the projections are truncated and
+// the whole image is not determined by them. It warns even with -q: it is
+// about the result, not progress. An invalid geometry is left to the
+// command, which reports it.
 func warnTruncated(w io.Writer, path string, s *h5io.Scan) {
-	if detectorCovers(s.ImageSize, s.NDet, s.DetSpacing) {
+	geo, err := scanGeometry(s)
+	if err != nil || geo.Covers() {
 		return
 	}
-	fmt.Fprintf(w, "ctrecon: warning: %s: the detector (%d bins × %g = %.4g) does not cover the %d×%d image (diagonal %.4g): "+
-		"the projections are truncated; expect a bright rim and cupping across the reconstruction\n",
-		path, s.NDet, s.DetSpacing, float64(s.NDet)*s.DetSpacing, s.ImageSize, s.ImageSize, math.Sqrt2*float64(s.ImageSize))
+	fmt.Fprintf(w, "ctrecon: warning: %s: the detector (%d bins of width %g) does not cover the %d×%d image "+
+		"(that takes %d bins): the projections are truncated; expect a bright rim and cupping across the reconstruction\n",
+		path, geo.NDet, geo.DetSpacing, geo.N, geo.N, geo.CoveringNDet())
 }

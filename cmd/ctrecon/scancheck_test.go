@@ -32,20 +32,34 @@ func TestTruncatedDetectorWarns(t *testing.T) {
 			}
 		}
 	}
-	// The default detector, and that of a file without image_size, always
-	// covers the image.
+	// The default detector, and the image size a file without image_size
+	// gets, always cover the image.
 	for n := 1; n <= 600; n++ {
-		if !detectorCovers(n, h5io.DefaultNDet(n), 1) {
+		if truncatedWarns(t, n, h5io.DefaultNDet(n), 1) {
 			t.Fatalf("the default detector for N = %d (%d bins) is called truncated", n, h5io.DefaultNDet(n))
 		}
 	}
 	for _, sp := range []float64{0.5, 1, 1.5, 2.5} {
 		for nd := 1; nd < 400; nd += 7 {
-			if n := h5io.ImageSizeForDetector(nd, sp); n > 1 && !detectorCovers(n, nd, sp) {
+			n := h5io.ImageSizeForDetector(nd, sp)
+			if float64(h5io.DefaultNDet(n)) > float64(nd)*sp {
+				continue // too narrow for any image: its "at least 1"
+			}
+			if truncatedWarns(t, n, nd, sp) {
 				t.Fatalf("ImageSizeForDetector(%d, %g) = %d is called truncated", nd, sp, n)
 			}
 		}
 	}
+}
+
+// truncatedWarns reports whether warnTruncated warns about a one-angle
+// parallel-beam scan of an n×n image with ndet bins of width spacing.
+func truncatedWarns(t *testing.T, n, ndet int, spacing float64) bool {
+	t.Helper()
+	var b strings.Builder
+	s := &h5io.Scan{ThetaDeg: []float64{0}, Slices: 1, NDet: ndet, ImageSize: n, DetSpacing: spacing}
+	warnTruncated(&b, "x.h5", s)
+	return b.Len() > 0
 }
 
 // TestScanRankRefused: /exchange/data of rank 1 or 4 is refused with an
