@@ -14,6 +14,17 @@
 // a geometry to some of its angles (how experimental design evaluates
 // candidates). Validate says what is wrong with a geometry from a user.
 //
+// # Fan beam
+//
+// A Geometry with Beam = Fan has a point source at SourceDistance from the
+// rotation centre and a flat (or arc) detector DetectorDistance beyond it;
+// CenterOffset moves the rotation axis off the detector's centre, in either
+// beam. Geometry.Ray describes every ray of either beam as a line x cos φ +
+// y sin φ = t, and everything downstream (the projector's traversal, the
+// phantoms' exact sinograms, the adjoint suite) takes rays from it, so fan
+// beam adds no second traversal. NewFanGeometry picks a detector that sees
+// the image disc with bins of one pixel at the rotation centre.
+//
 // # Projector
 //
 // A Projector is A as a linop.Operator and linop.BatchOperator (a batch is
@@ -40,6 +51,10 @@
 // FBP filters with the ramp, Shepp–Logan, cosine or Hann window (optionally
 // cut off below Nyquist) and back-projects by interpolation, scaled so that
 // values come out in image units whatever the angles, NDet or DetSpacing.
+// Fan-beam FBP is Kak & Slaney's weighted FBP (cosine pre-weight, distance
+// weight in the back-projection; for an arc detector the (γ/sin γ)²
+// kernel), with weight ½ on a full circle and Parker's weights on a short
+// scan of at least 180° plus the fan angle (shorter is refused).
 // TV minimises ½‖Ax − y‖² + λ·TV(x) (anisotropic, x ≥ 0 by default) by a
 // preconditioned primal–dual method. CGLS is the unregularised
 // least-squares baseline (stopped early). AddNoise draws DESIGN's η-relative

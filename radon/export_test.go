@@ -21,6 +21,6 @@ func AngleWeights(angles []float64) []float64 { return angleWeights(angles) }
 // FBPWithWeights is FBP (ramp filter) with the given angle weights, so
 // tests can compare weightings.
 func FBPWithWeights(dst, sino []float32, g Geometry, w []float64) {
-	q, qpad, stride := filterRows(sino, g, Ramp, 1, fbpUpsample, w)
+	q, qpad, stride := filterRows(sino, len(g.Angles), g.NDet, g.DetSpacing, parallelReach(g), Ramp, 1, nil, fbpUpsample, w)
 	backprojectInterp(dst, q, qpad, stride, fbpUpsample, g)
 }

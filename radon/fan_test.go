@@ -99,3 +99,38 @@ func TestFanGeometryValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestParkerWeightsSumToOne: the two measurements of every line in a short
+// scan get weights that sum to 1. The partner ray is found from
+// Geometry.Ray (same line, opposite normal), not from the formula's
+// derivation.
+func TestParkerWeightsSumToOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	g := NewFanGeometry(64, []float64{0}, 100, 50)
+	for trial := 0; trial < 2000; trial++ {
+		delta := math.Asin(64/math.Sqrt2/g.SourceDistance) * (1 + rng.Float64())
+		beta := rng.Float64() * (math.Pi + 2*delta)
+		gam := (2*rng.Float64() - 1) * math.Asin(64/math.Sqrt2/g.SourceDistance)
+		// Ray (β, γ) has normal φ = β − γ and offset Ds·sin γ; the partner
+		// (β', γ') has normal φ + π and offset −Ds·sin γ, so γ' = −γ and
+		// β' = φ + π + γ'.
+		// The normal φ ± π gives the same line, so the partner sits at
+		// β ± π − 2γ; a scan of π + 2δ holds at most one of them.
+		phi := beta - gam
+		gp := -gam
+		bp := phi + math.Pi + gp
+		if bp > math.Pi+2*delta {
+			bp = phi - math.Pi + gp
+		}
+		w := parkerWeight(beta, gam, delta)
+		if bp > math.Pi+2*delta || bp < 0 { // partner outside the scan: this ray must count fully
+			if math.Abs(w-1) > 1e-12 {
+				t.Fatalf("β=%.3f γ=%.3f δ=%.3f: partner outside the scan but weight %.4f", beta, gam, delta, w)
+			}
+			continue
+		}
+		if s := w + parkerWeight(bp, gp, delta); math.Abs(s-1) > 1e-9 {
+			t.Fatalf("β=%.3f γ=%.3f δ=%.3f: weights sum to %.6f", beta, gam, delta, s)
+		}
+	}
+}

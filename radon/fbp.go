@@ -95,9 +95,19 @@ func FBP(dst, sino []float32, g Geometry, s FBPSettings) error {
 		return fmt.Errorf("radon: FBP: cutoff %g, must be in (0, 1]", s.Cutoff)
 	}
 	checkBatch("FBP", dst, sino, g.ImageLen(), g.SinoLen())
-	q, qpad, stride := filterRows(sino, g, s.Filter, cut, fbpUpsample, angleWeights(g.Angles))
+	if g.Beam == Fan {
+		return fanFBP(dst, sino, g, s.Filter, cut)
+	}
+	q, qpad, stride := filterRows(sino, len(g.Angles), g.NDet, g.DetSpacing, parallelReach(g), s.Filter, cut, nil, fbpUpsample, angleWeights(g.Angles))
 	backprojectInterp(dst, q, qpad, stride, fbpUpsample, g)
 	return nil
+}
+
+// parallelReach is how far from the detector's centre (detector units) a
+// pixel centre of g can project: the image's half diagonal, plus the axis
+// offset.
+func parallelReach(g Geometry) float64 {
+	return float64(g.N)/math.Sqrt2 + math.Abs(g.CenterOffset)*g.DetSpacing
 }
 
 // angleWeights returns the quadrature weight of each angle for ∫₀^π dθ:
@@ -129,13 +139,18 @@ func angleWeights(angles []float64) []float64 {
 
 // rampFilter returns the frequency response (length npad, real and even) of
 // the windowed ramp for bins of width ds, in the DFT order of frequencies.
-func rampFilter(npad int, ds float64, f Filter, cut float64) []float64 {
+// A non-nil mod multiplies the spatial kernel's tap n ≠ 0 by mod(n) before
+// the window (fan-beam FBP on an arc detector filters with (γ/sin γ)²·h(γ)).
+func rampFilter(npad int, ds float64, f Filter, cut float64, mod func(n int) float64) []float64 {
 	// Band-limited ramp kernel for unit spacing: h₀ = 1/4, h_n = −1/(πn)²
 	// for odd n, 0 for even n (Kak & Slaney, ch. 3), laid out circularly.
 	h := make([]complex128, npad)
 	h[0] = 0.25
 	for n := 1; n < npad/2; n += 2 {
 		v := -1 / (math.Pi * math.Pi * float64(n) * float64(n))
+		if mod != nil {
+			v *= mod(n)
+		}
 		h[n] = complex(v, 0)
 		h[npad-n] = complex(v, 0)
 	}
@@ -170,22 +185,21 @@ func rampFilter(npad int, ds float64, f Filter, cut float64) []float64 {
 	return resp
 }
 
-// filterRows returns the filtered sinogram rows, row a times weight[a],
-// resampled up times finer
+// filterRows returns the filtered rows of sino ([na][nd], bins of width ds),
+// row a times weight[a], resampled up times finer
 // than the bins (band-limited interpolation by zero-filling the spectrum),
 // each padded with qpad zero bins on both sides (room for pixels the
-// detector misses): row a occupies q[a·stride : (a+1)·stride] with stride
-// up·(NDet + 2·qpad), sample m at bin position m/up − qpad.
-func filterRows(sino []float32, g Geometry, f Filter, cut float64, up int, weight []float64) (q []float32, qpad, stride int) {
-	nd, na := g.NDet, len(g.Angles)
+// detector misses, up to reach detector units from its centre): row a
+// occupies q[a·stride : (a+1)·stride] with stride up·(nd + 2·qpad), sample m
+// at bin position m/up − qpad.
+func filterRows(sino []float32, na, nd int, ds, reach float64, f Filter, cut float64, mod func(int) float64, up int, weight []float64) (q []float32, qpad, stride int) {
 	npad := 1
 	for npad < 2*nd {
 		npad <<= 1
 	}
-	resp := rampFilter(npad, g.DetSpacing, f, cut)
+	resp := rampFilter(npad, ds, f, cut, mod)
 	plan, planUp := newFFT(npad), newFFT(up*npad)
-	// Pixel centres lie within N/√2 of the centre of rotation.
-	qpad = max(0, int(math.Ceil(float64(g.N)/math.Sqrt2/g.DetSpacing-float64(nd)/2))) + 2
+	qpad = max(0, int(math.Ceil(reach/ds-float64(nd)/2))) + 2
 	stride = up * (nd + 2*qpad)
 	q = make([]float32, na*stride)
 	// Two real rows per complex FFT: the filter is real and even, so the
@@ -247,9 +261,9 @@ func backprojectInterp(dst, q []float32, qpad, stride, up int, g Geometry) {
 	for a, th := range g.Angles {
 		as[a].c, as[a].s = float64(up)*math.Cos(th)/g.DetSpacing, float64(up)*math.Sin(th)/g.DetSpacing
 	}
-	// Bin position u = t/ds + nd/2 − 0.5 + qpad; pixel x = j − h, y = h − i.
+	// Bin position u = t/ds + nd/2 − 0.5 + offset + qpad; pixel x = j − h, y = h − i.
 	h := float64(n)/2 - 0.5
-	off := float64(up) * (float64(nd)/2 - 0.5 + float64(qpad))
+	off := float64(up) * (float64(nd)/2 - 0.5 + g.CenterOffset + float64(qpad))
 	par.ForGrain(n, 2, func(lo, hi int) {
 		acc := make([]float32, n)
 		for i := lo; i < hi; i++ {
