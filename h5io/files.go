@@ -3,6 +3,7 @@ package h5io
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Volume is a stack of N×N slices stored row-major, [slices][N][N].
@@ -97,6 +98,17 @@ type Scan struct {
 	DetSpacing float64   // detector bin width in pixels
 	NoiseStd   float64   // σ of the noise; 0 when unknown
 	NoiseRel   float64   // η of simulated noise; 0 when not simulated
+	// Beam geometry (attributes of /exchange/data; files without them are
+	// parallel beam): Geometry is "parallel" or "fan"; a fan beam has its
+	// source SourceDistance and its detector DetectorDistance from the
+	// rotation centre (pixels) and a "flat" or "arc" Detector. CenterOffset
+	// is where the rotation axis projects onto the detector, in bins from
+	// its centre (center_offset).
+	Geometry         string
+	SourceDistance   float64
+	DetectorDistance float64
+	Detector         string
+	CenterOffset     float64
 	// GroundTruth is the image the scan was simulated from, when known.
 	GroundTruth *Volume
 	Attrs       []Attr // extra attributes on /exchange/data (phantom, seed, ...)
@@ -144,6 +156,24 @@ func (s *Scan) validate(file string) error {
 	if !(s.DetSpacing > 0) || math.IsInf(s.DetSpacing, 0) {
 		return fmt.Errorf("%s: det_spacing %v must be a positive number", file, s.DetSpacing)
 	}
+	switch s.Geometry {
+	case "", "parallel":
+	case "fan":
+		if !(s.SourceDistance > 0) || math.IsInf(s.SourceDistance, 0) {
+			return fmt.Errorf("%s: fan-beam scan: source_distance %v must be a positive number", file, s.SourceDistance)
+		}
+		if !(s.DetectorDistance >= 0) || math.IsInf(s.DetectorDistance, 0) {
+			return fmt.Errorf("%s: fan-beam scan: detector_distance %v must be a number ≥ 0", file, s.DetectorDistance)
+		}
+		if s.Detector != "" && s.Detector != "flat" && s.Detector != "arc" {
+			return fmt.Errorf("%s: fan-beam scan: detector %q, want \"flat\" or \"arc\"", file, s.Detector)
+		}
+	default:
+		return fmt.Errorf("%s: geometry attribute %q, want \"parallel\" or \"fan\"", file, s.Geometry)
+	}
+	if math.IsNaN(s.CenterOffset) || math.IsInf(s.CenterOffset, 0) {
+		return fmt.Errorf("%s: center_offset %v must be finite", file, s.CenterOffset)
+	}
 	if s.NoiseStd < 0 || math.IsNaN(s.NoiseStd) {
 		return fmt.Errorf("%s: noise_std %v must be ≥ 0", file, s.NoiseStd)
 	}
@@ -168,6 +198,19 @@ func WriteScan(path string, s *Scan) error {
 		return err
 	}
 	attrs := []Attr{{"image_size", s.ImageSize}, {"det_spacing", s.DetSpacing}}
+	if s.Geometry == "fan" {
+		det := s.Detector
+		if det == "" {
+			det = "flat"
+		}
+		attrs = append(attrs, Attr{"geometry", "fan"}, Attr{"source_distance", s.SourceDistance},
+			Attr{"detector_distance", s.DetectorDistance}, Attr{"detector", det})
+	} else {
+		attrs = append(attrs, Attr{"geometry", "parallel"})
+	}
+	if s.CenterOffset != 0 {
+		attrs = append(attrs, Attr{"center_offset", s.CenterOffset})
+	}
 	if s.NoiseStd > 0 {
 		attrs = append(attrs, Attr{"noise_std", s.NoiseStd})
 	}
@@ -235,6 +278,9 @@ func ReadScan(path string) (*Scan, error) {
 	} else if ok {
 		s.NoiseRel = v
 	}
+	if err := s.readGeometry(r); err != nil {
+		return nil, err
+	}
 	if r.Has("/exchange/ground_truth") {
 		gt, err := r.readVolume("/exchange/ground_truth")
 		if err != nil {
@@ -251,6 +297,9 @@ func ReadScan(path string) (*Scan, error) {
 		}
 	} else if s.GroundTruth != nil {
 		s.ImageSize = s.GroundTruth.N
+	} else if s.Geometry == "fan" {
+		// Bins of DetSpacing at the detector are DetSpacing/M at the centre.
+		s.ImageSize = ImageSizeForDetector(s.NDet, s.DetSpacing*s.SourceDistance/(s.SourceDistance+s.DetectorDistance))
 	} else {
 		s.ImageSize = ImageSizeForDetector(s.NDet, s.DetSpacing)
 	}
@@ -258,6 +307,48 @@ func ReadScan(path string) (*Scan, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// readGeometry reads the beam-geometry attributes of /exchange/data.
+func (s *Scan) readGeometry(r *Reader) error {
+	const ds = "/exchange/data"
+	geo, ok, err := r.AttrString(ds, "geometry")
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.Geometry = strings.ToLower(strings.TrimSpace(geo))
+	}
+	if v, ok, err := r.AttrFloat(ds, "center_offset"); err != nil {
+		return err
+	} else if ok {
+		s.CenterOffset = v
+	}
+	if s.Geometry != "fan" {
+		return nil
+	}
+	for _, a := range []struct {
+		name string
+		dst  *float64
+	}{{"source_distance", &s.SourceDistance}, {"detector_distance", &s.DetectorDistance}} {
+		v, ok, err := r.AttrFloat(ds, a.name)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s: a fan-beam scan (geometry = \"fan\") needs the %s attribute on %s", r.Path(), a.name, ds)
+		}
+		*a.dst = v
+	}
+	det, ok, err := r.AttrString(ds, "detector")
+	if err != nil {
+		return err
+	}
+	s.Detector = "flat"
+	if ok {
+		s.Detector = strings.ToLower(strings.TrimSpace(det))
+	}
+	return nil
 }
 
 // DefaultNDet is DESIGN.md's default detector for an N×N image with unit

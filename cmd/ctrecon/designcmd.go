@@ -18,6 +18,7 @@ import (
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/radon"
 )
 
 type designOpts struct {
@@ -151,6 +152,9 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 		geo, err := scanGeometry(scan)
 		if err != nil {
 			return err
+		}
+		if geo.Beam != radon.Parallel {
+			return fmt.Errorf("%s is a %v-beam scan; experimental design supports parallel beam only (its candidate angles are directions mod 180°)", path, geo.Beam)
 		}
 		if err := set.Check(scan.Angles()); err != nil {
 			return usagef("%s: %v", path, strings.TrimPrefix(err.Error(), "design: "))

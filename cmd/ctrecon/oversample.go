@@ -29,7 +29,10 @@ func projectOversampled(x []float32, g radon.Geometry, factor int) ([]float32, e
 			fine[i*n*f+j] = x[(i/f)*n+j/f]
 		}
 	}
-	gf := radon.Geometry{N: n * f, Angles: g.Angles, NDet: g.NDet, DetSpacing: g.DetSpacing * float64(f)}
+	// The same scan in fine pixels: every length scales by f.
+	gf := g
+	gf.N, gf.DetSpacing = n*f, g.DetSpacing*float64(f)
+	gf.SourceDistance, gf.DetectorDistance = g.SourceDistance*float64(f), g.DetectorDistance*float64(f)
 	p, err := radon.NewProjectorChecked(gf)
 	if err != nil {
 		return nil, err

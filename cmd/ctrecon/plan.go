@@ -230,6 +230,9 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 	if err != nil {
 		return err
 	}
+	if geo.Beam != radon.Parallel {
+		return fmt.Errorf("%s is a %v-beam scan; experimental design supports parallel beam only (its candidate angles are directions mod 180°)", o.in, geo.Beam)
+	}
 	cands, err := design.NewCandidates(o.candidates, design.Interval{Lo: lo * math.Pi / 180, Hi: hi * math.Pi / 180}, geo.Angles, excl)
 	if err != nil {
 		return usageError{err}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -20,6 +21,11 @@ type simulateOpts struct {
 	ndet        int
 	oversample  int
 	detSpacing  float64
+	geometry    string
+	sourceDist  float64
+	detDist     float64
+	detector    string
+	center      float64
 	out         string
 }
 
@@ -28,10 +34,20 @@ func simulateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "simulate",
 		Short: "Project an image into a noisy sparse-view scan file",
-		Long: `Simulates a parallel-beam scan y = A x + ε of an image file (-i) or a built-in
-phantom (--phantom), and writes it in the DXchange layout (/exchange/data
+		Long: `Simulates a scan y = A x + ε of an image file (-i) or a built-in phantom
+(--phantom), and writes it in the DXchange layout (/exchange/data
 [angles][slices][NDet], /exchange/theta in degrees) with the image as
 /exchange/ground_truth.
+
+Geometry: parallel beam (default; --angles over [0°, 180°)) or --geometry fan:
+a point source --source-distance D pixels from the rotation centre and a flat
+(or --detector arc) detector --detector-distance E beyond it, --angles over
+[0°, 360°). A fan's default detector sees the whole image with bins of one
+pixel at the rotation centre (width (D+E)/D at the detector). --center OFF
+puts the rotation axis OFF bins from the detector's centre (either beam).
+The geometry is stored as attributes of /exchange/data (geometry,
+source_distance, detector_distance, detector, det_spacing, center_offset),
+and every command reads it from there.
 
 Noise: ε ~ N(0, σ²) with σ = η·mean|A x| (η = --noise, relative white noise),
 seeded by --seed; σ is stored as the noise_std attribute.
@@ -43,7 +59,9 @@ For image files, --oversample K projects the image on a K× finer grid (each
 pixel a constant square) for the same reason.`,
 		Example: `  ctrecon simulate -i sl.h5 --angles 30 --noise 0.05 -o scan.h5
   ctrecon simulate --phantom shepp-logan --size 128 --analytic --angles 30 -o scan.h5
-  ctrecon simulate --phantom rectangles --count 20 --theta 0,12.5,40 -o scan.h5`,
+  ctrecon simulate --phantom rectangles --count 20 --theta 0,12.5,40 -o scan.h5
+  ctrecon simulate --phantom shepp-logan --size 128 --analytic --geometry fan \
+      --source-distance 300 --detector-distance 200 --angles 60 -o fan.h5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSimulate(cmd, o)
 		},
@@ -53,13 +71,18 @@ pixel a constant square) for the same reason.`,
 	f.StringVar(&o.phantom, "phantom", "", "built-in phantom instead of -i: shepp-logan, ellipses or rectangles")
 	f.IntVar(&o.size, "size", 128, "with --phantom: image size N")
 	f.IntVar(&o.count, "count", 1, "with --phantom: number of slices (independent random draws)")
-	f.IntVar(&o.angles, "angles", 30, "number of angles, equally spaced in [0°, 180°)")
+	f.IntVar(&o.angles, "angles", 30, "number of angles, equally spaced in [0°, 180°) (fan beam: [0°, 360°))")
 	f.StringVar(&o.theta, "theta", "", "explicit angles in degrees, comma separated (instead of --angles)")
 	f.Float64Var(&o.noise, "noise", 0.05, "relative noise level η (0 = noise free)")
 	f.BoolVar(&o.analytic, "analytic", false, "exact line integrals of the built-in phantom (needs --phantom)")
 	f.IntVar(&o.oversample, "oversample", 1, "with -i: project on a grid this many times finer (pixels as constant squares), to avoid the inverse crime")
-	f.IntVar(&o.ndet, "ndet", 0, "detector bins (0 = 2·ceil(√2·N/2)+1)")
-	f.Float64Var(&o.detSpacing, "det-spacing", 1, "detector bin width in pixels")
+	f.IntVar(&o.ndet, "ndet", 0, "detector bins (0 = as many as see the whole image: 2·ceil(√2·N/2)+1 in parallel beam)")
+	f.Float64Var(&o.detSpacing, "det-spacing", 0, "detector bin width in pixels, at the detector (0 = 1 in parallel beam, the magnification in fan beam)")
+	f.StringVar(&o.geometry, "geometry", "parallel", "beam geometry: parallel or fan")
+	f.Float64Var(&o.sourceDist, "source-distance", 0, "fan beam: source to rotation centre, pixels (beyond the image's half diagonal N/√2)")
+	f.Float64Var(&o.detDist, "detector-distance", 0, "fan beam: rotation centre to detector, pixels")
+	f.StringVar(&o.detector, "detector", "flat", "fan beam: detector shape, flat or arc")
+	f.Float64Var(&o.center, "center", 0, "rotation-axis offset from the detector's centre, in bins")
 	f.StringVarP(&o.out, "out", "o", "", "output scan file (.h5)")
 	return cmd
 }
@@ -80,9 +103,31 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 	if !(o.noise >= 0) {
 		return usagef("--noise must be ≥ 0")
 	}
+	beam, err := radon.ParseBeam(o.geometry)
+	if err != nil {
+		return usageError{err}
+	}
+	det, err := radon.ParseDetector(o.detector)
+	if err != nil {
+		return usageError{err}
+	}
+	if beam != radon.Fan {
+		for _, name := range []string{"source-distance", "detector-distance", "detector"} {
+			if cmd.Flags().Changed(name) {
+				return usagef("--%s is for fan beam: add --geometry fan", name)
+			}
+		}
+	} else if !cmd.Flags().Changed("source-distance") {
+		return usagef("--geometry fan needs --source-distance D (pixels from the source to the rotation centre; e.g. 2·N)")
+	}
 	deg, err := anglesFromFlags(o.angles, o.theta, cmd.Flags().Changed("angles"), cmd.Flags().Changed("theta"))
 	if err != nil {
 		return err
+	}
+	if beam == radon.Fan && !cmd.Flags().Changed("theta") {
+		for i := range deg {
+			deg[i] *= 2 // [0°, 360°)
+		}
 	}
 	var img h5io.Volume
 	if o.in != "" {
@@ -102,10 +147,21 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 		}
 	}
 	geo := radon.NewGeometry(img.N, radon.Radians(deg))
+	if beam == radon.Fan {
+		if !(o.sourceDist > float64(img.N)/math.Sqrt2) {
+			return usagef("--source-distance %g must exceed the image's half diagonal %.4g pixels (the source outside the image)", o.sourceDist, float64(img.N)/math.Sqrt2)
+		}
+		geo = radon.NewFanGeometry(img.N, radon.Radians(deg), o.sourceDist, o.detDist)
+		geo.Detector = det
+	}
+	if o.detSpacing != 0 {
+		geo.DetSpacing = o.detSpacing
+	}
+	geo.CenterOffset = o.center
+	geo.NDet = geo.CoveringNDet() + 2*int(math.Ceil(math.Abs(o.center)))
 	if o.ndet != 0 {
 		geo.NDet = o.ndet
 	}
-	geo.DetSpacing = o.detSpacing
 	if err := geo.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -114,6 +170,7 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 	scan := &h5io.Scan{ThetaDeg: deg, Slices: img.Slices, NDet: geo.NDet, ImageSize: img.N,
 		DetSpacing: geo.DetSpacing, GroundTruth: &img,
 		Data: make([]float32, len(deg)*img.Slices*geo.NDet)}
+	setScanGeometry(scan, geo)
 	sino := make([]float32, geo.SinoLen())
 	bar := newBar(img.Slices, "projecting")
 	for k := 0; k < img.Slices; k++ {
