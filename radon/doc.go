@@ -57,7 +57,12 @@
 // scan of at least 180° plus the fan angle (shorter is refused).
 // TV minimises ½‖Ax − y‖² + λ·TV(x) (anisotropic, x ≥ 0 by default) by a
 // preconditioned primal–dual method. CGLS is the unregularised
-// least-squares baseline (stopped early). AddNoise draws DESIGN's η-relative
+// least-squares baseline (stopped early). SIRT, beside it, takes any
+// linop.Operator with nonnegative entries and iterates
+// x ← x + λ·C·Aᵀ·R·(y − A x) with R and C the inverse row and column sums
+// of A (SIRTWeights), optionally clipping x ≥ 0; the iteration count
+// regularises (DefaultSIRTIters is chosen for 5% noise), or NoiseStd stops
+// it at the discrepancy principle. AddNoise draws DESIGN's η-relative
 // Gaussian noise from a caller's *rand.Rand.
 //
 // # Errors

@@ -43,7 +43,7 @@ func newRoot() *cobra.Command {
 
   phantom    make a test image (Shepp–Logan, ellipses, rectangles, real CT, digits)
   simulate   project an image into a noisy scan file (DXchange layout)
-  fbp, tv    classical reconstructions
+  fbp, tv, sirt  classical reconstructions
   dip        deep-image-prior reconstruction
   uncertainty  pixelwise std map of a DIP reconstruction (linearised Laplace)
   evaluate   score a reconstruction and its std map against a ground truth
