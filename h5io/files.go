@@ -109,6 +109,17 @@ type Scan struct {
 	DetectorDistance float64
 	Detector         string
 	CenterOffset     float64
+	// Raw holds the counts of a raw scan (flat and dark fields in the file):
+	// WriteScan writes them instead of Data; ReadScan sets Data to their
+	// line integrals (RawCounts.Normalize), ClippedCounts to how many counts
+	// were at or below the dark field, and MeanInvCounts to the mean of
+	// 1/(count − dark), the Poisson variance of a line integral.
+	Raw           *RawCounts
+	ClippedCounts int
+	MeanInvCounts float64
+	// NoiseFromCounts says NoiseStd was not in the file but estimated as
+	// √MeanInvCounts, taking the counts for photon counts (gain 1).
+	NoiseFromCounts bool
 	// GroundTruth is the image the scan was simulated from, when known.
 	GroundTruth *Volume
 	Attrs       []Attr // extra attributes on /exchange/data (phantom, seed, ...)
@@ -141,7 +152,15 @@ func (s *Scan) validate(file string) error {
 	if s.Angles() < 1 || s.Slices < 1 || s.NDet < 1 {
 		return fmt.Errorf("%s: scan has %d angles, %d slices, %d detector bins: all must be ≥ 1", file, s.Angles(), s.Slices, s.NDet)
 	}
-	if len(s.Data) != s.Angles()*s.Slices*s.NDet {
+	if s.Raw != nil {
+		per := s.Slices * s.NDet
+		if len(s.Raw.Data) != s.Angles()*per || s.Raw.NWhite < 1 || len(s.Raw.White) != s.Raw.NWhite*per || len(s.Raw.Dark) != s.Raw.NDark*per {
+			return fmt.Errorf("%s: raw counts do not match %d angles × %d slices × %d bins (or no flat field)", file, s.Angles(), s.Slices, s.NDet)
+		}
+		if err := checkFinite32(s.Raw.Data); err != nil {
+			return fmt.Errorf("%s: raw counts: %v", file, err)
+		}
+	} else if len(s.Data) != s.Angles()*s.Slices*s.NDet {
 		return fmt.Errorf("%s: /exchange/data has %d values, want %d angles × %d slices × %d bins", file, len(s.Data), s.Angles(), s.Slices, s.NDet)
 	}
 	if err := checkFinite32(s.Data); err != nil {
@@ -222,7 +241,11 @@ func WriteScan(path string, s *Scan) error {
 	if s.Slices > 1 { // one chunk per slice's sinogram
 		opt.Chunk = []int{s.Angles(), 1, s.NDet}
 	}
-	w.Float32("/exchange/data", []int{s.Angles(), s.Slices, s.NDet}, s.Data, opt, attrs...)
+	if s.Raw != nil {
+		s.writeRaw(w, opt, attrs)
+	} else {
+		w.Float32("/exchange/data", []int{s.Angles(), s.Slices, s.NDet}, s.Data, opt, attrs...)
+	}
 	w.Float64("/exchange/theta", []int{s.Angles()}, s.ThetaDeg, DatasetOptions{}, Attr{"units", "degrees"})
 	if s.GroundTruth != nil {
 		s.GroundTruth.write(w, "/exchange/ground_truth")
@@ -231,7 +254,9 @@ func WriteScan(path string, s *Scan) error {
 }
 
 // ReadScan reads and validates a scan file. Files from other tools (h5py,
-// DXchange) load as long as /exchange/data and /exchange/theta are there;
+// DXchange) load as long as /exchange/data and /exchange/theta are there.
+// When /exchange/data_white is there too, /exchange/data holds raw counts
+// and Data is their line integrals (Scan.Raw);
 // missing attributes take defaults: det_spacing 1, image_size the ground
 // truth's size or else the largest N whose default detector (DefaultNDet)
 // fits in NDet bins.
@@ -280,6 +305,16 @@ func ReadScan(path string) (*Scan, error) {
 	}
 	if err := s.readGeometry(r); err != nil {
 		return nil, err
+	}
+	if r.Has("/exchange/data_white") {
+		if err := s.readRaw(r, shape[0]); err != nil {
+			return nil, err
+		}
+		if s.NoiseStd == 0 {
+			s.NoiseStd, s.NoiseFromCounts = math.Sqrt(s.MeanInvCounts), true
+		}
+	} else if r.Has("/exchange/data_dark") {
+		return nil, fmt.Errorf("%s: /exchange/data_dark without /exchange/data_white: raw counts need flat fields to be normalised", path)
 	}
 	if r.Has("/exchange/ground_truth") {
 		gt, err := r.readVolume("/exchange/ground_truth")

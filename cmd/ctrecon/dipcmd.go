@@ -68,6 +68,7 @@ parameters), which ctrecon uncertainty linearises.`,
 	f.Float64Var(&o.holdout, "holdout", 0.1, "fraction of measurements held out with --stop holdout")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from OUT.ckpt")
 	f.IntVar(&o.ckptEvery, "checkpoint-every", 250, "iterations between checkpoints")
+	addCenterFlag(cmd)
 	return cmd
 }
 

@@ -103,6 +103,7 @@ reconstructs to about v. Writes /recon/image with method "fbp".`,
 	fl.StringVarP(&out, "out", "o", "", "output reconstruction file")
 	fl.StringVar(&filter, "filter", "hann", "ramp, shepp-logan, cosine or hann")
 	fl.Float64Var(&cutoff, "cutoff", 1, "highest frequency kept, as a fraction of Nyquist (0, 1]")
+	addCenterFlag(cmd)
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/spf13/cobra"
 
@@ -17,8 +18,41 @@ func loadScan(cmd *cobra.Command, path string) (*h5io.Scan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f := cmd.Flags().Lookup("center"); f != nil && f.Changed {
+		c, err := cmd.Flags().GetFloat64("center")
+		if err != nil || math.IsNaN(c) || math.IsInf(c, 0) {
+			return nil, usagef("--center must be a finite number of bins")
+		}
+		s.CenterOffset = c
+	}
 	warnTruncated(cmd.ErrOrStderr(), path, s)
+	warnRaw(cmd.ErrOrStderr(), path, s)
 	return s, nil
+}
+
+// addCenterFlag gives a command that reconstructs from a scan the --center
+// flag, which loadScan applies: the rotation axis's offset from the
+// detector's centre, for measured data whose file does not record it (or
+// records it wrongly).
+func addCenterFlag(cmd *cobra.Command) {
+	cmd.Flags().Float64("center", 0, "rotation-axis offset from the detector's centre, in bins (overrides the scan's center_offset)")
+}
+
+// warnRaw says how a raw scan (counts with flat and dark fields) was turned
+// into line integrals: how many counts at or below the dark field were
+// clipped, and where the noise level came from when the file gave none.
+func warnRaw(w io.Writer, path string, s *h5io.Scan) {
+	if s.Raw == nil {
+		return
+	}
+	if s.ClippedCounts > 0 {
+		fmt.Fprintf(w, "ctrecon: warning: %s: %d of %d counts are at or below the dark field; clipped to %g count above it "+
+			"(their line integrals are lower bounds)\n", path, s.ClippedCounts, len(s.Raw.Data), h5io.MinCountAboveDark)
+	}
+	if s.NoiseFromCounts {
+		fmt.Fprintf(w, "ctrecon: %s: no noise_std in the file; taking the counts for photon counts, the Poisson noise level of the line integrals is √mean(1/count) = %.4g\n",
+			path, s.NoiseStd)
+	}
 }
 
 // warnTruncated prints a warning when the scan's detector does not see every

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -26,6 +27,9 @@ type simulateOpts struct {
 	detDist     float64
 	detector    string
 	center      float64
+	photons     float64
+	attenuation float64
+	flats       int
 	out         string
 }
 
@@ -49,6 +53,18 @@ The geometry is stored as attributes of /exchange/data (geometry,
 source_distance, detector_distance, detector, det_spacing, center_offset),
 and every command reads it from there.
 
+Photon counts: --photons I0 simulates a raw scan instead: each bin counts a
+Poisson number of photons with mean I0·exp(−a·p) (Beer–Lambert), p the line
+integral of the image and a = --attenuation (0: chosen so that the densest
+ray keeps exp(−2) ≈ 14% of its photons; image value 1 then attenuates a per
+pixel), and the file holds the counts as /exchange/data with --flats flat
+fields (Poisson(I0)) as /exchange/data_white and one dark field of zeros as
+/exchange/data_dark, DXchange's layout for raw data. Every command then
+reconstructs −log((data − dark)/(white − dark)), so the ground truth is
+stored as a·image; noise_std is the Poisson level √mean(1/count) of those
+line integrals (their noise is not uniform: a dense ray is noisier), and
+--noise does not apply.
+
 Noise: ε ~ N(0, σ²) with σ = η·mean|A x| (η = --noise, relative white noise),
 seeded by --seed; σ is stored as the noise_std attribute.
 
@@ -60,6 +76,7 @@ pixel a constant square) for the same reason.`,
 		Example: `  ctrecon simulate -i sl.h5 --angles 30 --noise 0.05 -o scan.h5
   ctrecon simulate --phantom shepp-logan --size 128 --analytic --angles 30 -o scan.h5
   ctrecon simulate --phantom rectangles --count 20 --theta 0,12.5,40 -o scan.h5
+  ctrecon simulate --phantom shepp-logan --size 128 --analytic --photons 1e4 --angles 60 -o raw.h5
   ctrecon simulate --phantom shepp-logan --size 128 --analytic --geometry fan \
       --source-distance 300 --detector-distance 200 --angles 60 -o fan.h5`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -83,6 +100,9 @@ pixel a constant square) for the same reason.`,
 	f.Float64Var(&o.detDist, "detector-distance", 0, "fan beam: rotation centre to detector, pixels")
 	f.StringVar(&o.detector, "detector", "flat", "fan beam: detector shape, flat or arc")
 	f.Float64Var(&o.center, "center", 0, "rotation-axis offset from the detector's centre, in bins")
+	f.Float64Var(&o.photons, "photons", 0, "simulate raw photon counts with this many incident photons per bin (0: line integrals with --noise)")
+	f.Float64Var(&o.attenuation, "attenuation", 0, "with --photons: attenuation per pixel of image value 1 (0: the densest ray keeps 14% of its photons)")
+	f.IntVar(&o.flats, "flats", 4, "with --photons: number of flat-field frames")
 	f.StringVarP(&o.out, "out", "o", "", "output scan file (.h5)")
 	return cmd
 }
@@ -102,6 +122,26 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 	}
 	if !(o.noise >= 0) {
 		return usagef("--noise must be ≥ 0")
+	}
+	if o.photons != 0 {
+		if !(o.photons > 0) || math.IsInf(o.photons, 0) {
+			return usagef("--photons must be a positive number of photons per bin")
+		}
+		if cmd.Flags().Changed("noise") {
+			return usagef("--noise does not apply with --photons: the photon statistics are the noise")
+		}
+		if o.flats < 1 {
+			return usagef("--flats must be ≥ 1")
+		}
+		if !(o.attenuation >= 0) || math.IsInf(o.attenuation, 0) {
+			return usagef("--attenuation must be ≥ 0")
+		}
+	} else {
+		for _, name := range []string{"attenuation", "flats"} {
+			if cmd.Flags().Changed(name) {
+				return usagef("--%s is for raw counts: add --photons I0", name)
+			}
+		}
 	}
 	beam, err := radon.ParseBeam(o.geometry)
 	if err != nil {
@@ -201,7 +241,11 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 	if o.oversample > 1 {
 		scan.Attrs = append(scan.Attrs, h5io.Attr{Name: "oversample", Value: o.oversample})
 	}
-	if o.noise > 0 {
+	if o.photons > 0 {
+		if err := simulateCounts(scan, o); err != nil {
+			return err
+		}
+	} else if o.noise > 0 {
 		// One σ for the whole scan (mean |A x| over every slice), seeded.
 		rng := rand.New(rand.NewPCG(g.seed, 0x6e6f697365))
 		scan.NoiseStd = radon.AddNoise(scan.Data, scan.Data, o.noise, rng)
@@ -212,5 +256,47 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 	}
 	logf("wrote %s: %d angles × %d slice(s) × %d bins, σ = %.4g (%s)", o.out, len(deg), img.Slices, geo.NDet,
 		scan.NoiseStd, fmtDur(time.Since(start).Seconds()))
+	return nil
+}
+
+// simulateCounts turns scan's line integrals into raw photon counts with
+// flat and dark fields (see simulate --help): it scales the line integrals
+// and the ground truth by the attenuation, draws the counts and flats
+// (seeded), and sets the noise level from the counts.
+func simulateCounts(scan *h5io.Scan, o simulateOpts) error {
+	a := o.attenuation
+	if a == 0 {
+		var peak float64
+		for _, v := range scan.Data {
+			peak = math.Max(peak, float64(v))
+		}
+		if !(peak > 0) {
+			return fmt.Errorf("the image projects to zero everywhere: nothing attenuates the beam, so --attenuation cannot be chosen; give it")
+		}
+		a = 2 / peak
+	}
+	li := make([]float32, len(scan.Data))
+	for i, v := range scan.Data {
+		li[i] = float32(a * float64(v))
+	}
+	for i, v := range scan.GroundTruth.Data {
+		scan.GroundTruth.Data[i] = float32(a * float64(v))
+	}
+	per := scan.Slices * scan.NDet
+	src := rand.NewPCG(g.seed, 0x70686f746f6e) // "photon"
+	raw := &h5io.RawCounts{Data: make([]float32, len(li)), White: make([]float32, o.flats*per), NWhite: o.flats,
+		Dark: make([]float32, per), NDark: 1}
+	radon.PoissonCounts(raw.Data, li, o.photons, src)
+	radon.PoissonCounts(raw.White, make([]float32, len(raw.White)), o.photons, src)
+	_, clipped, inv, err := raw.Normalize(scan.Angles(), scan.Slices, scan.NDet)
+	if err != nil {
+		return err
+	}
+	scan.Raw = raw
+	scan.NoiseStd, scan.NoiseRel = math.Sqrt(inv), 0
+	scan.Attrs = append(scan.Attrs, h5io.Attr{Name: "photons", Value: o.photons}, h5io.Attr{Name: "attenuation_scale", Value: a},
+		h5io.Attr{Name: "noise_model", Value: "poisson"})
+	logf("photon counts: %.4g photons per bin, attenuation %.4g per pixel of value 1 (ground truth scaled by it), %d flat fields; "+
+		"%d zero counts; Poisson noise level √mean(1/count) = %.4g", o.photons, a, o.flats, clipped, scan.NoiseStd)
 	return nil
 }

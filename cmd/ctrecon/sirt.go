@@ -102,5 +102,6 @@ iterate whose residual is at the noise level the file's noise_std gives
 	f.IntVar(&iters, "iters", radon.DefaultSIRTIters, "iterations (the most, with --discrepancy)")
 	f.BoolVar(&nonneg, "nonneg", false, "clip x ≥ 0 after each step")
 	f.BoolVar(&discrepancy, "discrepancy", false, "stop at the noise level the file's noise_std gives")
+	addCenterFlag(cmd)
 	return cmd
 }

@@ -88,5 +88,6 @@ noise_std, or 5% of the mean measurement when the file does not say.`,
 	f.IntVar(&iters, "iters", radon.DefaultTVIters, "primal–dual iterations")
 	f.Float64Var(&lambda, "tv", 0, "TV weight λ (0 = scaled to the noise)")
 	f.BoolVar(&allowNeg, "allow-negative", false, "drop the x ≥ 0 constraint")
+	addCenterFlag(cmd)
 	return cmd
 }

@@ -120,6 +120,7 @@ it out with --no-delta only to study that effect.`,
 	f.BoolVar(&o.gPrior, "g-prior", false, "normalise the weights by their scale in the data, ‖(A·J)_{:,i}‖, before the block prior (the g-prior of arXiv 2210.04994)")
 	f.IntVar(&o.gPriorProbes, "g-prior-probes", linearised.DefaultGPriorProbes, "matrix-free regime with --g-prior: random probes behind the weight scales (the exact regime computes them exactly)")
 	f.BoolVar(&o.predcp, "predcp", false, "MAP with the TV-PredCP hyperprior (λ = m·γ of the DIP fit) instead of plain type-II ML")
+	addCenterFlag(cmd)
 	return cmd
 }
 
