@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctrecon/ctrecon/internal/atomicfile"
+	"github.com/ctrecon/ctrecon/volume"
 )
 
 // parseTheta parses a comma-separated list of angles in degrees.
@@ -82,36 +83,14 @@ func checkOutput(out string, inputs ...string) error {
 	return nil
 }
 
-// parseSlices parses "a:b" (half-open) or "k" into [from, to).
+// parseSlices parses a --slices range "a:b" (half-open) or "k" into [from,
+// to) of n slices (volume.ParseRange, as a usage error).
 func parseSlices(s string, n int) (int, int, error) {
-	if s == "" {
-		return 0, n, nil
+	r, err := volume.ParseRange(s, n)
+	if err != nil {
+		return 0, 0, usagef("--slices: %v", err)
 	}
-	var from, to int
-	if a, b, ok := strings.Cut(s, ":"); ok {
-		var err1, err2 error
-		from, err1 = strconv.Atoi(a)
-		to, err2 = strconv.Atoi(b)
-		if a == "" {
-			from, err1 = 0, nil
-		}
-		if b == "" {
-			to, err2 = n, nil
-		}
-		if err1 != nil || err2 != nil {
-			return 0, 0, usagef("--slices %q: want a:b", s)
-		}
-	} else {
-		k, err := strconv.Atoi(s)
-		if err != nil {
-			return 0, 0, usagef("--slices %q: want a slice number or a:b", s)
-		}
-		from, to = k, k+1
-	}
-	if from < 0 || to > n || from >= to {
-		return 0, 0, usagef("--slices %q is outside 0:%d", s, n)
-	}
-	return from, to, nil
+	return r.Lo, r.Hi, nil
 }
 
 func fmtDur(d float64) string { return fmt.Sprintf("%.2fs", d) }

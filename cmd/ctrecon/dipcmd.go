@@ -14,7 +14,9 @@ import (
 	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/metrics"
 	"github.com/ctrecon/ctrecon/radon"
+	"github.com/ctrecon/ctrecon/volume"
 )
 
 type dipOpts struct {
@@ -22,8 +24,9 @@ type dipOpts struct {
 	iters                  int
 	lr, tv, tau, holdout   float64
 	stop                   string
-	resume                 bool
+	resume, warm           bool
 	ckptEvery              int
+	slices                 string
 }
 
 func dipCmd() *cobra.Command {
@@ -45,14 +48,22 @@ count, image size and noise level (DESIGN.md §4); --tv and --iters override.
 Presets: small (bayes_dip's 28² U-Net, up to 48²), medium (ours, for 64–256²),
 large (bayes_dip's 6-scale walnut U-Net); auto picks by size.
 
-The fit is checkpointed every --checkpoint-every iterations to OUT.ckpt; after
-an interruption (Ctrl-C, kill) the same command with --resume continues and ends
-where an uninterrupted run would have (same flags and --threads). The output
-holds /recon/image and the trained model under /dip (architecture, input,
-parameters), which ctrecon uncertainty linearises.`,
+Volumes: slices are fitted one after another; --slices a:b fits part of a
+volume (the output records which, and ctrecon merge joins parts, e.g. from a
+Slurm array: docs/cluster.md), --warm-start starts each slice from the
+previous one's weights. Each finished slice is kept in OUT.slices/ and the
+slice in flight is checkpointed every --checkpoint-every iterations to
+OUT.ckpt; after an interruption (Ctrl-C, kill, a job engine's retry) the
+same command with --resume skips the finished slices, continues the one in
+flight, and ends where an uninterrupted run would have (same flags and
+--threads). The output holds /recon/image, the trained model under /dip
+(architecture, input, parameters per slice), which ctrecon uncertainty
+linearises, and the per-slice table /slices (iterations, best iterate, stop
+reason, PSNR and SSIM against a ground truth, seconds).`,
 		Example: `  ctrecon dip -i scan.h5 -o dip.h5
   ctrecon dip -i scan.h5 --preset small --iters 3000 --tv 1e-4 -o dip.h5
-  ctrecon dip -i scan.h5 -o dip.h5 --resume     # after an interruption`,
+  ctrecon dip -i scan.h5 -o dip.h5 --resume     # after an interruption
+  ctrecon dip -i head.h5 --slices 0:54 --warm-start -o part1.h5`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runDIP(cmd, o) },
 	}
 	f := cmd.Flags()
@@ -68,6 +79,8 @@ parameters), which ctrecon uncertainty linearises.`,
 	f.Float64Var(&o.holdout, "holdout", 0.1, "fraction of measurements held out with --stop holdout")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from OUT.ckpt")
 	f.IntVar(&o.ckptEvery, "checkpoint-every", 250, "iterations between checkpoints")
+	f.StringVar(&o.slices, "slices", "", "slice range a:b of a volume to fit (slices a to b−1; default all); the output holds that range, and ctrecon merge joins ranges")
+	f.BoolVar(&o.warm, "warm-start", false, "start each slice from the previous slice's trained weights (the first slice of a range starts from the seed's)")
 	addCenterFlag(cmd)
 	return cmd
 }
@@ -155,35 +168,59 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 	if o.stop == "holdout" {
 		base.HoldOut = o.holdout
 	}
+	lo, hi, err := parseSlices(o.slices, scan.Slices)
+	if err != nil {
+		return err
+	}
+	rng := volume.Range{Lo: lo, Hi: hi}
 	A := radon.NewProjector(geo)
 	ckpt := o.out + ".ckpt"
-	fp := fmt.Sprintf("in=%s preset=%s input=%s iters=%d lr=%g tv=%g stop=%s tau=%g holdout=%g seed=%d threads=%d",
-		absPath(o.in), preset, o.input, base.MaxIter, base.LR, base.Gamma, o.stop, o.tau, base.HoldOut, g.seed, par.Threads())
-	model := &dip.Model{Preset: preset, Arch: arch, N: n, Slices: scan.Slices,
-		Input: make([]float32, scan.Slices*n*n), OutputScale: make([]float32, scan.Slices)}
-	rec := h5io.NewVolume(scan.Slices, n)
-	var params []float32
-	first := 0
-	var resumeState *dip.FitState
-	if o.resume {
-		cp, err := readCheckpoint(ckpt, fp)
-		if err != nil {
-			return err
+	// settings are what make slices comparable (merge checks them); the
+	// fingerprint adds what makes a resumed slice bit-identical.
+	settings := fmt.Sprintf("preset=%s input=%s iters=%d lr=%g tv=%g stop=%s tau=%g holdout=%g seed=%d warm_start=%v",
+		preset, o.input, base.MaxIter, base.LR, base.Gamma, o.stop, o.tau, base.HoldOut, g.seed, o.warm)
+	fp := fmt.Sprintf("%s scan=%s threads=%d", settings, scanHash(scan), par.Threads())
+	job := volume.Job{Dir: volume.SliceDir(o.out), Fingerprint: fp, Range: rng, ScanSlices: scan.Slices}
+	u0, err := dip.NewUNet(arch, n)
+	if err != nil {
+		return err
+	}
+	// One slice's network at a time, plus the assembled volume (image,
+	// input and parameters per slice).
+	need += volume.AssemblyBytes(rng.Len(), n, int64(u0.NumParams()+n*n))
+	if err := checkMemory(fmt.Sprintf("dip on slices %s (%s U-Net at %d²)", rng, preset, n), need); err != nil {
+		return err
+	}
+	if !o.resume {
+		if _, err := os.Stat(ckpt); err == nil {
+			return fmt.Errorf("%s exists from an interrupted run: add --resume to continue it, or delete it to start again", ckpt)
 		}
-		first, resumeState = cp.slice, cp.state
-		copy(rec.Data, cp.images)
-		copy(model.Input, cp.inputs)
-		copy(model.OutputScale, cp.scales)
-		params = cp.params
-		logf("resuming %s: slice %d, iteration %d", o.out, first, resumeState.Iter)
-	} else if _, err := os.Stat(ckpt); err == nil {
-		return fmt.Errorf("%s exists from an interrupted run: add --resume to continue it, or delete it to start again", ckpt)
+	}
+	if err := job.Start(o.resume); err != nil {
+		return err
 	}
 	start := time.Now()
 	sino := make([]float32, geo.SinoLen())
-	var reasons []string
-	var iters, bestIters []int
-	for k := first; k < scan.Slices; k++ {
+	var prevParams []float32 // the previous slice's trained weights (--warm-start)
+	for k := rng.Lo; k < rng.Hi; k++ {
+		if done, err := job.Done(k); err != nil {
+			return err
+		} else if done {
+			if o.warm {
+				rc, err := job.Load(k)
+				if err != nil {
+					return err
+				}
+				m, err := dip.ReadModel(job.Dir, rc)
+				if err != nil {
+					return err
+				}
+				prevParams = m.Params
+			}
+			logf("slice %d: done in an earlier run", k)
+			continue
+		}
+		t0 := time.Now()
 		scan.Sinogram(sino, k)
 		s := base
 		if scan.NoiseStd > 0 {
@@ -203,15 +240,25 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 		if scan.GroundTruth != nil {
 			s.GroundTruth = scan.GroundTruth.Slice(k)
 		}
+		if o.warm && prevParams != nil {
+			s.InitParams = prevParams
+		}
+		if _, err := os.Stat(ckpt); err == nil && o.resume {
+			cp, err := readCheckpoint(ckpt, fp)
+			if err != nil {
+				return err
+			}
+			if cp.slice == k {
+				s.Resume = cp.state
+				logf("resuming %s: slice %d, iteration %d", o.out, k, cp.state.Iter)
+			}
+		}
 		u, err := dip.NewUNet(arch, n)
 		if err != nil {
 			return err
 		}
-		if k == first && resumeState != nil {
-			s.Resume = resumeState
-		}
 		res, err := fitCheckpointed(cmd, u, A, sino, s, o.ckptEvery, k, scan.Slices, func(st dip.FitState) error {
-			err := writeCheckpoint(ckpt, fp, k, st, rec, model, params)
+			err := writeCheckpoint(ckpt, fp, k, st)
 			if afterCheckpoint != nil {
 				afterCheckpoint()
 			}
@@ -219,40 +266,81 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 		})
 		if err != nil {
 			if errors.Is(err, cmd.Context().Err()) {
-				logf("interrupted: the fit is saved in %s; run the same command with --resume to continue", ckpt)
+				logf("interrupted: slices before %d are kept in %s and the fit of slice %d in %s; run the same command with --resume to continue", k, job.Dir, k, ckpt)
 			}
 			return err
 		}
-		copy(rec.Slice(k), res.Image)
-		copy(model.Input[k*n*n:], res.State.Input)
-		model.OutputScale[k] = res.State.OutputScale
-		params = append(params, res.Params...)
-		reasons = append(reasons, res.Reason)
-		iters = append(iters, res.Iter)
-		bestIters = append(bestIters, res.BestIter)
+		rc := dipSliceResult(res, preset, arch, n, o, base, settings, scan, k, time.Since(t0).Seconds())
+		if err := job.Save(k, rc); err != nil {
+			return err
+		}
+		os.Remove(ckpt)
+		prevParams = res.Params
 		msg := fmt.Sprintf("slice %d: stopped by %s after %d iterations, best iterate %d", k, res.Reason, res.Iter, res.BestIter)
 		if !math.IsNaN(res.PSNR) {
 			msg += fmt.Sprintf(", PSNR %.2f dB", res.PSNR)
 		}
-		logf("%s", msg)
+		logf("%s (%s)", msg, fmtDur(time.Since(t0).Seconds()))
 	}
-	model.Params = params
-	model.Attrs = []h5io.Attr{{Name: "gamma", Value: base.Gamma}, {Name: "lr", Value: base.LR},
-		{Name: "max_iter", Value: base.MaxIter}, {Name: "stop", Value: o.stop}, {Name: "seed", Value: int(g.seed)},
-		{Name: "input_kind", Value: o.input}, {Name: "scan", Value: absPath(o.in)},
-		{Name: "scan_hash", Value: scanHash(scan)}}
-	if len(iters) > 0 { // slices fitted in this run
-		model.Attrs = append(model.Attrs, h5io.Attr{Name: "iterations_last_slice", Value: iters[len(iters)-1]},
-			h5io.Attr{Name: "best_iter_last_slice", Value: bestIters[len(bestIters)-1]},
-			h5io.Attr{Name: "stop_reason_last_slice", Value: reasons[len(reasons)-1]})
-	}
-	attrs := append(reportPSNR("dip", scan, rec), h5io.Attr{Name: "seconds", Value: time.Since(start).Seconds()})
-	if err := h5io.WriteRecon(o.out, &h5io.Recon{Method: "dip", Image: rec, Attrs: attrs, Groups: []h5io.Group{model.Group()}}); err != nil {
+	out, err := job.Assemble()
+	if err != nil {
 		return err
 	}
+	out.SetAttr("scan", absPath(o.in))
+	if err := h5io.WriteRecon(o.out, out); err != nil {
+		return err
+	}
+	job.Clean()
 	os.Remove(ckpt)
-	logf("wrote %s (%s)", o.out, fmtDur(time.Since(start).Seconds()))
+	logf("wrote %s: slices %s (%s)", o.out, rng, fmtDur(time.Since(start).Seconds()))
 	return nil
+}
+
+// stopCodes numbers the DIP's stop reasons in the per-slice table.
+var stopCodes = []string{"discrepancy", "held-out", "max-iter", "cancelled"}
+
+func stopCode(reason string) float32 {
+	for i, r := range stopCodes {
+		if r == reason {
+			return float32(i)
+		}
+	}
+	return float32(len(stopCodes))
+}
+
+// dipSliceResult is one fitted slice as a one-slice reconstruction: the
+// image, the trained model (/dip) and the slice's row of the per-slice
+// table (/slices).
+func dipSliceResult(res dip.FitResult, preset string, arch dip.Arch, n int, o dipOpts, base dip.FitSettings,
+	settings string, scan *h5io.Scan, k int, seconds float64) *h5io.Recon {
+	model := &dip.Model{Preset: preset, Arch: arch, N: n, Slices: 1,
+		Input: res.State.Input, OutputScale: []float32{res.State.OutputScale}, Params: res.Params}
+	model.Attrs = []h5io.Attr{{Name: "gamma", Value: base.Gamma}, {Name: "lr", Value: base.LR},
+		{Name: "max_iter", Value: base.MaxIter}, {Name: "stop", Value: o.stop}, {Name: "seed", Value: int(g.seed)},
+		{Name: "input_kind", Value: o.input}, {Name: "scan_hash", Value: scanHash(scan)}, {Name: "warm_start", Value: b2i(o.warm)}}
+	img := h5io.NewVolume(1, n)
+	copy(img.Data, res.Image)
+	psnr, ssim := float32(math.NaN()), float32(math.NaN())
+	attrs := []h5io.Attr{{Name: h5io.AttrScanHash, Value: scanHash(scan)}, {Name: h5io.AttrSettings, Value: settings},
+		{Name: "seconds", Value: seconds}}
+	if scan.GroundTruth != nil {
+		truth := scan.GroundTruth.Slice(k)
+		p := metrics.PSNR(img.Data, truth, 0)
+		attrs = append(attrs, h5io.Attr{Name: "psnr", Value: p})
+		psnr = float32(p)
+		if n >= 7 {
+			q := metrics.SSIM(img.Data, truth, n, 0)
+			attrs = append(attrs, h5io.Attr{Name: "ssim", Value: q})
+			ssim = float32(q)
+		}
+	}
+	row := func(name string, v float32) h5io.Array {
+		return h5io.Array{Name: name, Shape: []int{1}, Data: []float32{v}}
+	}
+	table := h5io.Group{Path: h5io.SlicesGroup, Attrs: []h5io.Attr{{Name: "stop_codes", Value: strings.Join(stopCodes, ",")}},
+		Arrays: []h5io.Array{row("iterations", float32(res.Iter)), row("best_iter", float32(res.BestIter)),
+			row("stop", stopCode(res.Reason)), row("psnr", psnr), row("ssim", ssim), row("seconds", float32(seconds))}}
+	return &h5io.Recon{Method: "dip", Image: img, Attrs: attrs, Groups: []h5io.Group{model.Group(), table}}
 }
 
 // afterCheckpoint, when set (by tests), runs after each checkpoint is saved.
@@ -311,34 +399,27 @@ func fitCheckpointed(cmd *cobra.Command, u *dip.UNet, A *radon.Projector, y []fl
 }
 
 type checkpoint struct {
-	slice                  int
-	state                  *dip.FitState
-	images, inputs, params []float32
-	scales                 []float32
+	slice int
+	state *dip.FitState
 }
 
-// writeCheckpoint saves the finished slices and the state of the current one.
-func writeCheckpoint(path, fp string, slice int, st dip.FitState, rec h5io.Volume, m *dip.Model, params []float32) error {
+// writeCheckpoint saves the state of the slice in flight (finished slices
+// are in the job's folder).
+func writeCheckpoint(path, fp string, slice int, st dip.FitState) error {
 	w, err := h5io.Create(path)
 	if err != nil {
 		return err
 	}
-	n := rec.N
 	w.GroupAttrs("/ckpt", h5io.Attr{Name: "fingerprint", Value: fp}, h5io.Attr{Name: "slice", Value: slice},
 		h5io.Attr{Name: "iter", Value: st.Iter}, h5io.Attr{Name: "best_loss", Value: st.BestLoss},
 		h5io.Attr{Name: "best_iter", Value: st.BestIter}, h5io.Attr{Name: "output_scale", Value: float64(st.OutputScale)},
 		h5io.Attr{Name: "done", Value: b2i(st.Done)}, h5io.Attr{Name: "reason", Value: st.Reason})
-	P := len(st.Params)
 	for _, a := range []struct {
 		name string
 		d    []float32
 	}{{"params", st.Params}, {"m", st.M}, {"v", st.V}, {"best_params", st.BestParams}, {"input", st.Input}} {
 		w.Float32("/ckpt/"+a.name, []int{len(a.d)}, a.d, h5io.DatasetOptions{})
 	}
-	w.Float32("/done/images", []int{slice, n, n}, rec.Data[:slice*n*n], h5io.DatasetOptions{})
-	w.Float32("/done/inputs", []int{slice, n, n}, m.Input[:slice*n*n], h5io.DatasetOptions{})
-	w.Float32("/done/scales", []int{slice}, m.OutputScale[:slice], h5io.DatasetOptions{})
-	w.Float32("/done/params", []int{slice, P}, params, h5io.DatasetOptions{})
 	return w.Commit()
 }
 
@@ -349,10 +430,6 @@ func readCheckpoint(path, fp string) (*checkpoint, error) {
 	}
 	defer r.Close()
 	g1, err := r.ReadGroup("/ckpt")
-	if err != nil {
-		return nil, err
-	}
-	g2, err := r.ReadGroup("/done")
 	if err != nil {
 		return nil, err
 	}
@@ -370,6 +447,5 @@ func readCheckpoint(path, fp string) (*checkpoint, error) {
 	st := &dip.FitState{Iter: int(num("iter")), Params: arr(&g1, "params"), M: arr(&g1, "m"), V: arr(&g1, "v"),
 		BestParams: arr(&g1, "best_params"), BestLoss: num("best_loss"), BestIter: int(num("best_iter")),
 		Input: arr(&g1, "input"), OutputScale: float32(num("output_scale")), Done: num("done") != 0, Reason: reason}
-	return &checkpoint{slice: int(num("slice")), state: st, images: arr(&g2, "images"), inputs: arr(&g2, "inputs"),
-		scales: arr(&g2, "scales"), params: arr(&g2, "params")}, nil
+	return &checkpoint{slice: int(num("slice")), state: st}, nil
 }

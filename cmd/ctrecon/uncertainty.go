@@ -34,6 +34,9 @@ func scanHash(s *h5io.Scan) string {
 		h.Write(b[:])
 	}
 	fmt.Fprintf(h, "%d/%g/%d", s.NDet, s.DetSpacing, s.ImageSize)
+	if s.Geometry == "fan" || s.CenterOffset != 0 { // parallel scans keep their earlier hashes
+		fmt.Fprintf(h, "/%s/%g/%g/%s/%g", s.Geometry, s.SourceDistance, s.DetectorDistance, s.Detector, s.CenterOffset)
+	}
 	return strconv.FormatUint(h.Sum64(), 16)
 }
 

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ctrecon/ctrecon/h5io"
+)
+
+// TestMain lets a test start ctrecon as a separate process (the test binary
+// re-executed with CTRECON_RUN_MAIN=1), to run two at the same time.
+func TestMain(m *testing.M) {
+	if os.Getenv("CTRECON_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// sameRecon compares two reconstruction files: images, stds, samples and
+// every group array bit for bit, except timings.
+func sameRecon(t *testing.T, what, a, b string) {
+	t.Helper()
+	ra, err := h5io.ReadRecon(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := h5io.ReadRecon(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ra.Image.Data, rb.Image.Data) || (ra.Std == nil) != (rb.Std == nil) ||
+		(ra.Std != nil && !slices.Equal(ra.Std.Data, rb.Std.Data)) || !slices.Equal(ra.Samples, rb.Samples) {
+		t.Fatalf("%s: images, stds or samples differ", what)
+	}
+	if len(ra.Groups) != len(rb.Groups) {
+		t.Fatalf("%s: groups %d vs %d", what, len(ra.Groups), len(rb.Groups))
+	}
+	for _, g := range ra.Groups {
+		h := rb.Group(g.Path)
+		if h == nil {
+			t.Fatalf("%s: %s missing", what, g.Path)
+		}
+		for i, ar := range g.Arrays {
+			if ar.Name == "seconds" {
+				continue
+			}
+			if !slices.Equal(ar.Data, h.Arrays[i].Data) || !slices.Equal(ar.Shape, h.Arrays[i].Shape) {
+				t.Fatalf("%s: %s/%s differs", what, g.Path, ar.Name)
+			}
+		}
+	}
+}
+
+// TestVolumePartsMergeToTheWholeRun: a 3-slice volume fitted by two
+// processes at the same time (slices 0:1 and 1:3) and merged is the volume
+// fitted in one process, for dip and for uncertainty; and an interrupted
+// volume run resumed ends with the same file as an uninterrupted one.
+func TestVolumePartsMergeToTheWholeRun(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "simulate", "--phantom", "ellipses", "--count", "3", "--size", "16", "--angles", "8", "-o", p("vol.h5"))
+	dipArgs := []string{"dip", "-i", p("vol.h5"), "--stop", "max", "--iters", "30", "--checkpoint-every", "10", "--threads", "1"}
+	mustRun(t, append(dipArgs, "-o", p("whole.h5"))...)
+
+	// Two processes at once, as two tasks of a job array would run.
+	var procs []*exec.Cmd
+	for i, r := range []string{"0:1", "1:3"} {
+		c := exec.Command(os.Args[0], append([]string{"-q"}, append(dipArgs, "--slices", r, "-o", p("part"+string(rune('1'+i))+".h5"))...)...)
+		c.Env = append(os.Environ(), "CTRECON_RUN_MAIN=1")
+		var out strings.Builder
+		c.Stdout, c.Stderr = &out, &out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, c)
+		t.Cleanup(func() { _ = out })
+	}
+	for _, c := range procs {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("%v: %v", c.Args, err)
+		}
+	}
+	// Arguments out of order: merge sorts by slice range.
+	mustRun(t, "merge", "-o", p("merged.h5"), p("part2.h5"), p("part1.h5"))
+	sameRecon(t, "dip parts merged", p("merged.h5"), p("whole.h5"))
+	m, _ := h5io.ReadRecon(p("merged.h5"))
+	if s, ss := m.SliceRange(); s != 0 || ss != 3 || m.Image.Slices != 3 {
+		t.Fatalf("merged range %d:%d of %d", s, s+m.Image.Slices, ss)
+	}
+	if tab := m.Group(h5io.SlicesGroup); tab == nil || tab.Get("iterations") == nil || tab.Get("iterations").Data[2] != 30 {
+		t.Fatalf("per-slice table missing or wrong: %+v", tab)
+	}
+
+	// Interrupted during slice 1 (after its first checkpoint), resumed.
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	afterCheckpoint = func() {
+		calls++
+		if calls == 4 { // slice 0 checkpoints at 10 and 20; slice 1 at 10, 20
+			cancel()
+		}
+	}
+	_, err := run(t, ctx, append(dipArgs, "-o", p("resumed.h5"))...)
+	afterCheckpoint = nil
+	if err == nil {
+		t.Fatal("the interrupted run finished")
+	}
+	if _, err := os.Stat(p("resumed.h5")); err == nil {
+		t.Fatal("an interrupted volume run wrote its output")
+	}
+	if _, err := os.Stat(filepath.Join(p("resumed.h5.slices"), "slice-00000.h5")); err != nil {
+		t.Fatalf("slice 0 was not kept: %v", err)
+	}
+	if _, err := run(t, context.Background(), append(dipArgs, "-o", p("resumed.h5"))...); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("a rerun without --resume: %v", err)
+	}
+	mustRun(t, append(dipArgs, "-o", p("resumed.h5"), "--resume")...)
+	sameRecon(t, "interrupted and resumed", p("resumed.h5"), p("whole.h5"))
+	for _, left := range []string{"resumed.h5.slices", "resumed.h5.ckpt"} {
+		if _, err := os.Stat(p(left)); err == nil {
+			t.Errorf("%s left behind", left)
+		}
+	}
+
+	// Merge refuses parts of other scans and overlapping parts.
+	mustRun(t, "simulate", "--phantom", "ellipses", "--count", "3", "--size", "16", "--angles", "8", "--seed", "9", "-o", p("other.h5"))
+	mustRun(t, "dip", "-i", p("other.h5"), "--stop", "max", "--iters", "30", "--threads", "1", "--slices", "1:3", "-o", p("otherpart.h5"))
+	for _, c := range []struct {
+		parts []string
+		want  string
+	}{
+		{[]string{p("part1.h5"), p("otherpart.h5")}, "different scan"},
+		{[]string{p("part2.h5"), p("whole.h5")}, "overlap"},
+	} {
+		_, err := run(t, context.Background(), append([]string{"merge", "-o", p("bad.h5")}, c.parts...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("merge %v: %v, want %q", c.parts, err, c.want)
+		}
+	}
+	if _, err := os.Stat(p("bad.h5")); err == nil {
+		t.Error("a refused merge wrote its output")
+	}
+}
+
+// TestWarmStartContinuesFromThePreviousSlice: two identical slices, a
+// fixed budget of 150 iterations (early in the fit, where PSNR still
+// rises). Fitted from the seed both slices end identical; with --warm-start
+// the second starts from the first's trained weights, so it ends where
+// about 300 iterations would, with a higher PSNR than the cold fit.
+func TestWarmStartContinuesFromThePreviousSlice(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "simulate", "--phantom", "ellipses", "--size", "16", "--angles", "10", "-o", p("one.h5"))
+	s, err := h5io.ReadScan(p("one.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := *s
+	two.Slices = 2
+	two.Data = make([]float32, 2*len(s.Data))
+	gt := h5io.NewVolume(2, 16)
+	copy(gt.Data, s.GroundTruth.Data)
+	copy(gt.Data[256:], s.GroundTruth.Data)
+	two.GroundTruth = &gt
+	for k := 0; k < 2; k++ {
+		two.SetSinogram(k, s.Sinogram(nil, 0))
+	}
+	if err := h5io.WriteScan(p("two.h5"), &two); err != nil {
+		t.Fatal(err)
+	}
+	psnr := func(extra ...string) []float32 {
+		out := p("w.h5")
+		mustRun(t, append([]string{"dip", "-i", p("two.h5"), "--stop", "max", "--iters", "150", "--threads", "1", "-o", out}, extra...)...)
+		rc, err := h5io.ReadRecon(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc.Group(h5io.SlicesGroup).Get("psnr").Data
+	}
+	cold, warm := psnr(), psnr("--warm-start")
+	t.Logf("PSNR per slice: cold %v, warm start %v", cold, warm)
+	if cold[0] != cold[1] || warm[0] != cold[0] {
+		t.Fatalf("identical slices fitted from the seed must end identical: cold %v, warm %v", cold, warm)
+	}
+	if !(warm[1] > cold[1]+0.1) {
+		t.Fatalf("the warm-started slice did not continue the fit: %.2f vs %.2f dB", warm[1], cold[1])
+	}
+}
