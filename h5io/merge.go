@@ -322,3 +322,35 @@ func findAttr(attrs []Attr, name string) (any, bool) {
 	}
 	return nil, false
 }
+
+// SliceRows returns the slices [lo, hi) of rc (indices within rc) as a new
+// reconstruction, the inverse of MergeRecon: image, std, samples and every
+// group array's rows, with the /recon attributes and the slice range
+// updated. It copies the data.
+func (rc *Recon) SliceRows(lo, hi int) *Recon {
+	s, n := rc.Image.Slices, rc.Image.N
+	if lo < 0 || hi > s || lo >= hi {
+		panic(fmt.Sprintf("h5io: SliceRows(%d, %d) of %d slices", lo, hi, s))
+	}
+	ns := hi - lo
+	out := &Recon{Method: rc.Method, Image: Volume{Slices: ns, N: n, Data: append([]float32(nil), rc.Image.Data[lo*n*n:hi*n*n]...)},
+		Attrs: append([]Attr(nil), rc.Attrs...)}
+	if rc.Std != nil {
+		out.Std = &Volume{Slices: ns, N: n, Data: append([]float32(nil), rc.Std.Data[lo*n*n:hi*n*n]...)}
+	}
+	for r := 0; r < len(rc.Samples)/len(rc.Image.Data); r++ {
+		out.Samples = append(out.Samples, rc.Samples[(r*s+lo)*n*n:(r*s+hi)*n*n]...)
+	}
+	for _, g := range rc.Groups {
+		ng := Group{Path: g.Path, Attrs: append([]Attr(nil), g.Attrs...)}
+		for _, a := range g.Arrays {
+			row := len(a.Data) / a.Shape[0]
+			ng.Arrays = append(ng.Arrays, Array{Name: a.Name, Shape: append([]int{ns}, a.Shape[1:]...),
+				Data: append([]float32(nil), a.Data[lo*row:hi*row]...)})
+		}
+		out.Groups = append(out.Groups, ng)
+	}
+	start, total := rc.SliceRange()
+	out.SetSliceRange(start+lo, total)
+	return out
+}

@@ -106,6 +106,17 @@ func TestMergeReconJoinsParts(t *testing.T) {
 	if v, _ := m.AttrString(AttrScanHash); v != "abc" {
 		t.Errorf("scan hash %q", v)
 	}
+	// SliceRows cuts the same parts back out.
+	for _, r := range [][2]int{{0, 1}, {1, 3}, {3, 5}} {
+		got, want := m.SliceRows(r[0], r[1]), part(whole, r[0], r[1])
+		if !slices.Equal(got.Image.Data, want.Image.Data) || !slices.Equal(got.Samples, want.Samples) ||
+			!slices.Equal(got.Groups[0].Arrays[0].Data, want.Groups[0].Arrays[0].Data) {
+			t.Fatalf("SliceRows(%d, %d) differs from the part", r[0], r[1])
+		}
+		if s, _ := got.SliceRange(); s != r[0] {
+			t.Fatalf("SliceRows(%d, %d) starts at %d", r[0], r[1], s)
+		}
+	}
 	// A merge of a sub-range is itself a part.
 	sub, err := MergeRecon([]*Recon{part(whole, 2, 3), part(whole, 3, 4)}, nil)
 	if err != nil {

@@ -320,26 +320,27 @@ func dipSliceResult(res dip.FitResult, preset string, arch dip.Arch, n int, o di
 		{Name: "input_kind", Value: o.input}, {Name: "scan_hash", Value: scanHash(scan)}, {Name: "warm_start", Value: b2i(o.warm)}}
 	img := h5io.NewVolume(1, n)
 	copy(img.Data, res.Image)
-	psnr, ssim := float32(math.NaN()), float32(math.NaN())
+	row := func(name string, v float64) h5io.Array {
+		return h5io.Array{Name: name, Shape: []int{1}, Data: []float32{float32(v)}}
+	}
+	// Columns a run has for every slice (PSNR and SSIM only against a
+	// ground truth, SSIM from 7² up).
+	table := h5io.Group{Path: h5io.SlicesGroup, Attrs: []h5io.Attr{{Name: "stop_codes", Value: strings.Join(stopCodes, ",")}},
+		Arrays: []h5io.Array{row("iterations", float64(res.Iter)), row("best_iter", float64(res.BestIter)),
+			row("stop", float64(stopCode(res.Reason))), row("seconds", seconds)}}
 	attrs := []h5io.Attr{{Name: h5io.AttrScanHash, Value: scanHash(scan)}, {Name: h5io.AttrSettings, Value: settings},
 		{Name: "seconds", Value: seconds}}
 	if scan.GroundTruth != nil {
 		truth := scan.GroundTruth.Slice(k)
 		p := metrics.PSNR(img.Data, truth, 0)
 		attrs = append(attrs, h5io.Attr{Name: "psnr", Value: p})
-		psnr = float32(p)
+		table.Arrays = append(table.Arrays, row("psnr", p))
 		if n >= 7 {
 			q := metrics.SSIM(img.Data, truth, n, 0)
 			attrs = append(attrs, h5io.Attr{Name: "ssim", Value: q})
-			ssim = float32(q)
+			table.Arrays = append(table.Arrays, row("ssim", q))
 		}
 	}
-	row := func(name string, v float32) h5io.Array {
-		return h5io.Array{Name: name, Shape: []int{1}, Data: []float32{v}}
-	}
-	table := h5io.Group{Path: h5io.SlicesGroup, Attrs: []h5io.Attr{{Name: "stop_codes", Value: strings.Join(stopCodes, ",")}},
-		Arrays: []h5io.Array{row("iterations", float32(res.Iter)), row("best_iter", float32(res.BestIter)),
-			row("stop", stopCode(res.Reason)), row("psnr", psnr), row("ssim", ssim), row("seconds", float32(seconds))}}
 	return &h5io.Recon{Method: "dip", Image: img, Attrs: attrs, Groups: []h5io.Group{model.Group(), table}}
 }
 

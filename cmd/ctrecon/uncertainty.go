@@ -12,8 +12,10 @@ import (
 
 	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/internal/par"
 	"github.com/ctrecon/ctrecon/linearised"
 	"github.com/ctrecon/ctrecon/radon"
+	"github.com/ctrecon/ctrecon/volume"
 )
 
 // scanHash identifies a scan's data and angles, so that a DIP model is only
@@ -55,6 +57,8 @@ type uqOpts struct {
 	priorMean      string
 	gPrior         bool
 	gPriorProbes   int
+	slices         string
+	resume         bool
 }
 
 func uncertaintyCmd() *cobra.Command {
@@ -96,7 +100,14 @@ strongly get proportionally smaller prior scales (on the 128² real slice its
 are exact in the exact regime and estimated from --g-prior-probes random
 probes in the matrix-free one (relative error √(2/probes)). The δ term keeps
 pixels where the network is saturated (J ≈ 0) from getting a zero std; leave
-it out with --no-delta only to study that effect.`,
+it out with --no-delta only to study that effect.
+
+Volumes: slices are linearised one after another, each finished slice kept in
+OUT.slices/ (an interruption loses only the slice in flight: rerun with
+--resume); --slices a:b takes part of the DIP file's range, and ctrecon merge
+joins parts. Per-slice values (σ_y, δ, subspace rank, calibration, seconds)
+are in the table /slices beside the DIP's; /recon attributes that vary by
+slice are their means.`,
 		Example: `  ctrecon uncertainty -i scan.h5 --recon dip.h5 -o dip-uq.h5
   ctrecon uncertainty -i scan.h5 --recon dip.h5 --samples 16 -o dip-uq.h5
   ctrecon uncertainty -i ct-scan.h5 --recon ct-dip.h5 --fit em -o ct-uq.h5
@@ -107,6 +118,8 @@ it out with --no-delta only to study that effect.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.in, "in", "i", "", "the scan file the DIP was fitted to")
+	f.StringVar(&o.slices, "slices", "", "slice range a:b of the scan (default: every slice of the DIP file)")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run, reusing the finished slices in OUT.slices/")
 	f.StringVar(&o.recon, "recon", "", "DIP reconstruction file (from ctrecon dip)")
 	f.StringVarP(&o.out, "out", "o", "", "output reconstruction file with /recon/std")
 	f.StringVar(&o.regime, "regime", "auto", "auto, exact or matrix-free")
@@ -196,8 +209,20 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if want, ok := rc.Group(dip.ModelGroup).AttrString("scan_hash"); ok && want != scanHash(scan) {
 		return fmt.Errorf("%s was fitted to another scan than %s (the data or angles differ); run ctrecon dip on this scan first", o.recon, o.in)
 	}
-	if model.N != scan.ImageSize || model.Slices != scan.Slices {
-		return fmt.Errorf("%s holds %d slice(s) of %d², but %s has %d slice(s) of %d²", o.recon, model.Slices, model.N, o.in, scan.Slices, scan.ImageSize)
+	dStart, dTotal := rc.SliceRange()
+	if model.N != scan.ImageSize || dTotal != scan.Slices {
+		return fmt.Errorf("%s holds %d slice(s) of %d² from a %d-slice scan, but %s has %d slice(s) of %d²", o.recon, model.Slices, model.N, dTotal, o.in, scan.Slices, scan.ImageSize)
+	}
+	rng := volume.Range{Lo: dStart, Hi: dStart + model.Slices}
+	if o.slices != "" {
+		lo, hi, err := parseSlices(o.slices, scan.Slices)
+		if err != nil {
+			return err
+		}
+		if lo < rng.Lo || hi > rng.Hi {
+			return usagef("--slices %s: %s holds slices %s only", o.slices, o.recon, rng)
+		}
+		rng = volume.Range{Lo: lo, Hi: hi}
 	}
 	if o.fixNoise && !(scan.NoiseStd > 0) {
 		return fmt.Errorf("--fix-noise: %s has no noise_std", o.in)
@@ -208,11 +233,6 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	}
 	A := radon.NewProjector(geo)
 	n := scan.ImageSize
-	std := h5io.NewVolume(scan.Slices, n)
-	var samples []float32
-	if o.samples > 0 {
-		samples = make([]float32, o.samples*scan.Slices*n*n)
-	}
 	set := linearised.DefaultDIPSettings(memAvailable())
 	set.Regime, set.Method, set.MLL.Steps, set.MLL.FixNoise = regime, method, o.steps, o.fixNoise
 	set.EM.FixNoise = o.fixNoise
@@ -235,114 +255,229 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		}
 		set.MLL.PredCP = linearised.PredCPSettings{Gamma: gamma}
 	}
+	settings := fmt.Sprintf("regime=%s fit=%s steps=%d samples=%d delta=%v nofit=%v fixnoise=%v predcp=%v rank=%d maxrank=%d samplecg=%v prior=%s gprior=%v/%d seed=%d",
+		o.regime, o.fit, o.steps, o.samples, !o.noDelta, o.noFit, o.fixNoise, o.predcp, o.rank, o.maxRank, o.sampleCG, o.priorMean, o.gPrior, o.gPriorProbes, g.seed)
+	fp := fmt.Sprintf("%s scan=%s dip=%s threads=%d", settings, scanHash(scan), reconHash(rc), par.Threads())
+	job := volume.Job{Dir: volume.SliceDir(o.out), Fingerprint: fp, Range: rng, ScanSlices: scan.Slices}
+	if err := checkMemory(fmt.Sprintf("the assembled uncertainty of slices %s", rng),
+		volume.AssemblyBytes(rng.Len(), n, int64((2+o.samples)*n*n+len(model.Params)/model.Slices))); err != nil {
+		return err
+	}
+	if err := job.Start(o.resume); err != nil {
+		return err
+	}
 	start := time.Now()
-	var attrs []h5io.Attr
 	sino := make([]float32, geo.SinoLen())
-	stored := &linearised.Stored{GPrior: o.gPrior, GPriorProbes: o.gPriorProbes, Seed: g.seed}
-	for k := 0; k < scan.Slices; k++ {
-		sl, err := linearised.SliceOf(model, k)
+	for k := rng.Lo; k < rng.Hi; k++ {
+		if done, err := job.Done(k); err != nil {
+			return err
+		} else if done {
+			logf("slice %d: done in an earlier run", k)
+			continue
+		}
+		res, err := uncertaintySlice(cmd, o, rc, model, k-dStart, k, scan, A, sino, set, settings)
 		if err != nil {
 			return err
 		}
-		sl.Image = rc.Image.Slice(k)
-		xhat := sl.Image
-		scan.Sinogram(sino, k)
-		t0 := time.Now()
-		lm, err := linearised.NewDIPModel(cmd.Context(), sl, A, sino, set, linearised.GPriorRNG(g.seed, k))
-		if err != nil {
-			return fmt.Errorf("%s: slice %d: %v", o.recon, k, err)
-		}
-		if lm.Centre != set.Centre && k == 0 {
-			logf("%s does not record the DIP's seed: the prior is centred at zero", o.recon)
-		}
-		chosen := lm.Regime
-		my, _ := A.Dims()
-		nw := sl.Net.NumConvWeights()
-		if chosen == linearised.ExactRegime {
-			if err := checkMemory("the exact linearised model", lm.Bytes()); err != nil {
-				return err
-			}
-		}
-		logf("slice %d: %s regime, %d measurements, %d conv weights in %d prior blocks", k, chosen, my, nw, len(lm.Problem.Blocks))
-		if lm.GPriorFrom != "" {
-			logf("slice %d: g-prior weight scales from %s in %s", k, lm.GPriorFrom, fmtDur(time.Since(t0).Seconds()))
-		}
-		barSteps := o.steps
-		if (chosen == linearised.MatrixFreeRegime && !o.predcp && method != linearised.FitMLL) || method == linearised.FitEM {
-			barSteps = -1 // fixed-point iterations over growth rounds: no total known in advance
-		}
-		b := newBar(barSteps, fmt.Sprintf("fit slice %d/%d", k+1, scan.Slices))
-		rng := rand.New(rand.NewPCG(g.seed, 0x756e63+uint64(k)))
-		res, err := lm.Run(cmd.Context(), rng, func(step int, loss float64) {
-			if barSteps < 0 { // the fixed point reports the effective dimension γ
-				b.Describe(fmt.Sprintf("fit %d/%d effective dimension %.0f", k+1, scan.Slices, loss))
-			} else {
-				b.Describe(fmt.Sprintf("fit %d/%d objective %.5g", k+1, scan.Slices, loss))
-			}
-			b.Add(1)
-		})
-		b.Finish()
-		if err != nil {
+		if err := job.Save(k, res); err != nil {
 			return err
-		}
-		centre := lm.Centre.String()
-		stored.Centre = lm.Centre
-		stored.Hyper = append(stored.Hyper, res.Hyper.Clone())
-		for i, v := range res.Std {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("slice %d: the posterior std has a non-finite value at pixel %d (numerical trouble); try --regime exact or fewer --mll-steps", k, i)
-			}
-		}
-		copy(std.Slice(k), res.Std)
-		for r := 0; r < o.samples; r++ {
-			dst := samples[(r*scan.Slices+k)*n*n : (r*scan.Slices+k+1)*n*n]
-			for i := range dst {
-				dst[i] = res.Samples[r*n*n+i] + xhat[i]
-			}
-		}
-		if si := res.Subspace; si.Rank > 0 {
-			note := ""
-			if si.Capped {
-				note = " (stopped at the rank/memory cap: the std is wider than the full model's there)"
-			}
-			logf("slice %d: subspace rank %d of %d, effective dimension %.0f inside, about %.0f missed%s", k, si.Rank, my, si.Gamma, si.TailDim, note)
-		}
-		sigmaY := math.Sqrt(res.Hyper.NoiseVar())
-		logf("slice %d: σ_y %.4g (scan noise_std %.4g), δ %.3g, mean std %.4g", k, sigmaY, scan.NoiseStd, res.Delta, mean32(res.Std))
-		if k == scan.Slices-1 {
-			attrs = append(attrs, h5io.Attr{Name: "regime", Value: chosen.String()},
-				h5io.Attr{Name: "sigma_y", Value: sigmaY}, h5io.Attr{Name: "delta", Value: res.Delta},
-				h5io.Attr{Name: "fit_steps", Value: res.Fit.Steps}, h5io.Attr{Name: "jitter", Value: res.Fit.Jitter},
-				h5io.Attr{Name: "prior_mean", Value: centre}, h5io.Attr{Name: "g_prior", Value: b2i(o.gPrior)})
-			if si := res.Subspace; si.Rank > 0 {
-				attrs = append(attrs, h5io.Attr{Name: "subspace_rank", Value: si.Rank},
-					h5io.Attr{Name: "effective_dim", Value: si.Gamma}, h5io.Attr{Name: "effective_dim_missed", Value: si.TailDim},
-					h5io.Attr{Name: "subspace_capped", Value: b2i(si.Capped)})
-			}
-			if !math.IsNaN(res.Fit.Loss) {
-				attrs = append(attrs, h5io.Attr{Name: "mll_loss", Value: res.Fit.Loss})
-			}
 		}
 	}
-	attrs = append(attrs, h5io.Attr{Name: "seconds", Value: time.Since(start).Seconds()},
-		h5io.Attr{Name: "with_delta", Value: b2i(!o.noDelta)})
+	out, err := job.Assemble()
+	if err != nil {
+		return err
+	}
 	if scan.GroundTruth != nil {
-		attrs = append(attrs, reportCalibration(scan, rc.Image, std)...)
-	}
-	var groups []h5io.Group
-	for _, gr := range rc.Groups {
-		if gr.Path != linearised.StoredGroup { // an uncertainty file given as --recon
-			groups = append(groups, gr)
+		truth := h5io.Volume{Slices: rng.Len(), N: n, Data: scan.GroundTruth.Data[rng.Lo*n*n : rng.Hi*n*n]}
+		// The means over slices, with the volume's own log line.
+		for _, a := range reportCalibration(truth, out.Image, *out.Std) {
+			out.SetAttr(a.Name, a.Value)
 		}
 	}
-	out := &h5io.Recon{Method: "dip+linearised", Image: rc.Image, Std: &std, Samples: samples, Attrs: attrs,
-		Groups: append(groups, stored.Group())}
 	if err := h5io.WriteRecon(o.out, out); err != nil {
 		return err
 	}
-	logf("wrote %s (%s)", o.out, fmtDur(time.Since(start).Seconds()))
+	job.Clean()
+	logf("wrote %s: slices %s (%s)", o.out, rng, fmtDur(time.Since(start).Seconds()))
 	return nil
 }
+
+// reconHash identifies a DIP reconstruction's content (image and trained
+// parameters), so that finished slices of an interrupted run are not reused
+// for another DIP file.
+func reconHash(rc *h5io.Recon) string {
+	h := fnv.New64a()
+	var b [4]byte
+	put := func(v []float32) {
+		for _, x := range v {
+			u := math.Float32bits(x)
+			b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+			h.Write(b[:])
+		}
+	}
+	put(rc.Image.Data)
+	if g := rc.Group(dip.ModelGroup); g != nil {
+		for _, a := range g.Arrays {
+			put(a.Data)
+		}
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// uncertaintySlice linearises slice j of the DIP file (scan slice k) and
+// returns its one-slice result: the DIP image, std, samples, the DIP's own
+// rows (/dip, its /slices row), the fitted hyperparameters (/linearised) and
+// this slice's values in /slices.
+func uncertaintySlice(cmd *cobra.Command, o uqOpts, rc *h5io.Recon, model *dip.Model, j, k int, scan *h5io.Scan,
+	A *radon.Projector, sino []float32, set linearised.DIPSettings, settings string) (*h5io.Recon, error) {
+	n := scan.ImageSize
+	sl, err := linearised.SliceOf(model, j)
+	if err != nil {
+		return nil, err
+	}
+	sl.Image = rc.Image.Slice(j)
+	xhat := sl.Image
+	scan.Sinogram(sino, k)
+	t0 := time.Now()
+	lm, err := linearised.NewDIPModel(cmd.Context(), sl, A, sino, set, linearised.GPriorRNG(g.seed, k))
+	if err != nil {
+		return nil, fmt.Errorf("%s: slice %d: %v", o.recon, k, err)
+	}
+	if lm.Centre != set.Centre {
+		logf("%s does not record the DIP's seed: the prior is centred at zero", o.recon)
+	}
+	chosen := lm.Regime
+	my, _ := A.Dims()
+	nw := sl.Net.NumConvWeights()
+	if chosen == linearised.ExactRegime {
+		if err := checkMemory("the exact linearised model", lm.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	logf("slice %d: %s regime, %d measurements, %d conv weights in %d prior blocks", k, chosen, my, nw, len(lm.Problem.Blocks))
+	if lm.GPriorFrom != "" {
+		logf("slice %d: g-prior weight scales from %s in %s", k, lm.GPriorFrom, fmtDur(time.Since(t0).Seconds()))
+	}
+	barSteps := o.steps
+	if (chosen == linearised.MatrixFreeRegime && !o.predcp && set.Method != linearised.FitMLL) || set.Method == linearised.FitEM {
+		barSteps = -1 // fixed-point iterations over growth rounds: no total known in advance
+	}
+	b := newBar(barSteps, fmt.Sprintf("fit slice %d/%d", k+1, scan.Slices))
+	rng := rand.New(rand.NewPCG(g.seed, 0x756e63+uint64(k)))
+	res, err := lm.Run(cmd.Context(), rng, func(step int, loss float64) {
+		if barSteps < 0 { // the fixed point reports the effective dimension γ
+			b.Describe(fmt.Sprintf("fit %d/%d effective dimension %.0f", k+1, scan.Slices, loss))
+		} else {
+			b.Describe(fmt.Sprintf("fit %d/%d objective %.5g", k+1, scan.Slices, loss))
+		}
+		b.Add(1)
+	})
+	b.Finish()
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range res.Std {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("slice %d: the posterior std has a non-finite value at pixel %d (numerical trouble); try --regime exact or fewer --mll-steps", k, i)
+		}
+	}
+	// The DIP file's rows for this slice (image, model, its table row),
+	// minus an earlier uncertainty's results when an uncertainty file was
+	// given as --recon.
+	out := rc.SliceRows(j, j+1)
+	out.Method = "dip+linearised"
+	out.Attrs = nil
+	out.Samples = nil
+	var groups []h5io.Group
+	var table *h5io.Group
+	for _, gr := range out.Groups {
+		switch gr.Path {
+		case linearised.StoredGroup:
+		case h5io.SlicesGroup:
+			t := gr
+			t.Arrays = nil
+			for _, a := range gr.Arrays {
+				if !uqTableNames[a.Name] {
+					t.Arrays = append(t.Arrays, a)
+				}
+			}
+			table = &t
+		default:
+			groups = append(groups, gr)
+		}
+	}
+	if table == nil {
+		table = &h5io.Group{Path: h5io.SlicesGroup}
+	}
+	std := h5io.NewVolume(1, n)
+	copy(std.Data, res.Std)
+	out.Std = &std
+	for r := 0; r < o.samples; r++ {
+		for i := 0; i < n*n; i++ {
+			out.Samples = append(out.Samples, res.Samples[r*n*n+i]+xhat[i])
+		}
+	}
+	stored := &linearised.Stored{GPrior: o.gPrior, GPriorProbes: o.gPriorProbes, Seed: g.seed, Centre: lm.Centre,
+		Hyper: []linearised.Hyper{res.Hyper.Clone()}}
+	sigmaY := math.Sqrt(res.Hyper.NoiseVar())
+	logf("slice %d: σ_y %.4g (scan noise_std %.4g), δ %.3g, mean std %.4g", k, sigmaY, scan.NoiseStd, res.Delta, mean32(res.Std))
+	seconds := time.Since(t0).Seconds()
+	out.Attrs = []h5io.Attr{{Name: h5io.AttrScanHash, Value: scanHash(scan)}, {Name: h5io.AttrSettings, Value: settings},
+		{Name: "regime", Value: chosen.String()}, {Name: "prior_mean", Value: lm.Centre.String()},
+		{Name: "g_prior", Value: b2i(o.gPrior)}, {Name: "with_delta", Value: b2i(!o.noDelta)},
+		{Name: "sigma_y", Value: sigmaY}, {Name: "delta", Value: res.Delta}, {Name: "fit_steps", Value: res.Fit.Steps},
+		{Name: "jitter", Value: res.Fit.Jitter}, {Name: "seconds", Value: seconds}}
+	row := map[string]float64{"sigma_y": sigmaY, "delta": res.Delta, "fit_steps": float64(res.Fit.Steps), "jitter": res.Fit.Jitter,
+		"mean_std": mean32(res.Std), "uq_seconds": seconds, "mll_loss": res.Fit.Loss,
+		"subspace_rank": math.NaN(), "effective_dim": math.NaN(), "effective_dim_missed": math.NaN(), "subspace_capped": math.NaN()}
+	if !math.IsNaN(res.Fit.Loss) {
+		out.Attrs = append(out.Attrs, h5io.Attr{Name: "mll_loss", Value: res.Fit.Loss})
+	}
+	if si := res.Subspace; si.Rank > 0 {
+		note := ""
+		if si.Capped {
+			note = " (stopped at the rank/memory cap: the std is wider than the full model's there)"
+		}
+		logf("slice %d: subspace rank %d of %d, effective dimension %.0f inside, about %.0f missed%s", k, si.Rank, my, si.Gamma, si.TailDim, note)
+		out.Attrs = append(out.Attrs, h5io.Attr{Name: "subspace_rank", Value: si.Rank},
+			h5io.Attr{Name: "effective_dim", Value: si.Gamma}, h5io.Attr{Name: "effective_dim_missed", Value: si.TailDim},
+			h5io.Attr{Name: "subspace_capped", Value: b2i(si.Capped)})
+		row["subspace_rank"], row["effective_dim"], row["effective_dim_missed"] = float64(si.Rank), si.Gamma, si.TailDim
+		row["subspace_capped"] = float64(b2i(si.Capped))
+	}
+	if scan.GroundTruth != nil {
+		truth := h5io.Volume{Slices: 1, N: n, Data: scan.GroundTruth.Slice(k)}
+		for _, a := range reportCalibration(truth, out.Image, std) {
+			out.Attrs = append(out.Attrs, a)
+			if v, ok := a.Value.(float64); ok {
+				row[a.Name] = v
+			}
+		}
+	}
+	for _, name := range uqTableOrder {
+		// A value this run does not have (no ground truth, no subspace,
+		// no loss) is left out: the same for every slice of a run.
+		if v, ok := row[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			table.Arrays = append(table.Arrays, h5io.Array{Name: name, Shape: []int{1}, Data: []float32{float32(v)}})
+		}
+	}
+	out.Groups = append(groups, stored.Group(), *table)
+	return out, nil
+}
+
+// uqTableOrder lists uncertainty's columns of the per-slice table, in order
+// (a run without a ground truth has no calibration columns).
+var uqTableOrder = []string{"sigma_y", "delta", "mean_std", "fit_steps", "jitter", "mll_loss", "subspace_rank", "effective_dim",
+	"effective_dim_missed", "subspace_capped", "uq_seconds", "test_loglik", "test_loglik_constant_rmse", "coverage_1sigma",
+	"coverage_2sigma", "spearman", "spearman_calibrated", "spearman_patch"}
+
+var uqTableNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range uqTableOrder {
+		m[n] = true
+	}
+	return m
+}()
 
 func mean32(v []float32) float64 {
 	var s float64
@@ -357,13 +492,13 @@ func mean32(v []float32) float64 {
 // test log-likelihood against that of a constant σ equal to the true RMSE,
 // coverage, and rank correlation (with its calibrated reference and on
 // patches; see 'ctrecon evaluate').
-func reportCalibration(scan *h5io.Scan, rec, std h5io.Volume) []h5io.Attr {
+func reportCalibration(truth, rec, std h5io.Volume) []h5io.Attr {
 	n := rec.N
 	var ll, llc, cov1, cov2, rho, rhoRef, rhoPatch float64
 	// 8×8 patches, smaller on small images so that there are at least 16.
 	o := evaluateOpts{object: 0.01, patch: min(8, max(1, n/4)), bins: 10}
 	for k := 0; k < rec.Slices; k++ {
-		e, err := evaluateSlice(scan.GroundTruth.Slice(k), rec.Slice(k), std.Slice(k), n, o)
+		e, err := evaluateSlice(truth.Slice(k), rec.Slice(k), std.Slice(k), n, o)
 		if err == nil && e.regions[0].patchRhoErr != nil {
 			err = e.regions[0].patchRhoErr
 		}

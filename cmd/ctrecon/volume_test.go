@@ -47,7 +47,7 @@ func sameRecon(t *testing.T, what, a, b string) {
 			t.Fatalf("%s: %s missing", what, g.Path)
 		}
 		for i, ar := range g.Arrays {
-			if ar.Name == "seconds" {
+			if ar.Name == "seconds" || ar.Name == "uq_seconds" {
 				continue
 			}
 			if !slices.Equal(ar.Data, h.Arrays[i].Data) || !slices.Equal(ar.Shape, h.Arrays[i].Shape) {
@@ -95,6 +95,25 @@ func TestVolumePartsMergeToTheWholeRun(t *testing.T) {
 	}
 	if tab := m.Group(h5io.SlicesGroup); tab == nil || tab.Get("iterations") == nil || tab.Get("iterations").Data[2] != 30 {
 		t.Fatalf("per-slice table missing or wrong: %+v", tab)
+	}
+
+	// Uncertainty: of the whole DIP volume in one run, against each DIP
+	// part's uncertainty merged (the second part taking its slices in two
+	// --slices runs).
+	uqArgs := []string{"uncertainty", "-i", p("vol.h5"), "--mll-steps", "5", "--samples", "2", "--threads", "1"}
+	mustRun(t, append(uqArgs, "--recon", p("whole.h5"), "-o", p("uqwhole.h5"))...)
+	mustRun(t, append(uqArgs, "--recon", p("part1.h5"), "-o", p("uq1.h5"))...)
+	mustRun(t, append(uqArgs, "--recon", p("part2.h5"), "--slices", "1:2", "-o", p("uq2a.h5"))...)
+	mustRun(t, append(uqArgs, "--recon", p("part2.h5"), "--slices", "2:3", "-o", p("uq2b.h5"))...)
+	if _, err := run(t, context.Background(), append(uqArgs, "--recon", p("part2.h5"), "--slices", "0:2", "-o", p("uqbad.h5"))...); err == nil ||
+		!strings.Contains(err.Error(), "holds slices 1:3") {
+		t.Errorf("uncertainty outside the DIP file's range: %v", err)
+	}
+	mustRun(t, "merge", "-o", p("uqmerged.h5"), p("uq2b.h5"), p("uq1.h5"), p("uq2a.h5"))
+	sameRecon(t, "uncertainty parts merged", p("uqmerged.h5"), p("uqwhole.h5"))
+	uq, _ := h5io.ReadRecon(p("uqmerged.h5"))
+	if tab := uq.Group(h5io.SlicesGroup); tab == nil || tab.Get("sigma_y") == nil || tab.Get("iterations") == nil || tab.Get("test_loglik") == nil {
+		t.Fatal("the uncertainty's per-slice table lacks σ_y, the DIP's iterations or the calibration")
 	}
 
 	// Interrupted during slice 1 (after its first checkpoint), resumed.
