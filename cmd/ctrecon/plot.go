@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,8 @@ type plotOpts struct {
 	slice                   int
 	window, cmap, title     string
 	calibration             bool
+	volume                  bool
+	at                      string
 }
 
 func plotCmd() *cobra.Command {
@@ -30,6 +33,12 @@ func plotCmd() *cobra.Command {
   reconstruction file  the image, and its std map when there is one;
                        with --truth SCAN also truth | reconstruction | error
   --dataset PATH       any 2D or 3D dataset of any file
+  --volume             three orthogonal slices (axial, coronal, sagittal)
+                       of an image volume, a reconstruction (and its std
+                       map), or a 3D --dataset, through --at k,i,j (slice,
+                       row, column; default the centre). Each plane fills
+                       a panel of the same size: the slice axis is not
+                       drawn to scale.
 
 The window defaults to the 0.5–99.5 percentiles (std maps from 0); set it with
 --window lo:hi. --calibration (with --truth) adds RMSE against predicted σ,
@@ -37,7 +46,8 @@ binned by σ: a calibrated std map follows the diagonal.`,
 		Example: `  ctrecon plot -i fbp.h5 -o fbp.png
   ctrecon plot -i scan.h5 -o sino.png
   ctrecon plot -i dip.h5 --truth scan.h5 --calibration -o dip.png
-  ctrecon plot -i head.h5 --window 0:0.5 -o head.png`,
+  ctrecon plot -i head.h5 --window 0:0.5 -o head.png
+  ctrecon plot -i uq.h5 --volume --at 54,64,64 -o volume.png`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runPlot(o) },
 	}
 	f := cmd.Flags()
@@ -50,6 +60,8 @@ binned by σ: a calibrated std map follows the diagonal.`,
 	f.StringVar(&o.cmap, "cmap", "", "grey, viridis or diverging (default by content)")
 	f.StringVar(&o.title, "title", "", "title of the first panel")
 	f.BoolVar(&o.calibration, "calibration", false, "add a calibration plot (needs a std map and --truth)")
+	f.BoolVar(&o.volume, "volume", false, "draw three orthogonal slices of a volume")
+	f.StringVar(&o.at, "at", "", "with --volume: the voxel k,i,j the planes pass through (default: the centre)")
 	return cmd
 }
 
@@ -109,6 +121,20 @@ func runPlot(o plotOpts) error {
 	var panels []*figures.Panel
 	imgOpt := func(t string) figures.ImageOptions {
 		return figures.ImageOptions{Title: t, Map: grey, Window: win}
+	}
+	if o.at != "" && !o.volume {
+		return usagef("--at is for --volume")
+	}
+	if o.volume {
+		r.Close()
+		if panels, err = volumePanels(o, imgOpt); err != nil {
+			return err
+		}
+		if err := figures.SavePNG(o.out, 3, panels...); err != nil {
+			return err
+		}
+		logf("wrote %s", o.out)
+		return nil
 	}
 	switch {
 	case o.dataset != "":
@@ -226,6 +252,103 @@ func reconPanels(rc *h5io.Recon, o plotOpts, imgOpt func(string) figures.ImageOp
 		}
 	} else if o.calibration {
 		return nil, fmt.Errorf("%s has no /recon/std to calibrate (run ctrecon uncertainty)", o.in)
+	}
+	return panels, nil
+}
+
+// volumePanels draws three orthogonal planes of the file's volume: of the
+// image, and for a reconstruction with a std map of the std too (a second
+// row).
+func volumePanels(o plotOpts, imgOpt func(string) figures.ImageOptions) ([]*figures.Panel, error) {
+	if o.truth != "" || o.calibration {
+		return nil, usagef("--volume draws the volume itself: --truth and --calibration are for one slice")
+	}
+	type vol struct {
+		name   string
+		data   []float32
+		slices int
+		std    bool
+	}
+	var vols []vol
+	r, err := h5io.Open(o.in)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case o.dataset != "":
+		data, shape, err := r.Float32(o.dataset, -1)
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(shape) != 3 || shape[1] != shape[2] {
+			return nil, fmt.Errorf("%s has shape %v: --volume needs a [slices][N][N] stack", o.dataset, shape)
+		}
+		vols = append(vols, vol{o.dataset, data, shape[0], false})
+	case r.Has("/recon/image"):
+		r.Close()
+		rc, err := h5io.ReadRecon(o.in)
+		if err != nil {
+			return nil, err
+		}
+		vols = append(vols, vol{rc.Method, rc.Image.Data, rc.Image.Slices, false})
+		if rc.Std != nil {
+			vols = append(vols, vol{"std", rc.Std.Data, rc.Std.Slices, true})
+		}
+	case r.Has("/image"):
+		r.Close()
+		f, err := h5io.ReadImage(o.in)
+		if err != nil {
+			return nil, err
+		}
+		vols = append(vols, vol{"image", f.Image.Data, f.Image.Slices, false})
+	default:
+		r.Close()
+		return nil, fmt.Errorf("%s: no image volume (/image or /recon/image); name a 3D dataset with --dataset", o.in)
+	}
+	slices := vols[0].slices
+	n := int(math.Round(math.Sqrt(float64(len(vols[0].data) / slices))))
+	k, i, j := slices/2, n/2, n/2
+	if o.at != "" {
+		parts := strings.Split(o.at, ",")
+		var v [3]int
+		for q := range v {
+			if len(parts) != 3 {
+				break
+			}
+			if v[q], err = strconv.Atoi(strings.TrimSpace(parts[q])); err != nil {
+				break
+			}
+		}
+		if len(parts) != 3 || err != nil {
+			return nil, usagef("--at %q: want k,i,j (slice, row, column)", o.at)
+		}
+		k, i, j = v[0], v[1], v[2]
+	}
+	var panels []*figures.Panel
+	for _, v := range vols {
+		ax, co, sa, err := figures.OrthoSlices(v.data, v.slices, n, k, i, j)
+		if err != nil {
+			return nil, usagef("--at: %v", err)
+		}
+		opt := func(t string) figures.ImageOptions {
+			io := imgOpt(t)
+			if v.std {
+				io.Map, io.Window = figures.Viridis(), figures.Window{Min: 0, Max: percentile(v.data, 99.5)}
+			} else if o.window == "" { // one window for the three planes
+				lo, hi := figures.Percentiles(0.5, 99.5).Resolve(v.data)
+				io.Window = figures.Fixed(lo, hi)
+			}
+			return io
+		}
+		axo := opt(fmt.Sprintf("%s: axial, slice %d", v.name, k))
+		axo.XLabel, axo.YLabel = "column", "row"
+		coo := opt(fmt.Sprintf("%s: coronal, row %d", v.name, i))
+		coo.XLabel, coo.YLabel = "column", "slice"
+		sao := opt(fmt.Sprintf("%s: sagittal, column %d", v.name, j))
+		sao.XLabel, sao.YLabel = "row", "slice"
+		panels = append(panels, figures.ImagePanel(ax, n, n, axo), figures.ImagePanel(co, v.slices, n, coo),
+			figures.ImagePanel(sa, v.slices, n, sao))
 	}
 	return panels, nil
 }

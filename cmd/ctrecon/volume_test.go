@@ -211,3 +211,45 @@ func TestWarmStartContinuesFromThePreviousSlice(t *testing.T) {
 		t.Fatalf("the warm-started slice did not continue the fit: %.2f vs %.2f dB", warm[1], cold[1])
 	}
 }
+
+// TestPlotVolume: --volume draws the three planes of an image volume and of
+// a reconstruction with its std (two rows), and refuses a voxel outside the
+// volume, --at without --volume, and a 2D dataset.
+func TestPlotVolume(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "phantom", "--kind", "ellipses", "--count", "3", "--size", "16", "-o", p("vol.h5"))
+	mustRun(t, "plot", p("vol.h5"), "--volume", "-o", p("v.png"))
+	mustRun(t, "simulate", "-i", p("vol.h5"), "--angles", "6", "-o", p("s.h5"))
+	mustRun(t, "dip", "-i", p("s.h5"), "--stop", "max", "--iters", "5", "-o", p("dip.h5"))
+	mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--mll-steps", "2", "-o", p("uq.h5"))
+	mustRun(t, "plot", p("uq.h5"), "--volume", "--at", "2,0,15", "-o", p("uq.png"))
+	one, err := os.Stat(p("v.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := os.Stat(p("uq.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A row of three panels with colour bars is tens of kB; two rows more.
+	if one.Size() < 10000 || two.Size() <= one.Size() {
+		t.Errorf("PNG sizes %d (one row) and %d (image and std)", one.Size(), two.Size())
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plot", p("vol.h5"), "--volume", "--at", "3,0,0", "-o", p("x.png")}, "outside"},
+		{[]string{"plot", p("vol.h5"), "--volume", "--at", "1,2", "-o", p("x.png")}, "k,i,j"},
+		{[]string{"plot", p("vol.h5"), "--at", "1,2,3", "-o", p("x.png")}, "--at is for --volume"},
+		{[]string{"plot", p("s.h5"), "--volume", "--dataset", "/exchange/theta", "-o", p("x.png")}, "--volume needs"},
+	} {
+		if _, err := run(t, context.Background(), c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args[1:], err, c.want)
+		}
+	}
+	if _, err := os.Stat(p("x.png")); err == nil {
+		t.Error("a refused plot wrote its PNG")
+	}
+}
