@@ -272,7 +272,11 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 					x[r*n*n+i] = v - img[i]
 				}
 			}
-			slices[sl] = design.SliceSamples{X: x, S: k, NoiseVar: sigmaY * sigmaY, Delta: delta}
+			sy, dl := perSlice(rc, "sigma_y", sl, sigmaY), delta
+			if delta != 0 {
+				dl = perSlice(rc, "delta", sl, delta)
+			}
+			slices[sl] = design.SliceSamples{X: x, S: k, NoiseVar: sy * sy, Delta: dl}
 		}
 	}
 	var stop func(float64, float64) bool
@@ -350,6 +354,19 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 	}
 	logf("wrote %s (%s)", o.out, fmtDur(secs))
 	return nil
+}
+
+// perSlice returns slice k's value of a column of the file's per-slice
+// table (/slices; uncertainty writes σ_y and δ there), or def when the file
+// has none (a single-slice file, or one made before the table existed: its
+// attribute is the last slice's).
+func perSlice(rc *h5io.Recon, name string, k int, def float64) float64 {
+	if t := rc.Group(h5io.SlicesGroup); t != nil {
+		if a := t.Get(name); a != nil && len(a.Data) == rc.Image.Slices && a.Data[k] > 0 {
+			return float64(a.Data[k])
+		}
+	}
+	return def
 }
 
 // storedPosterior rebuilds the uncertainty file's model slice by slice
