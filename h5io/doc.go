@@ -5,9 +5,18 @@
 //   - scan files, DXchange layout: /exchange/data float32 [angles][slices][NDet],
 //     /exchange/theta float64 [angles] in degrees, optional
 //     /exchange/ground_truth, attributes image_size, det_spacing, noise_std,
-//     noise_rel on /exchange/data;
+//     noise_rel on /exchange/data, and the beam geometry there: geometry
+//     ("parallel" or "fan"), source_distance, detector_distance, detector
+//     ("flat" or "arc"), center_offset (absent: parallel, centred). Raw
+//     scans hold counts in /exchange/data with /exchange/data_white (and
+//     /exchange/data_dark) [frames][slices][NDet]; ReadScan normalises them
+//     (RawCounts.Normalize) and keeps the counts in Scan.Raw;
 //   - reconstruction files: /recon/image, /recon/std, /recon/samples, attribute
-//     method, plus extra groups (a DIP model, fitted hyperparameters);
+//     method, plus extra groups (a DIP model, fitted hyperparameters, the
+//     per-slice table /slices). A file may hold a slice range of its scan
+//     (attributes slice_start, scan_slices); every dataset is per slice
+//     along its first axis (samples along the second), so MergeRecon joins
+//     ranges and Recon.SliceRows cuts them;
 //   - plan files: /design/theta_candidates, theta_selected, scores, criterion.
 //
 // Writes are atomic: a Writer builds a temporary file in the destination folder
