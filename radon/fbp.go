@@ -193,11 +193,25 @@ func rampFilter(npad int, ds float64, f Filter, cut float64, mod func(n int) flo
 // occupies q[a·stride : (a+1)·stride] with stride up·(nd + 2·qpad), sample m
 // at bin position m/up − qpad.
 func filterRows(sino []float32, na, nd int, ds, reach float64, f Filter, cut float64, mod func(int) float64, up int, weight []float64) (q []float32, qpad, stride int) {
+	resp := rampFilter(padLength(nd), ds, f, cut, mod)
+	return filterRowsResp(sino, na, nd, ds, reach, resp, up, weight)
+}
+
+// padLength is the FFT length of FBP's filtering: the power of two at
+// least 2·nd, so the circular convolution with the ramp's kernel does not
+// wrap the detector onto itself.
+func padLength(nd int) int {
 	npad := 1
 	for npad < 2*nd {
 		npad <<= 1
 	}
-	resp := rampFilter(npad, ds, f, cut, mod)
+	return npad
+}
+
+// filterRowsResp is filterRows with the frequency response given: resp has
+// the FFT length (a power of two) and is real and even, in DFT order.
+func filterRowsResp(sino []float32, na, nd int, ds, reach float64, resp []float64, up int, weight []float64) (q []float32, qpad, stride int) {
+	npad := len(resp)
 	plan, planUp := newFFT(npad), newFFT(up*npad)
 	qpad = max(0, int(math.Ceil(reach/ds-float64(nd)/2))) + 2
 	stride = up * (nd + 2*qpad)

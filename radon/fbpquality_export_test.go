@@ -1,0 +1,123 @@
+package radon_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctrecon/ctrecon/phantoms"
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// TestFBPQualityExport writes the held-out scans of the FBP quality harness
+// for a peer FBP (scripts/fbp_peer.py, scikit-image's iradon) when
+// FBPQ_EXPORT names a folder:
+//
+//	FBPQ_EXPORT=/tmp/fbpq go test ./radon -run TestFBPQualityExport
+//	/usr/bin/python3 scripts/fbp_peer.py /tmp/fbpq
+//
+// scikit-image puts pixel centres on whole numbers (ours are at half
+// pixels for even N) and bin centres at k − NDet//2 (ours too, for odd
+// NDet), so its pixel (i, j) sits half a pixel left of and above ours. The
+// exported scans are therefore of the same objects moved by (−½, +½)
+// pixel: scikit-image's grid then meets the ground truth's pixels exactly.
+// Each scan is float32 little endian [angle][bin], each truth [N][N];
+// index.txt has one line per scan: case, file stem, N, angles, NDet.
+func TestFBPQualityExport(t *testing.T) {
+	dir := os.Getenv("FBPQ_EXPORT")
+	if dir == "" {
+		t.Skip("set FBPQ_EXPORT to a folder to export the scans")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g180 := radon.NewGeometry(128, radon.EqualAngles(180))
+	g30 := radon.NewGeometry(128, radon.EqualAngles(30))
+	const dx, dy = -0.5, 0.5 // pixels
+	var index strings.Builder
+	write := func(c, stem string, g radon.Geometry, sino, truth []float32) {
+		writeF32(t, filepath.Join(dir, stem+"_sino.f32"), sino)
+		writeF32(t, filepath.Join(dir, stem+"_truth.f32"), truth)
+		fmt.Fprintf(&index, "%s\t%s\t%d\t%d\t%d\n", c, stem, g.N, len(g.Angles), g.NDet)
+	}
+	ellipses := func(c, stem string, g radon.Geometry, eta float64) {
+		for _, s := range seq(5, 12) { // the harness's held-out draws
+			p := phantoms.RandomEllipses(rand.New(rand.NewPCG(s, 7)), 8)
+			truth := p.Image(g.N, 8)
+			y := shiftPhantom(p, dx, dy, g.N).BinSinogram(g)
+			if eta > 0 {
+				radon.AddNoise(y, y, eta, rand.New(rand.NewPCG(s, 99)))
+			}
+			write(c, fmt.Sprintf("%s_%d", stem, s), g, y, truth)
+		}
+	}
+	ellipses("ellipses, 180 angles, clean", "ell180", g180, 0)
+	ellipses("ellipses, 30 angles, 5% noise", "ell30n", g30, 0.05)
+	sl := phantoms.SheppLogan()
+	write("Shepp–Logan, 180 angles, clean", "sl180", g180, shiftPhantom(sl, dx, dy, 128).BinSinogram(g180), sl.Image(128, 8))
+	ct := qCTSmall(t)
+	clean := projectShifted(ct, g30, 4, -2, -2) // (−½, +½) pixel = 2 fine pixels left and up
+	for _, s := range seq(5, 12) {
+		y := make([]float32, len(clean))
+		radon.AddNoise(y, clean, 0.05, rand.New(rand.NewPCG(s, 99)))
+		write("CT_small, 30 angles, 5% noise", fmt.Sprintf("ct30n_%d", s), g30, y, ct)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index.txt"), []byte(index.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shiftPhantom moves p by (dx, dy) pixels of an n×n image.
+func shiftPhantom(p phantoms.Phantom, dx, dy float64, n int) phantoms.Phantom {
+	h := float64(n) / 2
+	q := phantoms.Phantom{}
+	for _, e := range p.Ellipses {
+		e.X, e.Y = e.X+dx/h, e.Y+dy/h
+		q.Ellipses = append(q.Ellipses, e)
+	}
+	for _, r := range p.Rectangles {
+		r.X, r.Y = r.X+dx/h, r.Y+dy/h
+		q.Rectangles = append(q.Rectangles, r)
+	}
+	return q
+}
+
+// projectShifted is projectOversampled of x moved by (di, dj) fine pixels
+// (rows, columns; −2, −2 moves it half a pixel up and left at f = 4).
+func projectShifted(x []float32, g radon.Geometry, f, di, dj int) []float32 {
+	n := g.N
+	fine := make([]float32, n*f*n*f)
+	for i := 0; i < n*f; i++ {
+		for j := 0; j < n*f; j++ {
+			si, sj := i-di, j-dj
+			if si >= 0 && si < n*f && sj >= 0 && sj < n*f {
+				fine[i*n*f+j] = x[(si/f)*n+sj/f]
+			}
+		}
+	}
+	gf := g
+	gf.N, gf.DetSpacing = n*f, g.DetSpacing*float64(f)
+	y := make([]float32, g.SinoLen())
+	radon.NewProjector(gf).Apply(y, fine)
+	for i := range y {
+		y[i] /= float32(f)
+	}
+	return y
+}
+
+func writeF32(t *testing.T, path string, v []float32) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := binary.Write(f, binary.LittleEndian, v); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

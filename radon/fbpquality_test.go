@@ -1,0 +1,298 @@
+package radon_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ctrecon/ctrecon/datasets"
+	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/phantoms"
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// The FBP quality harness (issue 12, item 5): each ingredient of FBP is
+// changed on its own and scored against the exact ground truth of our own
+// phantoms, every variant at its best window and cutoff. Slow (minutes on
+// the shared machine), so skipped under -short:
+//
+//	go test ./radon -run 'TestFBPQuality$' -v -timeout 60m
+//
+// docs/RESULTS.md ("FBP quality") records its output.
+
+// qDraw is one scan and its ground truth.
+type qDraw struct{ sino, truth []float32 }
+
+// qCase is a scan setting: draws to choose the window and cutoff on
+// (tune) and held-out draws to score the choice on (eval).
+type qCase struct {
+	name       string
+	g          radon.Geometry
+	tune, eval []qDraw
+}
+
+// qWindow is a window of the ramp, as a function of frequency/cutoff.
+type qWindow struct {
+	name string
+	w    func(rho float64) float64
+}
+
+var qWindows = []qWindow{
+	{"ramp", nil},
+	{"shepp-logan", func(r float64) float64 {
+		if r == 0 {
+			return 1
+		}
+		x := math.Pi * r / 2
+		return math.Sin(x) / x
+	}},
+	{"cosine", func(r float64) float64 { return math.Cos(math.Pi * r / 2) }},
+	{"hamming", func(r float64) float64 { return 0.54 + 0.46*math.Cos(math.Pi*r) }},
+	{"hann", func(r float64) float64 { return 0.5 * (1 + math.Cos(math.Pi*r)) }},
+}
+
+// qCutoffs are the cutoffs searched: 0.10, 0.15, …, 1.
+func qCutoffs() []float64 {
+	var c []float64
+	for k := 10; k <= 100; k += 5 {
+		c = append(c, float64(k)/100)
+	}
+	return c
+}
+
+// qVariant is one candidate ingredient: how to reconstruct given a window
+// and cutoff.
+type qVariant struct {
+	name string
+	base radon.FBPVariant
+	// super > 1 reconstructs on a grid super times finer and averages
+	// super×super blocks (pixel averages instead of point values).
+	super int
+}
+
+func (v qVariant) recon(dst []float32, d qDraw, g radon.Geometry, w qWindow, cut float64) {
+	fv := v.base
+	fv.Window, fv.Cutoff = w.w, cut
+	if v.super <= 1 {
+		radon.FBPWithVariant(dst, d.sino, g, fv)
+		return
+	}
+	s := v.super
+	gf := g
+	gf.N, gf.DetSpacing = g.N*s, g.DetSpacing*float64(s)
+	sino := make([]float32, len(d.sino))
+	for i, p := range d.sino {
+		sino[i] = p * float32(s) // lengths in fine pixels
+	}
+	fine := make([]float32, gf.ImageLen())
+	radon.FBPWithVariant(fine, sino, gf, fv)
+	n := g.N
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			var sum float32
+			for a := 0; a < s; a++ {
+				for b := 0; b < s; b++ {
+					sum += fine[(i*s+a)*gf.N+j*s+b]
+				}
+			}
+			dst[i*n+j] = sum / float32(s*s)
+		}
+	}
+}
+
+// meanPSNR is the mean PSNR (metrics.PSNR, the truth's range) of v over
+// draws.
+func (v qVariant) meanPSNR(c qCase, draws []qDraw, w qWindow, cut float64) float64 {
+	rec := make([]float32, c.g.ImageLen())
+	var sum float64
+	for _, d := range draws {
+		v.recon(rec, d, c.g, w, cut)
+		sum += metrics.PSNR(rec, d.truth, 0)
+	}
+	return sum / float64(len(draws))
+}
+
+// qChoice is a window and cutoff with its tuning and held-out PSNR.
+type qChoice struct {
+	window     qWindow
+	cut        float64
+	tune, eval float64
+}
+
+// best returns v's best window and cutoff on c's tuning draws among
+// windows × cutoffs, and its held-out PSNR.
+func (v qVariant) best(c qCase, windows []qWindow, cutoffs []float64) qChoice {
+	var b qChoice
+	b.tune = math.Inf(-1)
+	for _, w := range windows {
+		for _, cut := range cutoffs {
+			if p := v.meanPSNR(c, c.tune, w, cut); p > b.tune {
+				b = qChoice{window: w, cut: cut, tune: p}
+			}
+		}
+	}
+	b.eval = v.meanPSNR(c, c.eval, b.window, b.cut)
+	return b
+}
+
+func qEllipseDraws(g radon.Geometry, eta float64, seeds []uint64) []qDraw {
+	var ds []qDraw
+	for _, s := range seeds {
+		p := phantoms.RandomEllipses(rand.New(rand.NewPCG(s, 7)), 8)
+		y := p.BinSinogram(g)
+		if eta > 0 {
+			radon.AddNoise(y, y, eta, rand.New(rand.NewPCG(s, 99)))
+		}
+		ds = append(ds, qDraw{y, p.Image(g.N, 8)})
+	}
+	return ds
+}
+
+// qPixelDraws are clean scans of the ellipses' 128² pixel images (the
+// usual workflow with a toolbox: project the ground-truth image), with our
+// projector at the image's resolution (f = 1, ASTRA-style data) or on a
+// grid f times finer.
+func qPixelDraws(g radon.Geometry, seeds []uint64, f int) []qDraw {
+	var ds []qDraw
+	for _, s := range seeds {
+		x := phantoms.RandomEllipses(rand.New(rand.NewPCG(s, 7)), 8).Image(g.N, 8)
+		ds = append(ds, qDraw{projectOversampled(x, g, f), x})
+	}
+	return ds
+}
+
+func seq(lo, hi uint64) []uint64 {
+	var s []uint64
+	for i := lo; i <= hi; i++ {
+		s = append(s, i)
+	}
+	return s
+}
+
+// projectOversampled is A x computed on a grid f times finer, each pixel a
+// constant f×f block (cmd/ctrecon/oversample.go), so the data do not share
+// any reconstruction's discretisation.
+func projectOversampled(x []float32, g radon.Geometry, f int) []float32 {
+	n := g.N
+	if f == 1 {
+		y := make([]float32, g.SinoLen())
+		radon.NewProjector(g).Apply(y, x)
+		return y
+	}
+	fine := make([]float32, n*f*n*f)
+	for i := 0; i < n*f; i++ {
+		for j := 0; j < n*f; j++ {
+			fine[i*n*f+j] = x[(i/f)*n+j/f]
+		}
+	}
+	gf := g
+	gf.N, gf.DetSpacing = n*f, g.DetSpacing*float64(f)
+	y := make([]float32, g.SinoLen())
+	radon.NewProjector(gf).Apply(y, fine)
+	for i := range y {
+		y[i] /= float32(f)
+	}
+	return y
+}
+
+// qCTSmall is pydicom's CT_small slice at 128² (the repository's test copy
+// when `make data` has not run).
+func qCTSmall(t testing.TB) []float32 {
+	path, err := datasets.Locate(datasets.DICOMFile)
+	if errors.Is(err, datasets.ErrMissing) {
+		path = filepath.Join("..", "datasets", "testdata", "CT_small.dcm")
+	}
+	v, err := datasets.DICOMSlice(path, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Data
+}
+
+func qSliceDraws(x []float32, g radon.Geometry, eta float64, seeds []uint64) []qDraw {
+	clean := projectOversampled(x, g, 4)
+	var ds []qDraw
+	for _, s := range seeds {
+		y := make([]float32, len(clean))
+		radon.AddNoise(y, clean, eta, rand.New(rand.NewPCG(s, 99)))
+		ds = append(ds, qDraw{y, x})
+	}
+	return ds
+}
+
+// qCases are the scans of the harness: the issue's two settings on our own
+// data (a clean 180-angle ellipse scan, a 30-angle 5%-noise real slice),
+// plus Shepp–Logan and a noisy ellipse scan.
+func qCases(t testing.TB) []qCase {
+	g180 := radon.NewGeometry(128, radon.EqualAngles(180))
+	g30 := radon.NewGeometry(128, radon.EqualAngles(30))
+	g180e := g180
+	g180e.NDet++ // even: pixel centres project onto bin centres at 0° and 90°
+	sl := phantoms.SheppLogan()
+	slDraw := []qDraw{{sl.BinSinogram(g180), sl.Image(128, 8)}}
+	ct := qCTSmall(t)
+	return []qCase{
+		{"ellipses, 180 angles, clean", g180, qEllipseDraws(g180, 0, seq(1, 4)), qEllipseDraws(g180, 0, seq(5, 12))},
+		{"Shepp–Logan, 180 angles, clean", g180, slDraw, slDraw},
+		{"ellipses, 180 angles, clean, even NDet", g180e, qEllipseDraws(g180e, 0, seq(1, 4)), qEllipseDraws(g180e, 0, seq(5, 12))},
+		{"CT_small, 30 angles, 5% noise", g30, qSliceDraws(ct, g30, 0.05, seq(1, 4)), qSliceDraws(ct, g30, 0.05, seq(5, 12))},
+		{"ellipses, 180 angles, clean, A·(pixel image)", g180, qPixelDraws(g180, seq(1, 4), 1), qPixelDraws(g180, seq(5, 12), 1)},
+		{"ellipses, 180 angles, clean, 4×-oversampled pixel image", g180, qPixelDraws(g180, seq(1, 4), 4), qPixelDraws(g180, seq(5, 12), 4)},
+		{"ellipses, 30 angles, 5% noise", g30, qEllipseDraws(g30, 0.05, seq(1, 4)), qEllipseDraws(g30, 0.05, seq(5, 12))},
+	}
+}
+
+// qVariants are the candidate causes, one change each from the default.
+var qVariants = []qVariant{
+	{name: "default (spatial ramp, pad 2·NDet, 4× + linear)"},
+	{name: "sampled ramp |ν|", base: radon.FBPVariant{Sampled: true}},
+	{name: "pad 4·NDet", base: radon.FBPVariant{Pad: 4}},
+	{name: "pad 8·NDet", base: radon.FBPVariant{Pad: 8}},
+	{name: "linear at bins (1×, ASTRA GPU / skimage)", base: radon.FBPVariant{Up: 1}},
+	{name: "2× + linear", base: radon.FBPVariant{Up: 2}},
+	{name: "16× + linear (≈ exact interpolation)", base: radon.FBPVariant{Up: 16}},
+	{name: "cubic convolution (Keys) at bins, 4× + linear", base: radon.FBPVariant{Interp: "keys"}},
+	{name: "cubic spline at bins, 4× + linear", base: radon.FBPVariant{Interp: "spline"}},
+	{name: "cubic spline at bins, 8× + linear", base: radon.FBPVariant{Interp: "spline", Up: 8}},
+	{name: "cubic spline at bins, 16× + linear", base: radon.FBPVariant{Interp: "spline", Up: 16}},
+	{name: "bin-width compensation 1/sinc", base: radon.FBPVariant{BinComp: true}},
+	{name: "pixel average (2×2 sub-pixels)", super: 2},
+}
+
+func TestFBPQuality(t *testing.T) {
+	if testing.Short() {
+		t.Skip("minutes; run without -short")
+	}
+	only := os.Getenv("FBPQ_CASE") // a substring of the case names, to run fewer
+	cutoffs := qCutoffs()
+	four := qWindows[:3:3]
+	four = append(four, qWindows[4]) // ramp, shepp-logan, cosine, hann: what FBP offers
+	for _, c := range qCases(t) {
+		if only != "" && !strings.Contains(c.name, only) {
+			continue
+		}
+		t.Logf("## %s (tune %d draws, held-out %d)", c.name, len(c.tune), len(c.eval))
+		def := qVariants[0]
+		offered := def.best(c, four, []float64{1})
+		t.Logf("| %-48s | %-22s | %6.2f | %6.2f |", "default, our four filters at cutoff 1", choiceName(offered), offered.tune, offered.eval)
+		for _, w := range qWindows {
+			b := def.best(c, []qWindow{w}, cutoffs)
+			t.Logf("| %-48s | %-22s | %6.2f | %6.2f |", "default, best cutoff for "+w.name, choiceName(b), b.tune, b.eval)
+		}
+		var base float64
+		for i, v := range qVariants {
+			b := v.best(c, qWindows, cutoffs)
+			if i == 0 {
+				base = b.eval
+			}
+			t.Logf("| %-48s | %-22s | %6.2f | %6.2f | %+5.2f |", v.name, choiceName(b), b.tune, b.eval, b.eval-base)
+		}
+	}
+}
+
+func choiceName(c qChoice) string { return fmt.Sprintf("%s %.2f", c.window.name, c.cut) }
