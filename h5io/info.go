@@ -111,6 +111,9 @@ func (r *Reader) describe(path string) (Entry, error) {
 		e.Type = fmt.Sprintf("float%d", 8*size)
 	case classInteger:
 		e.Type = fmt.Sprintf("int%d", 8*size)
+		if h5dsetUnsigned(ds.ID()) {
+			e.Type = "u" + e.Type
+		}
 	case classString:
 		e.Type = "string"
 		return e, nil

@@ -34,6 +34,13 @@ package h5io
 //   H5Tclose(t);
 //   return c;
 // }
+// static int dsetUnsigned(hid_t ds) {
+//   hid_t t = H5Dget_type(ds);
+//   if (t < 0) return 0;
+//   int u = H5Tget_class(t) == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_NONE;
+//   H5Tclose(t);
+//   return u;
+// }
 // static int dsetTypeSize(hid_t ds) {
 //   hid_t t = H5Dget_type(ds);
 //   if (t < 0) return -1;
@@ -160,6 +167,9 @@ func h5readF32Slab(id int64, off, cnt []int, dst []float32) error {
 	}
 	return nil
 }
+
+// h5dsetUnsigned reports whether a dataset holds unsigned integers.
+func h5dsetUnsigned(id int64) bool { return C.dsetUnsigned(C.hid_t(id)) != 0 }
 
 func h5dsetClass(id int64) (class, size int) {
 	return int(C.dsetClass(C.hid_t(id))), int(C.dsetTypeSize(C.hid_t(id)))

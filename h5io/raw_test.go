@@ -125,3 +125,34 @@ func TestReadRawScanRefusals(t *testing.T) {
 		t.Errorf("wrong flat shape: %v", err)
 	}
 }
+
+// TestReadH5pyRawScan reads a raw scan written by h5py (testdata/
+// make_h5py_raw.py): uint16 counts above 32767 must not wrap, and the
+// normalisation is −log((data − dark)/(mean white − dark)).
+func TestReadH5pyRawScan(t *testing.T) {
+	s, err := ReadScan("testdata/h5py_raw.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := []float64{59900, 59800, 49900, 39900} // mean white − dark per bin
+	dark := []float64{200, 200, 100, 100}
+	data := [][]float64{{60100, 30100, 25050, 100}, {40000, 20000, 5000, 50}, {200, 1000, 100, 39000}}
+	clipped := 0
+	for a, row := range data {
+		for k, v := range row {
+			c := v - dark[k]
+			if c < MinCountAboveDark {
+				c = MinCountAboveDark
+				clipped++
+			}
+			want := -math.Log(c / flat[k])
+			if got := float64(s.Data[a*4+k]); math.Abs(got-want) > 1e-5*math.Max(1, math.Abs(want)) {
+				t.Errorf("angle %d bin %d: %v, want %v", a, k, got, want)
+			}
+		}
+	}
+	// Four counts are at or below the dark field (two at it, two below).
+	if s.ClippedCounts != clipped || clipped != 4 {
+		t.Errorf("clipped %d counts, want %d", s.ClippedCounts, clipped)
+	}
+}
