@@ -134,7 +134,7 @@ func TestReadH5pyRawScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	flat := []float64{59900, 59800, 49900, 39900} // mean white − dark per bin
+	flat := []float64{59900, 59700, 49900, 39900} // mean white − dark per bin
 	dark := []float64{200, 200, 100, 100}
 	data := [][]float64{{60100, 30100, 25050, 100}, {40000, 20000, 5000, 50}, {200, 1000, 100, 39000}}
 	clipped := 0
