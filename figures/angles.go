@@ -1,0 +1,80 @@
+package figures
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// AnglesPanel draws an n×n image (as ImagePanel) with, for each parallel-beam
+// projection angle in anglesDeg, a line through the image centre along that
+// angle's rays, numbered from 1 in order. The first pilot angles are drawn
+// grey and dashed; the others are coloured by their order (Viridis, early
+// dark, late yellow) and numbered at their upper end.
+//
+// Rays follow DESIGN.md §2: the ray of angle θ is x cos θ + y sin θ = u, so
+// it runs along (−sin θ, cos θ) with x to the right and y up; θ = 0 draws a
+// vertical line, θ = 90° a horizontal one. It panics if len(data) != n·n.
+func AnglesPanel(data []float32, n int, anglesDeg []float64, pilot int, o ImageOptions) *Panel {
+	if n < 1 || len(data) != n*n {
+		panic("figures: AnglesPanel: len(data) != n*n")
+	}
+	pn := ImagePanel(data, n, n, o)
+	order := Viridis()
+	chosen := max(len(anglesDeg)-pilot, 1)
+	var lx, ly []float64
+	var labels []string
+	for k, deg := range anglesDeg {
+		x0, y0, x1, y1 := angleLine(n, deg, 0.48*float64(n))
+		l, err := plotter.NewLine(plotter.XYs{{X: x0, Y: y0}, {X: x1, Y: y1}})
+		if err != nil {
+			panic(fmt.Sprintf("figures: AnglesPanel: %v", err))
+		}
+		l.Width = vg.Points(1.5)
+		if k < pilot {
+			l.Color = color.Gray{Y: 160}
+			l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+		} else {
+			l.Color = order.Lookup(0.15 + 0.85*float64(k-pilot)/float64(max(chosen-1, 1)))
+			// The label sits at the end nearer the top of the image.
+			lx0, ly0 := x0, y0
+			if y1 < y0 {
+				lx0, ly0 = x1, y1
+			}
+			lx, ly = append(lx, lx0), append(ly, ly0)
+			labels = append(labels, strconv.Itoa(k+1))
+		}
+		pn.Plot.Add(l)
+	}
+	if len(labels) > 0 {
+		xys := make(plotter.XYs, len(lx))
+		for i := range xys {
+			xys[i].X, xys[i].Y = lx[i], ly[i]
+		}
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
+		if err != nil {
+			panic(fmt.Sprintf("figures: AnglesPanel: %v", err))
+		}
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].Color = color.RGBA{R: 230, G: 40, B: 40, A: 255}
+			lb.TextStyle[i].Font.Size = vg.Points(8)
+		}
+		pn.Plot.Add(lb)
+	}
+	return pn
+}
+
+// angleLine returns the ends, in ImagePanel's data coordinates (column,
+// row from the top, pixel centres at +0.5), of the segment of half-length r
+// through the centre of an n×n image along the rays of angle deg.
+func angleLine(n int, deg, r float64) (x0, y0, x1, y1 float64) {
+	s, c := math.Sincos(deg * math.Pi / 180)
+	h := float64(n) / 2
+	// Ray direction (−sin θ, cos θ) with y up; rows grow downwards.
+	dx, dy := -s*r, -c*r
+	return h - dx, h - dy, h + dx, h + dy
+}

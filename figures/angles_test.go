@@ -1,0 +1,60 @@
+package figures
+
+import (
+	"math"
+	"testing"
+)
+
+func TestAngleLineOrientation(t *testing.T) {
+	const n = 32
+	for _, c := range []struct {
+		deg        float64
+		vertical   bool
+		horizontal bool
+	}{{0, true, false}, {90, false, true}, {180, true, false}} {
+		x0, y0, x1, y1 := angleLine(n, c.deg, 10)
+		if math.Abs((x0+x1)/2-n/2) > 1e-9 || math.Abs((y0+y1)/2-n/2) > 1e-9 {
+			t.Errorf("θ=%g: segment (%g,%g)–(%g,%g) not centred on the image", c.deg, x0, y0, x1, y1)
+		}
+		if got := math.Hypot(x1-x0, y1-y0); math.Abs(got-20) > 1e-9 {
+			t.Errorf("θ=%g: length %g, want 20", c.deg, got)
+		}
+		if c.vertical && math.Abs(x1-x0) > 1e-9 {
+			t.Errorf("θ=%g: want a vertical line (rays along y), got (%g,%g)–(%g,%g)", c.deg, x0, y0, x1, y1)
+		}
+		if c.horizontal && math.Abs(y1-y0) > 1e-9 {
+			t.Errorf("θ=%g: want a horizontal line, got (%g,%g)–(%g,%g)", c.deg, x0, y0, x1, y1)
+		}
+	}
+	// θ = 45°: rays along (−1, 1)/√2 (up and to the left), so the upper
+	// end (smaller row) is to the left of the centre.
+	x0, y0, x1, y1 := angleLine(n, 45, 10)
+	if y0 > y1 {
+		x0, y0, x1, y1 = x1, y1, x0, y0
+	}
+	if !(x0 < n/2) {
+		t.Errorf("θ=45°: the upper end (%g,%g) should be left of the centre", x0, y0)
+	}
+}
+
+func TestAnglesPanelRenders(t *testing.T) {
+	const n = 16
+	img := make([]float32, n*n)
+	for i := range img {
+		img[i] = float32(i % n)
+	}
+	pn := AnglesPanel(img, n, []float64{0, 36, 72, 108, 144, 10, 100}, 5, ImageOptions{Title: "angles"})
+	if pn.Bar == nil {
+		t.Error("no colour bar")
+	}
+	im := Figure{Panels: []*Panel{pn}}.Render()
+	if im.Bounds().Dx() < 100 || im.Bounds().Dy() < 100 {
+		t.Errorf("rendered %v", im.Bounds())
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic for a wrong image size")
+		}
+	}()
+	AnglesPanel(img[:5], n, nil, 0, ImageOptions{})
+}
