@@ -50,10 +50,13 @@ type FBPVariant struct {
 	BinComp    bool
 	BinCompMax float64
 	// Interp chooses how the filtered rows are resampled Up times finer
-	// before linear interpolation: "" band-limited (zero-filled spectrum),
-	// "keys" cubic convolution (a = −½) or "spline" cubic-spline
-	// interpolation of the rows filtered at bin resolution.
+	// before linear interpolation: "" as FBP (cubic spline),
+	// "bandlimited" by zero-filling the spectrum (FBP before the quality
+	// study), "keys" by cubic convolution (a = −½).
 	Interp string
+	// SplineComp divides the response by the cardinal cubic spline's
+	// baseband response sinc⁴(ν)/(2/3 + cos(2πν)/3).
+	SplineComp bool
 }
 
 // FBPWithVariant is parallel-beam FBP with the ingredients of v.
@@ -88,6 +91,10 @@ func FBPWithVariant(dst, sino []float32, g Geometry, v FBPVariant) {
 		case v.Window != nil:
 			resp[k] *= v.Window(rho)
 		}
+		if v.SplineComp && nu > 0 {
+			sc := math.Sin(math.Pi*nu) / (math.Pi * nu)
+			resp[k] *= (2.0/3 + math.Cos(2*math.Pi*nu)/3) / (sc * sc * sc * sc)
+		}
 		if v.BinComp && nu > 0 {
 			gain := math.Pi * nu / math.Sin(math.Pi*nu)
 			if v.BinCompMax > 0 {
@@ -96,34 +103,83 @@ func FBPWithVariant(dst, sino []float32, g Geometry, v FBPVariant) {
 			resp[k] *= gain
 		}
 	}
-	if v.Interp == "" {
-		q, qpad, stride := filterRowsResp(sino, len(g.Angles), nd, g.DetSpacing, parallelReach(g), resp, up, angleWeights(g.Angles))
+	w := angleWeights(g.Angles)
+	reach := parallelReach(g)
+	switch v.Interp {
+	case "":
+		q, qpad, stride := filterRowsResp(sino, len(g.Angles), nd, g.DetSpacing, reach, resp, up, w)
 		backprojectInterp(dst, q, qpad, stride, up, g)
-		return
+	case "bandlimited":
+		q, qpad, stride := filterRowsBandLimited(sino, len(g.Angles), nd, g.DetSpacing, reach, resp, up, w)
+		backprojectInterp(dst, q, qpad, stride, up, g)
+	case "keys":
+		// Rows at bin resolution (the spline at whole positions is the
+		// samples), then resampled by cubic convolution.
+		q1, qpad, stride1 := filterRowsResp(sino, len(g.Angles), nd, g.DetSpacing, reach, resp, 1, w)
+		stride := up * stride1
+		q := make([]float32, len(g.Angles)*stride)
+		row := make([]float64, stride1)
+		for a := range g.Angles {
+			for k := range row {
+				row[k] = float64(q1[a*stride1+k])
+			}
+			for m := 0; m < stride; m++ {
+				q[a*stride+m] = float32(cubicConv(row, float64(m)/float64(up), keysKernel))
+			}
+		}
+		backprojectInterp(dst, q, qpad, stride, up, g)
+	default:
+		panic("unknown Interp " + v.Interp)
 	}
-	q1, qpad, stride1 := filterRowsResp(sino, len(g.Angles), nd, g.DetSpacing, parallelReach(g), resp, 1, angleWeights(g.Angles))
-	stride := up * stride1
-	q := make([]float32, len(g.Angles)*stride)
-	row := make([]float64, stride1)
-	for a := range g.Angles {
-		for k := range row {
-			row[k] = float64(q1[a*stride1+k])
+}
+
+// FBPBandLimited is FBP as it was before the quality study: the filtered
+// rows resampled 4× finer by zero-filling their spectrum (band-limited
+// interpolation) instead of by the cubic spline.
+func FBPBandLimited(dst, sino []float32, g Geometry, s FBPSettings) {
+	cut := s.Cutoff
+	if cut == 0 {
+		cut = 1
+	}
+	resp := rampFilter(padLength(g.NDet), g.DetSpacing, s.Filter, cut, nil)
+	q, qpad, stride := filterRowsBandLimited(sino, len(g.Angles), g.NDet, g.DetSpacing, parallelReach(g), resp, 4, angleWeights(g.Angles))
+	backprojectInterp(dst, q, qpad, stride, 4, g)
+}
+
+// filterRowsBandLimited is filterRowsResp with the rows resampled by
+// zero-filling their spectrum: FBP's resampling before the quality study.
+func filterRowsBandLimited(sino []float32, na, nd int, ds, reach float64, resp []float64, up int, weight []float64) (q []float32, qpad, stride int) {
+	npad := len(resp)
+	plan, planUp := newFFT(npad), newFFT(up*npad)
+	qpad = max(0, int(math.Ceil(reach/ds-float64(nd)/2))) + 2
+	stride = up * (nd + 2*qpad)
+	q = make([]float32, na*stride)
+	buf := make([]complex128, npad)
+	fine := make([]complex128, up*npad)
+	for a := 0; a < na; a++ {
+		clear(buf)
+		for k := 0; k < nd; k++ {
+			buf[k] = complex(float64(sino[a*nd+k]), 0)
 		}
-		var eval func(u float64) float64
-		switch v.Interp {
-		case "keys":
-			eval = func(u float64) float64 { return cubicConv(row, u, keysKernel) }
-		case "spline":
-			c := splineCoeffs(row)
-			eval = func(u float64) float64 { return cubicConv(c, u, bspline3) }
-		default:
-			panic("unknown Interp " + v.Interp)
+		plan.transform(buf, false)
+		clear(fine)
+		scale := complex(1/float64(npad), 0)
+		for k := 0; k < npad/2; k++ {
+			fine[k] = buf[k] * complex(resp[k], 0) * scale
+			if k > 0 {
+				fine[up*npad-k] = buf[npad-k] * complex(resp[npad-k], 0) * scale
+			}
 		}
-		for m := 0; m < stride; m++ {
-			q[a*stride+m] = float32(eval(float64(m) / float64(up)))
+		// The Nyquist term splits evenly between ±ν.
+		nyq := buf[npad/2] * complex(resp[npad/2]/2, 0) * scale
+		fine[npad/2] += nyq
+		fine[up*npad-npad/2] += nyq
+		planUp.transform(fine, true)
+		for m := 0; m < up*nd; m++ {
+			q[a*stride+up*qpad+m] = float32(weight[a] * real(fine[m]))
 		}
 	}
-	backprojectInterp(dst, q, qpad, stride, up, g)
+	return q, qpad, stride
 }
 
 // cubicConv evaluates Σ_k c[k]·kern(u − k) over the four nearest k (zero
@@ -162,25 +218,4 @@ func bspline3(x float64) float64 {
 		return (2 - x) * (2 - x) * (2 - x) / 6
 	}
 	return 0
-}
-
-// splineCoeffs returns the cubic B-spline coefficients that interpolate y
-// (Unser's recursive filter, the signal taken as zero beyond its ends).
-func splineCoeffs(y []float64) []float64 {
-	z := math.Sqrt(3) - 2
-	n := len(y)
-	cp := make([]float64, n)
-	cp[0] = y[0]
-	for k := 1; k < n; k++ {
-		cp[k] = y[k] + z*cp[k-1]
-	}
-	c := make([]float64, n)
-	c[n-1] = z / (z*z - 1) * cp[n-1]
-	for k := n - 2; k >= 0; k-- {
-		c[k] = z * (c[k+1] - cp[k])
-	}
-	for k := range c {
-		c[k] *= 6
-	}
-	return c
 }

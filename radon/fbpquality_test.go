@@ -249,19 +249,20 @@ func qCases(t testing.TB) []qCase {
 
 // qVariants are the candidate causes, one change each from the default.
 var qVariants = []qVariant{
-	{name: "default (spatial ramp, pad 2·NDet, 4× + linear)"},
-	{name: "sampled ramp |ν|", base: radon.FBPVariant{Sampled: true}},
-	{name: "pad 4·NDet", base: radon.FBPVariant{Pad: 4}},
-	{name: "pad 8·NDet", base: radon.FBPVariant{Pad: 8}},
-	{name: "linear at bins (1×, ASTRA GPU / skimage)", base: radon.FBPVariant{Up: 1}},
-	{name: "2× + linear", base: radon.FBPVariant{Up: 2}},
-	{name: "16× + linear (≈ exact interpolation)", base: radon.FBPVariant{Up: 16}},
-	{name: "cubic convolution (Keys) at bins, 4× + linear", base: radon.FBPVariant{Interp: "keys"}},
-	{name: "cubic spline at bins, 4× + linear", base: radon.FBPVariant{Interp: "spline"}},
-	{name: "cubic spline at bins, 8× + linear", base: radon.FBPVariant{Interp: "spline", Up: 8}},
-	{name: "cubic spline at bins, 16× + linear", base: radon.FBPVariant{Interp: "spline", Up: 16}},
-	{name: "bin-width compensation 1/sinc", base: radon.FBPVariant{BinComp: true}},
-	{name: "pixel average (2×2 sub-pixels)", super: 2},
+	{name: "before: spatial ramp, pad 2·NDet, band-limited 4× + linear", base: radon.FBPVariant{Interp: "bandlimited"}},
+	{name: "sampled ramp |ν|", base: radon.FBPVariant{Interp: "bandlimited", Sampled: true}},
+	{name: "pad 4·NDet", base: radon.FBPVariant{Interp: "bandlimited", Pad: 4}},
+	{name: "pad 8·NDet", base: radon.FBPVariant{Interp: "bandlimited", Pad: 8}},
+	{name: "bin-width compensation 1/sinc", base: radon.FBPVariant{Interp: "bandlimited", BinComp: true}},
+	{name: "pixel average (2×2 sub-pixels)", base: radon.FBPVariant{Interp: "bandlimited"}, super: 2},
+	{name: "linear at bins (ASTRA GPU, skimage)", base: radon.FBPVariant{Up: 1}},
+	{name: "band-limited 2× + linear", base: radon.FBPVariant{Interp: "bandlimited", Up: 2}},
+	{name: "band-limited 16× + linear (≈ exact)", base: radon.FBPVariant{Interp: "bandlimited", Up: 16}},
+	{name: "cubic convolution (Keys) 4× + linear", base: radon.FBPVariant{Interp: "keys", Up: 4}},
+	{name: "cubic spline 4× + linear", base: radon.FBPVariant{Up: 4}},
+	{name: "cubic spline 8× + linear", base: radon.FBPVariant{Up: 8}},
+	{name: "cubic spline 16× + linear", base: radon.FBPVariant{Up: 16}},
+	{name: "cubic spline 8×, baseband compensated", base: radon.FBPVariant{Up: 8, SplineComp: true}},
 }
 
 func TestFBPQuality(t *testing.T) {
@@ -270,29 +271,71 @@ func TestFBPQuality(t *testing.T) {
 	}
 	only := os.Getenv("FBPQ_CASE") // a substring of the case names, to run fewer
 	cutoffs := qCutoffs()
-	four := qWindows[:3:3]
-	four = append(four, qWindows[4]) // ramp, shepp-logan, cosine, hann: what FBP offers
+	four := []qWindow{qWindows[0], qWindows[1], qWindows[2], qWindows[4]} // what FBP offers
 	for _, c := range qCases(t) {
 		if only != "" && !strings.Contains(c.name, only) {
 			continue
 		}
-		t.Logf("## %s (tune %d draws, held-out %d)", c.name, len(c.tune), len(c.eval))
-		def := qVariants[0]
-		offered := def.best(c, four, []float64{1})
-		t.Logf("| %-48s | %-22s | %6.2f | %6.2f |", "default, our four filters at cutoff 1", choiceName(offered), offered.tune, offered.eval)
+		t.Logf("## %s (tune %d draws, held-out %d): held-out PSNR (dB) at the cutoff chosen on the tuning draws", c.name, len(c.tune), len(c.eval))
+		before := qVariants[0]
+		offered := before.best(c, four, []float64{1})
+		t.Logf("before, our four filters at cutoff 1: %s %.2f dB", choiceName(offered), offered.eval)
+		var hdr strings.Builder
 		for _, w := range qWindows {
-			b := def.best(c, []qWindow{w}, cutoffs)
-			t.Logf("| %-48s | %-22s | %6.2f | %6.2f |", "default, best cutoff for "+w.name, choiceName(b), b.tune, b.eval)
+			fmt.Fprintf(&hdr, " %-12s |", w.name)
 		}
+		t.Logf("| %-60s |%s best | Δ |", "variant", hdr.String())
 		var base float64
 		for i, v := range qVariants {
-			b := v.best(c, qWindows, cutoffs)
+			var row strings.Builder
+			var b qChoice
+			b.tune = math.Inf(-1)
+			for _, w := range qWindows {
+				bw := v.best(c, []qWindow{w}, cutoffs)
+				fmt.Fprintf(&row, " %5.2f @%.2f |", bw.eval, bw.cut)
+				if bw.tune > b.tune {
+					b = bw
+				}
+			}
 			if i == 0 {
 				base = b.eval
 			}
-			t.Logf("| %-48s | %-22s | %6.2f | %6.2f | %+5.2f |", v.name, choiceName(b), b.tune, b.eval, b.eval-base)
+			t.Logf("| %-60s |%s %s %.2f | %+.2f |", v.name, row.String(), choiceName(b), b.eval, b.eval-base)
 		}
 	}
 }
 
 func choiceName(c qChoice) string { return fmt.Sprintf("%s %.2f", c.window.name, c.cut) }
+
+// TestFBPSplineResampling holds the improvement adopted from the quality
+// study (docs/RESULTS.md, "FBP quality"): FBP resamples the filtered rows
+// by cubic-spline interpolation, where it used band-limited interpolation
+// (zero-filling the spectrum). On exact bin-averaged scans of random
+// ellipses (128², 180 angles, ramp, no noise) the harness measured +0.70 dB
+// on average over its 8 held-out draws (40.64 → 41.35 dB). Here 4 of those
+// draws (measured: +0.66, +0.35, +0.70, +0.57 dB, mean 40.83 dB) must each
+// gain 0.2 dB, gain 0.4 dB on average and reach 40.5 dB on average.
+func TestFBPSplineResampling(t *testing.T) {
+	g := radon.NewGeometry(128, radon.EqualAngles(180))
+	var gain, mean float64
+	draws := qEllipseDraws(g, 0, seq(5, 8))
+	for i, d := range draws {
+		rec := make([]float32, g.ImageLen())
+		if err := radon.FBP(rec, d.sino, g, radon.FBPSettings{}); err != nil {
+			t.Fatal(err)
+		}
+		old := make([]float32, g.ImageLen())
+		radon.FBPBandLimited(old, d.sino, g, radon.FBPSettings{})
+		pn, po := metrics.PSNR(rec, d.truth, 0), metrics.PSNR(old, d.truth, 0)
+		t.Logf("draw %d: spline %.2f dB, band-limited %.2f dB", 5+i, pn, po)
+		if !(pn >= po+0.2) {
+			t.Errorf("draw %d: spline %.2f dB, not 0.2 dB above band-limited %.2f dB", 5+i, pn, po)
+		}
+		gain += (pn - po) / float64(len(draws))
+		mean += pn / float64(len(draws))
+	}
+	t.Logf("mean %.2f dB, mean gain %+.2f dB", mean, gain)
+	if !(gain >= 0.4) || !(mean >= 40.5) {
+		t.Errorf("mean %.2f dB (want ≥ 40.5), gain %+.2f dB over band-limited resampling (want ≥ 0.4)", mean, gain)
+	}
+}
