@@ -249,18 +249,18 @@ func qCases(t testing.TB) []qCase {
 
 // qVariants are the candidate causes, one change each from the default.
 var qVariants = []qVariant{
-	{name: "before: spatial ramp, pad 2·NDet, band-limited 4× + linear", base: radon.FBPVariant{Interp: "bandlimited"}},
-	{name: "sampled ramp |ν|", base: radon.FBPVariant{Interp: "bandlimited", Sampled: true}},
-	{name: "pad 4·NDet", base: radon.FBPVariant{Interp: "bandlimited", Pad: 4}},
-	{name: "pad 8·NDet", base: radon.FBPVariant{Interp: "bandlimited", Pad: 8}},
-	{name: "bin-width compensation 1/sinc", base: radon.FBPVariant{Interp: "bandlimited", BinComp: true}},
-	{name: "pixel average (2×2 sub-pixels)", base: radon.FBPVariant{Interp: "bandlimited"}, super: 2},
+	{name: "before: spatial ramp, pad 2·NDet, band-limited 4× + linear", base: radon.FBPVariant{Interp: "bandlimited", Up: 4}},
+	{name: "sampled ramp |ν|", base: radon.FBPVariant{Interp: "bandlimited", Up: 4, Sampled: true}},
+	{name: "pad 4·NDet", base: radon.FBPVariant{Interp: "bandlimited", Up: 4, Pad: 4}},
+	{name: "pad 8·NDet", base: radon.FBPVariant{Interp: "bandlimited", Up: 4, Pad: 8}},
+	{name: "bin-width compensation 1/sinc", base: radon.FBPVariant{Interp: "bandlimited", Up: 4, BinComp: true}},
+	{name: "pixel average (2×2 sub-pixels)", base: radon.FBPVariant{Interp: "bandlimited", Up: 4}, super: 2},
 	{name: "linear at bins (ASTRA GPU, skimage)", base: radon.FBPVariant{Up: 1}},
 	{name: "band-limited 2× + linear", base: radon.FBPVariant{Interp: "bandlimited", Up: 2}},
 	{name: "band-limited 16× + linear (≈ exact)", base: radon.FBPVariant{Interp: "bandlimited", Up: 16}},
 	{name: "cubic convolution (Keys) 4× + linear", base: radon.FBPVariant{Interp: "keys", Up: 4}},
 	{name: "cubic spline 4× + linear", base: radon.FBPVariant{Up: 4}},
-	{name: "cubic spline 8× + linear", base: radon.FBPVariant{Up: 8}},
+	{name: "cubic spline 8× + linear (FBP now)", base: radon.FBPVariant{Up: 8}},
 	{name: "cubic spline 16× + linear", base: radon.FBPVariant{Up: 16}},
 	{name: "cubic spline 8×, baseband compensated", base: radon.FBPVariant{Up: 8, SplineComp: true}},
 }
@@ -337,5 +337,35 @@ func TestFBPSplineResampling(t *testing.T) {
 	t.Logf("mean %.2f dB, mean gain %+.2f dB", mean, gain)
 	if !(gain >= 0.4) || !(mean >= 40.5) {
 		t.Errorf("mean %.2f dB (want ≥ 40.5), gain %+.2f dB over band-limited resampling (want ≥ 0.4)", mean, gain)
+	}
+}
+
+// TestFBPCutoffGuide measures which Hann cutoff to choose (skipped under
+// -short): the best cutoff on 128² scans of 4 random-ellipse draws and of
+// CT_small, by angle count and noise level, and what it gains over cutoff
+// 1. docs/RESULTS.md ("FBP quality") records the table.
+//
+//	go test ./radon -run TestFBPCutoffGuide -v
+func TestFBPCutoffGuide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute; run without -short")
+	}
+	ct := qCTSmall(t)
+	hann := qWindows[4]
+	spline := qVariant{name: "FBP"}
+	t.Logf("| image | angles | noise | best Hann cutoff | PSNR there | at cutoff 1 |")
+	for _, na := range []int{20, 30, 60, 90, 180} {
+		g := radon.NewGeometry(128, radon.EqualAngles(na))
+		for _, eta := range []float64{0, 0.02, 0.05} {
+			for _, c := range []qCase{
+				{name: "ellipses", g: g, tune: qEllipseDraws(g, eta, seq(1, 4))},
+				{name: "CT_small", g: g, tune: qSliceDraws(ct, g, eta, seq(1, 4))},
+			} {
+				c.eval = c.tune
+				b := spline.best(c, []qWindow{hann}, qCutoffs())
+				one := spline.meanPSNR(c, c.tune, hann, 1)
+				t.Logf("| %s | %d | %.0f%% | %.2f | %.2f | %.2f |", c.name, na, 100*eta, b.cut, b.tune, one)
+			}
+		}
 	}
 }
