@@ -150,6 +150,15 @@ func (j Job) Assemble() (*h5io.Recon, error) {
 	return out, nil
 }
 
+// Abandon removes the job's folder if no slice was finished in it (a run
+// refused or failed before its first slice leaves nothing behind that a
+// rerun would have to --resume).
+func (j Job) Abandon() {
+	if entries, err := os.ReadDir(j.Dir); err == nil && len(entries) == 0 {
+		os.Remove(j.Dir)
+	}
+}
+
 // Clean removes the job's folder (after the output is written).
 func (j Job) Clean() error { return os.RemoveAll(j.Dir) }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,8 +88,28 @@ reason, PSNR and SSIM against a ground truth, seconds).`,
 
 func autoPreset(n int) string { return dip.PresetFor(n) }
 
-// memAvailable returns MemAvailable from /proc/meminfo in bytes (0 if unknown).
+// memAvailable is the memory this process may plan for, in bytes (0 if
+// unknown): MemAvailable from /proc/meminfo, capped by what the process's
+// cgroup still allows (Slurm, Kubernetes and Docker put jobs in one with a
+// limit) and by --memory. Several ctrecon processes on one machine each see
+// all of MemAvailable, so each must be given its share with --memory (a
+// job engine's cgroup limit does that by itself).
 func memAvailable() int64 {
+	avail := procMemAvailable()
+	if left := cgroupMemLeft("/sys/fs/cgroup"); left > 0 && (avail == 0 || left < avail) {
+		avail = left
+	}
+	if g.memory > 0 {
+		if lim := int64(g.memory * (1 << 30)); avail == 0 || lim < avail {
+			avail = lim
+		}
+	}
+	return avail
+}
+
+// procMemAvailable returns MemAvailable from /proc/meminfo in bytes (0 if
+// unknown).
+func procMemAvailable() int64 {
 	b, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return 0
@@ -102,18 +123,54 @@ func memAvailable() int64 {
 	return 0
 }
 
+// cgroupMemLeft returns memory.max − memory.current of the cgroup-v2
+// hierarchy mounted at root (the process's own group as /proc/self/cgroup
+// names it, or root itself), or 0 when there is no limit or no cgroup v2.
+func cgroupMemLeft(root string) int64 {
+	dir := root
+	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if rest, ok := strings.CutPrefix(line, "0::"); ok {
+				dir = filepath.Join(root, rest)
+			}
+		}
+	}
+	return cgroupMemLeftIn(dir)
+}
+
+// cgroupMemLeftIn is cgroupMemLeft for the cgroup folder dir.
+func cgroupMemLeftIn(dir string) int64 {
+	read := func(name string) (int64, bool) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		return v, err == nil
+	}
+	limit, ok := read("memory.max") // "max" (no limit) does not parse
+	if !ok || limit <= 0 {
+		return 0
+	}
+	used, _ := read("memory.current")
+	if used >= limit {
+		return 1
+	}
+	return limit - used
+}
+
 // checkMemory refuses a job whose estimate exceeds 80% of available memory.
 func checkMemory(what string, need int64) error {
 	avail := memAvailable()
 	debugf("%s: estimated %.1f GiB, available %.1f GiB", what, float64(need)/(1<<30), float64(avail)/(1<<30))
 	if avail > 0 && float64(need) > 0.8*float64(avail) {
-		return fmt.Errorf("%s needs about %.1f GiB but only %.1f GiB is available; use a smaller preset, image or fewer --threads",
+		return fmt.Errorf("%s needs about %.1f GiB but only %.1f GiB is available (MemAvailable, the cgroup limit or --memory); use a smaller preset, image or fewer --threads",
 			what, float64(need)/(1<<30), float64(avail)/(1<<30))
 	}
 	return nil
 }
 
-func runDIP(cmd *cobra.Command, o dipOpts) error {
+func runDIP(cmd *cobra.Command, o dipOpts) (err error) {
 	if o.in == "" {
 		return usagef("an input scan is required: -i SCAN")
 	}
@@ -199,6 +256,11 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 	if err := job.Start(o.resume); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			job.Abandon()
+		}
+	}()
 	start := time.Now()
 	sino := make([]float32, geo.SinoLen())
 	var prevParams []float32 // the previous slice's trained weights (--warm-start)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,6 +32,7 @@ type globals struct {
 	verbose bool
 	quiet   bool
 	data    string
+	memory  float64
 }
 
 var g globals
@@ -62,6 +64,9 @@ leaves no partial file.`,
 			if g.threads < 0 {
 				return usagef("--threads must be ≥ 0 (0 = all CPUs)")
 			}
+			if !(g.memory >= 0) || math.IsInf(g.memory, 0) {
+				return usagef("--memory must be a number of GiB ≥ 0 (0 = what is available)")
+			}
 			par.SetThreads(g.threads)
 			findDataDir()
 			return nil
@@ -72,6 +77,7 @@ leaves no partial file.`,
 	pf.IntVar(&g.threads, "threads", 0, "worker threads (0 = all CPUs)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "more detail on stderr")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars")
+	pf.Float64Var(&g.memory, "memory", 0, "GiB this process may plan for (0: what is available, capped by a cgroup limit); give each of several processes on one machine its share")
 	pf.StringVar(&g.data, "data", "", "folder of the fetched data sets (default: $CTRECON_DATA, ./data, or data/ beside bin/)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(commands()...)

@@ -156,7 +156,7 @@ func checkPriorMean(v string) error {
 	return nil
 }
 
-func runUncertainty(cmd *cobra.Command, o uqOpts) error {
+func runUncertainty(cmd *cobra.Command, o uqOpts) (err error) {
 	if o.in == "" || o.recon == "" {
 		return usagef("give the scan (-i SCAN) and the DIP reconstruction (--recon DIP)")
 	}
@@ -266,6 +266,11 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if err := job.Start(o.resume); err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			job.Abandon()
+		}
+	}()
 	start := time.Now()
 	sino := make([]float32, geo.SinoLen())
 	for k := rng.Lo; k < rng.Hi; k++ {
