@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -475,13 +474,9 @@ func (r *figRunner) loglikFigure(set figuresSettings) error {
 	}
 	vals := map[key][]float64{}
 	for _, f := range values {
-		b, err := os.ReadFile(f)
+		recs, err := readStudyValues(f)
 		if err != nil {
 			return err
-		}
-		var recs []studyRecord
-		if err := json.Unmarshal(b, &recs); err != nil {
-			return fmt.Errorf("%s: %v", f, err)
 		}
 		for _, rec := range recs {
 			k := key{rec.Method, rec.Metric, rec.Angles}

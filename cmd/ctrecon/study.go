@@ -595,6 +595,19 @@ func saveStudyValues(path string, psnr, ssim, secs map[studyKey]*stat, uq map[st
 }
 
 // mergeStudy prints the tables of several --values files together.
+// readStudyValues reads a study --values file.
+func readStudyValues(path string) ([]studyRecord, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var recs []studyRecord
+	if err := json.Unmarshal(data, &recs); err != nil {
+		return nil, fmt.Errorf("%s: not a study --values file: %v", path, err)
+	}
+	return recs, nil
+}
+
 func mergeStudy(cmd *cobra.Command, o studyOpts) error {
 	psnr, ssim, secs := map[studyKey]*stat{}, map[studyKey]*stat{}, map[studyKey]*stat{}
 	uq := map[studyUQKey]*stat{}
@@ -603,13 +616,9 @@ func mergeStudy(cmd *cobra.Command, o studyOpts) error {
 	var angleCounts []int
 	files := strings.Split(o.merge, ",")
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		recs, err := readStudyValues(f)
 		if err != nil {
 			return err
-		}
-		var recs []studyRecord
-		if err := json.Unmarshal(data, &recs); err != nil {
-			return fmt.Errorf("%s: not a study --values file: %v", f, err)
 		}
 		for _, r := range recs {
 			if r.Metric == "spearman" && (r.Method == "det" || r.Method == "const") {
