@@ -203,28 +203,7 @@ func (r *Reader) ReadGroup(path string) (Group, error) {
 }
 
 // AttrFloat returns the numeric attribute name of the group, if present.
-func (g *Group) AttrFloat(name string) (float64, bool) {
-	for _, a := range g.Attrs {
-		if a.Name == name {
-			switch v := a.Value.(type) {
-			case float64:
-				return v, true
-			case int:
-				return float64(v), true
-			}
-		}
-	}
-	return 0, false
-}
+func (g *Group) AttrFloat(name string) (float64, bool) { return attrFloat(g.Attrs, name) }
 
 // AttrString returns the text attribute name of the group, if present.
-func (g *Group) AttrString(name string) (string, bool) {
-	for _, a := range g.Attrs {
-		if a.Name == name {
-			if s, ok := a.Value.(string); ok {
-				return s, true
-			}
-		}
-	}
-	return "", false
-}
+func (g *Group) AttrString(name string) (string, bool) { return attrString(g.Attrs, name) }

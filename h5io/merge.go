@@ -50,22 +50,24 @@ func (rc *Recon) SetSliceRange(start, scanSlices int) {
 }
 
 // AttrFloat returns the numeric /recon attribute name.
-func (rc *Recon) AttrFloat(name string) (float64, bool) {
-	for _, a := range rc.Attrs {
-		if a.Name == name {
-			return attrNumber(a.Value)
-		}
+func (rc *Recon) AttrFloat(name string) (float64, bool) { return attrFloat(rc.Attrs, name) }
+
+// AttrString returns the string /recon attribute name.
+func (rc *Recon) AttrString(name string) (string, bool) { return attrString(rc.Attrs, name) }
+
+// attrFloat returns the numeric attribute name of attrs.
+func attrFloat(attrs []Attr, name string) (float64, bool) {
+	if v, ok := findAttr(attrs, name); ok {
+		return attrNumber(v)
 	}
 	return 0, false
 }
 
-// AttrString returns the string /recon attribute name.
-func (rc *Recon) AttrString(name string) (string, bool) {
-	for _, a := range rc.Attrs {
-		if a.Name == name {
-			s, ok := a.Value.(string)
-			return s, ok
-		}
+// attrString returns the string attribute name of attrs.
+func attrString(attrs []Attr, name string) (string, bool) {
+	if v, ok := findAttr(attrs, name); ok {
+		s, ok := v.(string)
+		return s, ok
 	}
 	return "", false
 }
