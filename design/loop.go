@@ -346,6 +346,11 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 		g, y := lp.measured(st.Acquired)
 		A := radon.NewProjector(g)
 		ls := linearised.DefaultDIPSettings(set.MemAvailable)
+		closed := set.ClosedForm && g.N*g.N <= MaxDensePixels
+		// The choice needs the samples only: no std map, and the samples
+		// the matrix-free regime draws for its variances are kept.
+		ls.SamplesOnly = true
+		ls.Samples, ls.KeepSamples = set.Samples, !closed
 		if set.FixNoise {
 			ls.NoiseStd = lp.img.NoiseStd
 			ls.MLL.FixNoise, ls.EM.FixNoise = true, true
@@ -384,9 +389,12 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 				return err
 			}
 		} else {
-			x := make([]float32, set.Samples*npix)
-			if err := post.DrawSamples(ctx, x, set.Samples, rng); err != nil {
-				return err
+			x := post.Samples
+			if len(x) != set.Samples*npix {
+				x = make([]float32, set.Samples*npix)
+				if err := post.DrawSamples(ctx, x, set.Samples, rng); err != nil {
+					return err
+				}
 			}
 			t2 = time.Now()
 			if plan, err = Select(ctx, g, free, []SliceSamples{{X: x, S: set.Samples, NoiseVar: post.NoiseVar()}}, next, sel, rng, nil); err != nil {

@@ -224,3 +224,40 @@ func TestDrawSamplesFollowTheStdModel(t *testing.T) {
 		t.Fatalf("capped subspace variance %g is too close to the full model's %g for the test to tell them apart", want, full)
 	}
 }
+
+// SamplesOnly drops the std map's work and nothing the design uses: with
+// the same random stream, the fitted hyperparameters and the kept samples
+// are those of a full run, in both regimes.
+func TestSamplesOnlyKeepsFitAndSamples(t *testing.T) {
+	ctx := context.Background()
+	for _, regime := range []Regime{ExactRegime, MatrixFreeRegime} {
+		rng := newRNG(t, 56)
+		p, pr := testProblem(t, rng, 20)
+		h := pr.H.Clone()
+		set := Settings{Regime: regime, Samples: 8, KeepSamples: true, MLL: MLLSettings{Steps: 20}, EM: EMSettings{Iters: 5}}
+		full, err := Run(ctx, p, pr, set, newRNG(t, 57), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr.H = h.Clone()
+		set.SamplesOnly = true
+		only, err := Run(ctx, p, pr, set, newRNG(t, 57), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if only.Std != nil || only.Delta != 0 || (regime == ExactRegime) != (only.Variance == nil) {
+			t.Fatalf("%v: SamplesOnly left a std map (%d values, δ %g, %d variances)", regime, len(only.Std), only.Delta, len(only.Variance))
+		}
+		if !sameHyper(full.Hyper, only.Hyper) {
+			t.Fatalf("%v: hyperparameters differ: %+v vs %+v", regime, full.Hyper, only.Hyper)
+		}
+		if len(only.Samples) != len(full.Samples) || len(full.Samples) == 0 {
+			t.Fatalf("%v: %d samples vs %d", regime, len(only.Samples), len(full.Samples))
+		}
+		for i := range full.Samples {
+			if full.Samples[i] != only.Samples[i] {
+				t.Fatalf("%v: sample value %d: %g vs %g", regime, i, full.Samples[i], only.Samples[i])
+			}
+		}
+	}
+}

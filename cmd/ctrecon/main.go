@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -33,6 +34,9 @@ type globals struct {
 	quiet   bool
 	data    string
 	memory  float64
+	// cpuProfile, when set, receives a pprof CPU profile of the command
+	// (hidden flag: for finding where a long run spends its time).
+	cpuProfile string
 }
 
 var g globals
@@ -69,7 +73,7 @@ leaves no partial file.`,
 			}
 			par.SetThreads(g.threads)
 			findDataDir()
-			return nil
+			return startCPUProfile(g.cpuProfile)
 		},
 	}
 	pf := root.PersistentFlags()
@@ -79,6 +83,8 @@ leaves no partial file.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars")
 	pf.Float64Var(&g.memory, "memory", 0, "GiB this process may plan for (0: what is available, capped by a cgroup limit); give each of several processes on one machine its share")
 	pf.StringVar(&g.data, "data", "", "folder of the fetched data sets (default: $CTRECON_DATA, ./data, or data/ beside bin/)")
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to this file")
+	pf.MarkHidden("cpuprofile")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(commands()...)
 	for _, c := range root.Commands() {
@@ -105,6 +111,7 @@ func main() {
 	defer stop()
 	root := newRoot()
 	err := root.ExecuteContext(ctx)
+	pprof.StopCPUProfile()
 	if err == nil {
 		return
 	}
@@ -149,4 +156,17 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// startCPUProfile starts a CPU profile into path ("" does nothing); main
+// stops it when the command returns.
+func startCPUProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return pprof.StartCPUProfile(f)
 }
