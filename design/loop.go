@@ -95,6 +95,9 @@ type LoopSettings struct {
 	// grows with the angles: 1000 cold steps at 30 angles of 32² took
 	// 100 s, most of a refit.
 	RefitMLLSteps int
+	// Regime is the linearised model's regime (linearised.Settings.Regime;
+	// the zero value, Auto, chooses as ctrecon uncertainty does).
+	Regime linearised.Regime
 	// MemAvailable bounds the linearised model (linearised.DefaultDIPSettings).
 	MemAvailable int64
 	// ClosedForm chooses from the exact posterior covariance (SelectDense)
@@ -346,6 +349,7 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 		g, y := lp.measured(st.Acquired)
 		A := radon.NewProjector(g)
 		ls := linearised.DefaultDIPSettings(set.MemAvailable)
+		ls.Regime = set.Regime
 		closed := set.ClosedForm && g.N*g.N <= MaxDensePixels
 		// The choice needs the samples only: no std map, and the samples
 		// the matrix-free regime draws for its variances are kept.

@@ -40,6 +40,13 @@ func TestDesignResumeEndsWhereUninterruptedEnds(t *testing.T) {
 	if _, err := run(t, context.Background(), other...); err == nil || !strings.Contains(err.Error(), "other settings") {
 		t.Fatalf("resume with other settings: err = %v", err)
 	}
+	cf := append(args("cf"), "--closed-form")
+	if _, err := run(t, context.Background(), cf...); err == nil || !strings.Contains(err.Error(), "--regime exact") {
+		t.Fatalf("--closed-form with the matrix-free default: err = %v", err)
+	}
+	if _, err := os.Stat(p("cf")); err == nil {
+		t.Fatal("a refused --closed-form run made its output folder")
+	}
 	// --report tabulates what is saved so far, computing nothing.
 	mustRun(t, append(args("part"), "--report")...)
 	if b, err := os.ReadFile(p("part/table.md")); err != nil || !strings.Contains(string(b), "| eig |") {

@@ -163,16 +163,9 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) (err error) {
 	if err := checkOutput(o.out, o.in, o.recon); err != nil {
 		return err
 	}
-	var regime linearised.Regime
-	switch o.regime {
-	case "auto":
-		regime = linearised.Auto
-	case "exact":
-		regime = linearised.ExactRegime
-	case "matrix-free":
-		regime = linearised.MatrixFreeRegime
-	default:
-		return usagef("--regime %q: want auto, exact or matrix-free", o.regime)
+	regime, err := parseRegime(o.regime)
+	if err != nil {
+		return err
 	}
 	if err := checkPriorMean(o.priorMean); err != nil {
 		return err
@@ -527,4 +520,17 @@ func reportCalibration(truth, rec, std h5io.Volume) []h5io.Attr {
 	return []h5io.Attr{{Name: "test_loglik", Value: ll}, {Name: "test_loglik_constant_rmse", Value: llc},
 		{Name: "coverage_1sigma", Value: cov1}, {Name: "coverage_2sigma", Value: cov2}, {Name: "spearman", Value: rho},
 		{Name: "spearman_calibrated", Value: rhoRef}, {Name: "spearman_patch", Value: rhoPatch}, {Name: "spearman_patch_size", Value: o.patch}}
+}
+
+// parseRegime reads a --regime flag (uncertainty, design).
+func parseRegime(s string) (linearised.Regime, error) {
+	switch s {
+	case "auto":
+		return linearised.Auto, nil
+	case "exact":
+		return linearised.ExactRegime, nil
+	case "matrix-free":
+		return linearised.MatrixFreeRegime, nil
+	}
+	return linearised.Auto, usagef("--regime %q: want auto, exact or matrix-free", s)
 }
