@@ -20,6 +20,7 @@ type evaluateOpts struct {
 	object            float64
 	patch, bins       int
 	patchLL           string
+	json              string
 }
 
 func evaluateCmd() *cobra.Command {
@@ -45,9 +46,14 @@ func evaluateCmd() *cobra.Command {
   by σ decile   RMS σ against RMS error; a calibrated map follows the diagonal
 
 Every number is given for all pixels and for the object (truth > --object,
-grown by one pixel), where empty background does not flatter it.`,
+grown by one pixel), where empty background does not flatter it. --json FILE
+writes the same numbers for scripts: a list with one object per slice (psnr,
+ssim, regions[] with rmse, test_ll, oracle_ll, coverage_1sigma/2sigma,
+spearman…, calibration bins; patch_ll[] per size with joint and independent
+values per region, null where no whole patch fits).`,
 		Example: `  ctrecon evaluate -i uq.h5 --truth scan.h5
-  ctrecon evaluate -i dip.h5 --truth phantom.h5 --slices 0:4`,
+  ctrecon evaluate -i dip.h5 --truth phantom.h5 --slices 0:4
+  ctrecon evaluate -i uq.h5 --truth scan.h5 --json uq-scores.json`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runEvaluate(cmd.OutOrStdout(), o) },
 	}
 	f := cmd.Flags()
@@ -58,6 +64,7 @@ grown by one pixel), where empty background does not flatter it.`,
 	f.IntVar(&o.patch, "patch", 8, "patch size for the patch-wise Spearman")
 	f.IntVar(&o.bins, "bins", 10, "number of σ bins (equal pixel counts)")
 	f.StringVar(&o.patchLL, "patch-ll", "1,2,10", "patch sizes for the patch-wise LL (needs /recon/samples)")
+	f.StringVar(&o.json, "json", "", "also write every number to this JSON file (one object per slice), for scripts")
 	return cmd
 }
 
@@ -87,6 +94,12 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 	if err != nil {
 		return err
 	}
+	if o.json != "" {
+		if err := checkOutput(o.json, o.in, o.truth); err != nil {
+			return err
+		}
+	}
+	var report []evalJSON
 	// Posterior samples, [k][slices][N][N] around the image, with the δ the
 	// std map includes (when it does).
 	per := rc.Image.Slices * n * n
@@ -125,6 +138,7 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 		}
 		fmt.Fprintf(w, "%s slice %d (%d×%d) against %s\n", o.in, sl, n, n, o.truth)
 		e.write(w)
+		js := e.json(sl)
 		if k > 0 && rc.Std != nil && len(sizes) > 0 {
 			zero := make([]float32, k*n*n)
 			img := rc.Image.Slice(sl)
@@ -134,10 +148,17 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 					zero[r*n*n+i] = v - img[i]
 				}
 			}
-			if err := writePatchLL(w, truth.Slice(sl), img, e.variance, e.object, zero, k, delta, n, sizes); err != nil {
+			rows, err := patchLL(truth.Slice(sl), img, e.variance, e.object, zero, k, delta, n, sizes)
+			if err != nil {
 				return fmt.Errorf("%s, slice %d: %w", o.in, sl, err)
 			}
+			writePatchLL(w, rows, k, delta)
+			js.PatchLL, js.PatchSamples = rows, k
 		}
+		report = append(report, js)
+	}
+	if o.json != "" {
+		return writeJSONAtomic(o.json, report)
 	}
 	return nil
 }
@@ -231,6 +252,60 @@ func evaluateSlice(truth, img, std []float32, n int, o evaluateOpts) (*sliceEval
 	return e, nil
 }
 
+// evalJSON is one slice's numbers as `evaluate --json` writes them.
+type evalJSON struct {
+	Slice        int          `json:"slice"`
+	PSNR         *float64     `json:"psnr"` // null when the image is exact
+	SSIM         float64      `json:"ssim"`
+	Regions      []regionJSON `json:"regions"`
+	PatchSamples int          `json:"patch_samples,omitempty"`
+	PatchLL      []patchLLRow `json:"patch_ll,omitempty"`
+}
+
+// regionJSON is one region's numbers; the calibration fields are absent
+// without a std map. An oracle LL of +Inf (an exact image) is left out.
+type regionJSON struct {
+	Name               string    `json:"name"`
+	Pixels             int       `json:"pixels"`
+	RMSE               float64   `json:"rmse"`
+	TestLL             *float64  `json:"test_ll,omitempty"`
+	OracleLL           *float64  `json:"oracle_ll,omitempty"`
+	Coverage1          *float64  `json:"coverage_1sigma,omitempty"`
+	Coverage2          *float64  `json:"coverage_2sigma,omitempty"`
+	Spearman           *float64  `json:"spearman,omitempty"`
+	SpearmanCalibrated *float64  `json:"spearman_calibrated,omitempty"`
+	SpearmanPatch      *float64  `json:"spearman_patch,omitempty"`
+	BinSigma           []float64 `json:"bin_rms_sigma,omitempty"`
+	BinError           []float64 `json:"bin_rms_error,omitempty"`
+	BinCount           []int     `json:"bin_count,omitempty"`
+}
+
+func (e *sliceEval) json(slice int) evalJSON {
+	fin := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	js := evalJSON{Slice: slice, PSNR: fin(e.psnr), SSIM: e.ssim}
+	for _, r := range e.regions {
+		rj := regionJSON{Name: r.name, Pixels: r.pixels, RMSE: r.rmse}
+		if c := r.cal; c != nil {
+			rj.TestLL, rj.OracleLL = fin(c.LogLik), fin(r.oracleLL)
+			rj.Coverage1, rj.Coverage2 = fin(c.Cover1), fin(c.Cover2)
+			rj.Spearman, rj.SpearmanCalibrated = fin(c.Spearman), fin(c.SpearmanCalibrated)
+			if r.patchRhoErr == nil {
+				rj.SpearmanPatch = fin(r.patchRho)
+			}
+			for _, b := range c.Bins {
+				rj.BinSigma, rj.BinError, rj.BinCount = append(rj.BinSigma, b.RMSSigma), append(rj.BinError, b.RMSError), append(rj.BinCount, b.Count)
+			}
+		}
+		js.Regions = append(js.Regions, rj)
+	}
+	return js
+}
+
 func (e *sliceEval) write(w io.Writer) {
 	row := func(label string, f func(r regionEval) string) {
 		fmt.Fprintf(w, "  %-34s", label)
@@ -299,36 +374,75 @@ func parsePatchSizes(spec string, n int) ([]int, error) {
 	return sizes, nil
 }
 
-// writePatchLL prints the patch-wise test LL (linearised.PatchLogLik) of
-// each size, on all pixels and on the object, under the k zero-mean
-// samples' covariance plus δ, and under independent pixels with the std
-// map's variances; the object region is mask.
-func writePatchLL(w io.Writer, truth, img []float32, variance []float64, mask []bool, samples []float32, k int, delta float64, n int, sizes []int) error {
+// patchLLRow is the patch-wise test LL per pixel of one patch size, for
+// all pixels and for the object (nil where no whole patch fits; both nil
+// with TooFewSamples).
+type patchLLRow struct {
+	Size          int           `json:"size"`
+	TooFewSamples bool          `json:"too_few_samples,omitempty"`
+	All           *patchLLValue `json:"all"`
+	Object        *patchLLValue `json:"object"`
+}
+
+// patchLLValue is one region's patch LL under the samples' covariance plus
+// δ (Joint) and under independent pixels with the std map (Independent).
+type patchLLValue struct {
+	Joint       float64 `json:"joint"`
+	Independent float64 `json:"independent"`
+}
+
+// patchLL computes the patch-wise test LL (linearised.PatchLogLik) of each
+// size, on all pixels and on the object (mask), under the k zero-mean
+// samples' covariance plus δ and under independent pixels with the std
+// map's variances.
+func patchLL(truth, img []float32, variance []float64, mask []bool, samples []float32, k int, delta float64, n int, sizes []int) ([]patchLLRow, error) {
 	full := linearised.SampleCovFunc(samples, k, n*n, delta)
 	diag := linearised.DiagCovFunc(variance)
-	fmt.Fprintf(w, "  patch LL per pixel, covariance of %d samples + δ %.3g (independent pixels, std map):\n", k, delta)
+	var rows []patchLLRow
 	for _, size := range sizes {
-		if k < size*size {
-			fmt.Fprintf(w, "    %d×%d: only %d samples for %d pixels per patch; the covariance would be mostly δ\n", size, size, k, size*size)
+		row := patchLLRow{Size: size, TooFewSamples: k < size*size}
+		if !row.TooFewSamples {
+			for ri, m := range [][]bool{nil, mask} {
+				if len(linearised.PatchesInside(n, size, m)) == 0 {
+					continue
+				}
+				ll, err := linearised.PatchLogLik(context.Background(), truth, img, n, size, m, full)
+				if err != nil {
+					return nil, err
+				}
+				ld, err := linearised.PatchLogLik(context.Background(), truth, img, n, size, m, diag)
+				if err != nil {
+					return nil, err
+				}
+				v := &patchLLValue{Joint: ll, Independent: ld}
+				if ri == 0 {
+					row.All = v
+				} else {
+					row.Object = v
+				}
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// writePatchLL prints the rows of patchLL.
+func writePatchLL(w io.Writer, rows []patchLLRow, k int, delta float64) {
+	fmt.Fprintf(w, "  patch LL per pixel, covariance of %d samples + δ %.3g (independent pixels, std map):\n", k, delta)
+	for _, r := range rows {
+		if r.TooFewSamples {
+			fmt.Fprintf(w, "    %d×%d: only %d samples for %d pixels per patch; the covariance would be mostly δ\n", r.Size, r.Size, k, r.Size*r.Size)
 			continue
 		}
-		fmt.Fprintf(w, "    %-6s", fmt.Sprintf("%d×%d", size, size))
-		for _, m := range [][]bool{nil, mask} {
-			if len(linearised.PatchesInside(n, size, m)) == 0 {
+		fmt.Fprintf(w, "    %-6s", fmt.Sprintf("%d×%d", r.Size, r.Size))
+		for _, v := range []*patchLLValue{r.All, r.Object} {
+			if v == nil {
 				fmt.Fprintf(w, " %-24s", "no whole patch")
 				continue
 			}
-			ll, err := linearised.PatchLogLik(context.Background(), truth, img, n, size, m, full)
-			if err != nil {
-				return err
-			}
-			ld, err := linearised.PatchLogLik(context.Background(), truth, img, n, size, m, diag)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, " %-24s", fmt.Sprintf("%.3f (%.3f)", ll, ld))
+			fmt.Fprintf(w, " %-24s", fmt.Sprintf("%.3f (%.3f)", v.Joint, v.Independent))
 		}
 		fmt.Fprintln(w)
 	}
-	return nil
 }

@@ -175,6 +175,23 @@ func TestEvaluatePatchLL(t *testing.T) {
 	if math.Abs(full1-diag1) > 0.15 {
 		t.Fatalf("1×1 patches: samples' variance gives %g, the std map %g", full1, diag1)
 	}
+	// --json holds the printed numbers, and figures reads them back.
+	mustRun(t, "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"), "--patch-ll", "1,2,10", "--json", p("uq.json"))
+	m, err := readPatchLL(p("uq.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for size, want := range map[int][2]float64{1: {full1, diag1}, 2: {full2, diag2}} {
+		if got := m[size]; math.Abs(got[0]-want[0]) > 6e-4 || math.Abs(got[1]-want[1]) > 6e-4 || math.IsNaN(got[2]) {
+			t.Fatalf("%d×%d in --json: %v, printed %v", size, size, got, want)
+		}
+	}
+	if v := m[10]; !math.IsNaN(v[0]) {
+		t.Fatalf("10×10 from 64 samples has a value in --json: %v", v)
+	}
+	if _, err := run(t, context.Background(), "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"), "--json", p("uq.h5")); err == nil {
+		t.Fatal("--json onto the input file was accepted")
+	}
 	// A std map written with --no-delta (with_delta = 0) gets no δ in the
 	// patch covariance either, however large the recorded δ.
 	rc.Attrs = []h5io.Attr{{Name: "delta", Value: 0.01}, {Name: "with_delta", Value: 0}}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -534,46 +535,32 @@ func meanSE(v []float64) (mean, se float64) {
 	return mean, math.Sqrt(ss / float64(len(v)-1) / float64(len(v)))
 }
 
-// parsePatchLLText reads the patch-LL rows evaluate prints ("  10×10  0.395
-// (-0.196)  1.175 (-1.141)"): per size, the joint and independent values
-// for all pixels and the object (NaN where evaluate printed none).
-func parsePatchLLText(text string) (map[int][4]float64, error) {
+// readPatchLL reads the patch-LL rows of an `evaluate --json` file: per
+// size, the joint and independent values for all pixels and the object
+// (NaN where evaluate computed none), from its first slice.
+func readPatchLL(path string) (map[int][4]float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var rep []evalJSON
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
 	out := map[int][4]float64{}
-	in := false
-	for _, line := range strings.Split(text, "\n") {
-		if strings.Contains(line, "patch LL per pixel") {
-			in = true
-			continue
-		}
-		if !in {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) == 0 || !strings.Contains(f[0], "×") {
-			in = false
-			continue
-		}
-		size, err := strconv.Atoi(strings.SplitN(f[0], "×", 2)[0])
-		if err != nil {
-			continue
-		}
-		v := [4]float64{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
-		num := func(s string) float64 {
-			x, err := strconv.ParseFloat(strings.Trim(s, "()"), 64)
-			if err != nil {
-				return math.NaN()
+	for _, sl := range rep[:min(1, len(rep))] {
+		for _, r := range sl.PatchLL {
+			v := [4]float64{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+			for q, x := range []*patchLLValue{r.All, r.Object} {
+				if x != nil {
+					v[2*q], v[2*q+1] = x.Joint, x.Independent
+				}
 			}
-			return x
+			out[r.Size] = v
 		}
-		if len(f) >= 5 {
-			v = [4]float64{num(f[1]), num(f[2]), num(f[3]), num(f[4])}
-		} else if len(f) >= 3 {
-			v[0], v[1] = num(f[1]), num(f[2])
-		}
-		out[size] = v
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no patch LL rows (does the file hold samples?)")
+		return nil, fmt.Errorf("%s: no patch LL (does the uncertainty file hold samples?)", path)
 	}
 	return out, nil
 }
@@ -584,9 +571,9 @@ func (r *figRunner) patchLLFigure(set figuresSettings) error {
 	for _, sub := range []string{"ct", "sl"} {
 		steps = append(steps, r.sliceSteps(sub, set, false)...)
 		steps = append(steps, r.uqStep(sub, set))
-		t := r.p("patchll", sub+"-evaluate.txt")
+		t := r.p("patchll", sub+"-evaluate.json")
 		steps = append(steps, figStep{name: sub + " evaluate", args: []string{"evaluate", "-i", r.p(sub, "uq.h5"), "--truth", r.p(sub, "scan.h5"),
-			"--patch-ll", set.patchLL}, output: t, stdout: t})
+			"--patch-ll", set.patchLL, "--json", t}, output: t})
 		texts = append(texts, t)
 	}
 	if err := r.run(steps); err != nil {
@@ -598,13 +585,9 @@ func (r *figRunner) patchLLFigure(set figuresSettings) error {
 	}
 	var per []map[int][4]float64
 	for _, t := range texts {
-		b, err := os.ReadFile(t)
+		m, err := readPatchLL(t)
 		if err != nil {
 			return err
-		}
-		m, err := parsePatchLLText(string(b))
-		if err != nil {
-			return fmt.Errorf("%s: %v", t, err)
 		}
 		per = append(per, m)
 	}

@@ -176,29 +176,3 @@ func TestFiguresBadUsage(t *testing.T) {
 		t.Error("the output folder was made before the data check")
 	}
 }
-
-func TestParsePatchLLText(t *testing.T) {
-	text := `uq.h5 slice 0 (32×32) against scan.h5
-  PSNR 20.00 dB (range of the truth), SSIM 0.5000
-  patch LL per pixel, covariance of 128 samples + δ 0.00041 (independent pixels, std map):
-    1×1    -0.212 (-0.196)          -1.505 (-1.483)         
-    2×2    0.245 (-0.196)           no whole patch          
-    10×10  only 64 samples for 100 pixels per patch; the covariance would be mostly δ
-`
-	m, err := parsePatchLLText(text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := m[1]; v != [4]float64{-0.212, -0.196, -1.505, -1.483} {
-		t.Errorf("1×1: %v", v)
-	}
-	if v := m[2]; v[0] != 0.245 || v[1] != -0.196 || !math.IsNaN(v[2]) || !math.IsNaN(v[3]) {
-		t.Errorf("2×2: %v", v)
-	}
-	if v, ok := m[10]; ok && !math.IsNaN(v[0]) {
-		t.Errorf("10×10 (too few samples): %v", v)
-	}
-	if _, err := parsePatchLLText("no std map: accuracy only\n"); err == nil {
-		t.Error("no error without patch LL rows")
-	}
-}
