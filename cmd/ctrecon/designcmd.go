@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ctrecon/ctrecon/volume"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,7 +26,7 @@ import (
 
 type designOpts struct {
 	full, out, strategies, eval, dipSeeds string
-	regime                                string
+	regime, images, merge                 string
 	start, budget, refit, samples         int
 	dipIters                              int
 	fixedHyper, fixNoise, resume          bool
@@ -76,10 +78,19 @@ continues where it stopped (finished steps are not redone) and ends where an
 uninterrupted run ends (same --threads). --report writes the tables of what is
 finished so far without computing anything. state.json names the scans by file
 name and content, so a study can also be continued on another machine from
-the same scans regenerated there (simulate is seeded) and a copy of DIR.`,
+the same scans regenerated there (simulate is seeded) and a copy of DIR.
+
+To spread a study over processes or machines, give each its own folder and
+a share of the images (--images a:b, 0-based over every slice of every --full
+file, the same other flags); then --report --merge DIR,DIR… -o ALL writes the
+tables of them all (their settings must agree; the image shares are not part
+of them).`,
 		Example: `  ctrecon simulate --phantom rectangles --size 64 --count 20 --angles 200 -o rect-full.h5
   ctrecon design --full rect-full.h5 --start 5 --budget 40 --strategies eig,var,equal,random,golden,iso -o study
-  ctrecon design --full rect-full.h5 ... -o study --resume     # after an interruption`,
+  ctrecon design --full rect-full.h5 ... -o study --resume     # after an interruption
+  ctrecon design --full rect-full.h5 ... --images 0:10 -o part0   # two processes …
+  ctrecon design --full rect-full.h5 ... --images 10:20 -o part1
+  ctrecon design --full rect-full.h5 ... --report --merge part0,part1 -o study`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runDesign(cmd, o) },
 	}
 	f := cmd.Flags()
@@ -98,6 +109,8 @@ the same scans regenerated there (simulate is seeded) and a copy of DIR.`,
 	f.StringVar(&o.regime, "regime", "matrix-free", "linearised model of the lin-DIP strategies: matrix-free, exact or auto (as ctrecon uncertainty chooses); see above")
 	f.BoolVar(&o.closedForm, "closed-form", false, "lin-DIP strategies in the exact regime (up to 64²): choose from the exact posterior covariance instead of samples")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted study in the output folder")
+	f.StringVar(&o.images, "images", "", "run only images a:b (0-based over every slice of every --full file; default all): a share of a study spread over processes")
+	f.StringVar(&o.merge, "merge", "", "with --report: also the studies in these folders (comma separated), run with the same settings on other --images")
 	f.BoolVar(&o.report, "report", false, "write the tables and figure from what the folder's state.json holds, computing nothing (a study in progress, or spread over machines)")
 	return cmd
 }
@@ -184,6 +197,16 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 				Truth: scan.GroundTruth.Slice(k), NoiseStd: scan.NoiseStd, NoiseRel: scan.NoiseRel})
 		}
 	}
+	if o.merge != "" && !o.report {
+		return usagef("--merge joins finished parts into tables: use it with --report")
+	}
+	if o.images != "" {
+		r, err := volume.ParseRange(o.images, len(images))
+		if err != nil {
+			return usagef("--images: %v", err)
+		}
+		images = images[r.Lo:r.Hi]
+	}
 	if st, err := os.Stat(o.out); err == nil && !st.IsDir() {
 		return fmt.Errorf("%s exists and is not a folder", o.out)
 	}
@@ -211,10 +234,17 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	} else if o.resume || o.report {
-		if o.report {
+		if o.report && o.merge == "" {
 			return fmt.Errorf("--report: %s has no state.json to report", o.out)
 		}
-		logf("nothing to resume in %s: starting", o.out)
+		if !o.report {
+			logf("nothing to resume in %s: starting", o.out)
+		}
+	}
+	if o.merge != "" {
+		if err := mergeDesignStates(state, strings.Split(o.merge, ",")); err != nil {
+			return err
+		}
 	}
 	if o.report {
 		return writeDesignResults(o.out, state, strats, evals, o.budget, 0)
@@ -262,6 +292,45 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	}
 	b.Finish()
 	return writeDesignResults(o.out, state, strats, evals, o.budget, time.Since(start).Seconds())
+}
+
+// mergeDesignStates adds the runs of the studies in dirs to state. Their
+// settings must be state's; a run found in two of them must be the same
+// (the parts should hold different images; a copied run is accepted when
+// it agrees, the one further along is kept).
+func mergeDesignStates(state *designState, dirs []string) error {
+	for _, dir := range dirs {
+		path := filepath.Join(strings.TrimSpace(dir), "state.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("--merge: %v", err)
+		}
+		var part designState
+		if err := json.Unmarshal(b, &part); err != nil {
+			return fmt.Errorf("--merge: %s: unreadable (%v)", path, err)
+		}
+		if part.Fingerprint != state.Fingerprint {
+			return fmt.Errorf("--merge: %s was run with other settings or scans:\n  it:   %s\n  this: %s", path, part.Fingerprint, state.Fingerprint)
+		}
+		for key, r := range part.Runs {
+			have, ok := state.Runs[key]
+			if !ok {
+				state.Runs[key] = r
+				continue
+			}
+			short, long := have.Acquired, r.Acquired
+			if len(short) > len(long) {
+				short, long = long, short
+			}
+			if !slices.Equal(short, long[:len(short)]) {
+				return fmt.Errorf("--merge: run %s differs between %s and another part (different angles acquired)", key, path)
+			}
+			if r.Done && !have.Done || len(r.Acquired) > len(have.Acquired) {
+				state.Runs[key] = r
+			}
+		}
+	}
+	return nil
 }
 
 // writeDesignResults writes results.h5, table.md and psnr.png from the

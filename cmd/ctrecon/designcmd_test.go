@@ -81,3 +81,49 @@ func TestDesignResumeEndsWhereUninterruptedEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestDesignPartsMergeToTheWhole: a study spread over two folders by
+// --images and joined by --report --merge gives the table and results of
+// the same study run in one folder; parts run with other settings, and
+// --merge without --report, are refused.
+func TestDesignPartsMergeToTheWhole(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "simulate", "--phantom", "rectangles", "--size", "16", "--count", "2", "--angles", "24", "-o", p("full.h5"))
+	args := func(out string, extra ...string) []string {
+		a := []string{"design", "--full", p("full.h5"), "--start", "3", "--budget", "6", "--refit-every", "3", "--eval", "3,6",
+			"--samples", "16", "--dip-iters", "20", "--strategies", "eig,equal", "-o", p(out)}
+		return append(a, extra...)
+	}
+	mustRun(t, args("whole")...)
+	mustRun(t, args("a", "--images", "0:1")...)
+	mustRun(t, args("b", "--images", "1:2")...)
+	mustRun(t, args("all", "--report", "--merge", p("a")+","+p("b"))...)
+	strip := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, _, _ := strings.Cut(string(b), "Cost of one refit")
+		return x
+	}
+	whole, merged := strip(p("whole/table.md")), strip(p("all/table.md"))
+	if whole != merged || !strings.Contains(whole, "2 runs") {
+		t.Fatalf("merged table differs from the whole study's:\n%s\n---\n%s", whole, merged)
+	}
+	if a := strip(p("a/table.md")); !strings.Contains(a, "1 runs") {
+		t.Fatalf("part a's table does not hold one image:\n%s", a)
+	}
+	if _, err := run(t, context.Background(), args("c", "--images", "1:2", "--samples", "8")...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, context.Background(), args("bad", "--report", "--merge", p("a")+","+p("c"))...); err == nil || !strings.Contains(err.Error(), "other settings") {
+		t.Fatalf("merging a part with other settings: err = %v", err)
+	}
+	if _, err := run(t, context.Background(), args("bad2", "--merge", p("a"))...); err == nil || !strings.Contains(err.Error(), "--report") {
+		t.Fatalf("--merge without --report: err = %v", err)
+	}
+	if _, err := run(t, context.Background(), args("bad3", "--images", "1:5")...); err == nil {
+		t.Fatal("--images beyond the two images was accepted")
+	}
+}
