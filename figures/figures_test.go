@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/recorder"
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
@@ -421,5 +422,48 @@ func BenchmarkPlotterHeatMap512(b *testing.B) {
 		p.Add(plotter.NewHeatMap(NewImage(data, n, n), Grey().WithWindow(0, 1).Palette(256)))
 		c := vgimg.NewWith(vgimg.UseWH(3.6*vg.Inch, 3.2*vg.Inch), vgimg.UseDPI(96))
 		p.Draw(draw.New(c))
+	}
+}
+
+// TestLegendBelowThePlot: LinePanel's legend is drawn under the x-axis
+// label (so under every curve), in two columns when they fit and one when
+// they do not.
+func TestLegendBelowThePlot(t *testing.T) {
+	var series []Series
+	for i := range 6 {
+		series = append(series, Series{Name: "series " + string(rune('A'+i)), X: []float64{0, 1}, Y: []float64{float64(i), 0}})
+	}
+	pn, err := LinePanel(LineOptions{Title: "t", XLabel: "the x label", YLabel: "y"}, series...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []vg.Length{6 * vg.Inch, 1.5 * vg.Inch} {
+		rec := new(recorder.Canvas)
+		pn.Draw(draw.NewCanvas(rec, width, 4*vg.Inch))
+		labelY := vg.Length(-1)
+		xs := map[vg.Length]bool{}
+		var entries []recorder.FillString
+		for _, a := range rec.Actions {
+			if fs, ok := a.(*recorder.FillString); ok {
+				switch {
+				case fs.String == "the x label":
+					labelY = fs.Point.Y
+				case len(fs.String) == 8 && fs.String[:7] == "series ":
+					entries = append(entries, *fs)
+					xs[fs.Point.X] = true
+				}
+			}
+		}
+		if labelY < 0 || len(entries) != 6 {
+			t.Fatalf("width %v: x label at %v, %d legend entries drawn", width, labelY, len(entries))
+		}
+		for _, e := range entries {
+			if e.Point.Y+e.Size > labelY {
+				t.Fatalf("width %v: legend entry %q at y %v reaches the x label at %v", width, e.String, e.Point.Y, labelY)
+			}
+		}
+		if want := map[bool]int{true: 2, false: 1}[width > 3*vg.Inch]; len(xs) != want {
+			t.Fatalf("width %v: legend in %d columns, want %d", width, len(xs), want)
+		}
 	}
 }

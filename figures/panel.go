@@ -26,7 +26,47 @@ type Panel struct {
 	// Aspect > 0 keeps the data area's width/height at this ratio (the
 	// data extent's ratio gives square pixels); 0 fills the cell.
 	Aspect float64
+	// legend holds LinePanel's named series, drawn in a strip below the
+	// data area (two columns when they fit) so it never hides a curve.
+	legend []legendItem
 }
+
+type legendItem struct {
+	name   string
+	thumbs []plot.Thumbnailer
+}
+
+const legendGap = 0.1 * vg.Inch
+
+// legendColumns splits the items into one legend, or two side by side
+// when there are more than three and both fit in width w.
+func legendColumns(items []legendItem, w vg.Length) []*plot.Legend {
+	build := func(it []legendItem) *plot.Legend {
+		l := plot.NewLegend()
+		l.Top, l.Left = true, true
+		l.TextStyle.Font.Size = vg.Points(10)
+		for _, e := range it {
+			l.Add(e.name, e.thumbs...)
+		}
+		return &l
+	}
+	if len(items) > 3 {
+		h := (len(items) + 1) / 2
+		a, b := build(items[:h]), build(items[h:])
+		if legendWidth(a)+legendWidth(b)+legendGap <= w {
+			return []*plot.Legend{a, b}
+		}
+	}
+	return []*plot.Legend{build(items)}
+}
+
+func legendSize(l *plot.Legend) (w, h vg.Length) {
+	c := draw.NewCanvas(new(recorder.Canvas), 10*vg.Inch, 10*vg.Inch)
+	r := l.Rectangle(c)
+	return r.Max.X - r.Min.X, r.Max.Y - r.Min.Y
+}
+
+func legendWidth(l *plot.Legend) vg.Length { w, _ := legendSize(l); return w }
 
 // barWidth is the room the colour bar takes: the bar itself plus its
 // tick labels (room for about "-0.25").
@@ -43,6 +83,16 @@ func (pn *Panel) Draw(c draw.Canvas) {
 		barW = barGap + barStrip + verticalAxisWidth(pn.Bar)
 		main = draw.Crop(c, 0, -barW, 0, 0)
 	}
+	var legends []*plot.Legend
+	var legendH vg.Length
+	if len(pn.legend) > 0 {
+		legends = legendColumns(pn.legend, main.Max.X-main.Min.X)
+		for _, l := range legends {
+			_, h := legendSize(l)
+			legendH = max(legendH, h)
+		}
+		main = draw.Crop(main, 0, 0, legendH+legendGap, 0)
+	}
 	if pn.Aspect > 0 {
 		dc := pn.Plot.DataCanvas(main)
 		w, h := dc.Max.X-dc.Min.X, dc.Max.Y-dc.Min.Y
@@ -57,6 +107,19 @@ func (pn *Panel) Draw(c draw.Canvas) {
 		}
 	}
 	pn.Plot.Draw(main)
+	if len(legends) > 0 {
+		dc := pn.Plot.DataCanvas(main)
+		x := dc.Min.X
+		for _, l := range legends {
+			w, _ := legendSize(l)
+			if len(legends) == 1 {
+				x = max(c.Min.X, (dc.Min.X+dc.Max.X-w)/2) // centred under the data
+			}
+			l.Draw(draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+				Min: vg.Point{X: x, Y: c.Min.Y}, Max: vg.Point{X: x + w, Y: c.Min.Y + legendH}}})
+			x += w + legendGap
+		}
+	}
 	if pn.Bar == nil {
 		return
 	}
@@ -226,20 +289,16 @@ type Series struct {
 type LineOptions struct {
 	Title, XLabel, YLabel string
 	LogX, LogY            bool
-	// LegendLeft and LegendBottom move the legend from the top right.
-	LegendLeft, LegendBottom bool
 }
 
 // LinePanel plots series as lines (with optional markers and error bars)
-// and a legend of the named ones. It returns an error for series with
+// and a legend of the named ones below the data area. It returns an error for series with
 // mismatched lengths, no points, or values a log axis cannot show.
 func LinePanel(o LineOptions, series ...Series) (*Panel, error) {
 	p := plot.New()
 	p.Title.Text = o.Title
 	p.X.Label.Text = o.XLabel
 	p.Y.Label.Text = o.YLabel
-	p.Legend.Top = !o.LegendBottom
-	p.Legend.Left = o.LegendLeft
 	if o.LogX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -249,6 +308,7 @@ func LinePanel(o LineOptions, series ...Series) (*Panel, error) {
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
 	p.Add(plotter.NewGrid())
+	var legend []legendItem
 	for i, s := range series {
 		if len(s.X) == 0 || len(s.X) != len(s.Y) || (s.Err != nil && len(s.Err) != len(s.Y)) {
 			return nil, fmt.Errorf("figures: series %q: len(X)=%d, len(Y)=%d, len(Err)=%d: need equal, non-zero lengths", s.Name, len(s.X), len(s.Y), len(s.Err))
@@ -297,10 +357,10 @@ func LinePanel(o LineOptions, series ...Series) (*Panel, error) {
 			p.Add(eb)
 		}
 		if s.Name != "" {
-			p.Legend.Add(s.Name, thumbs...)
+			legend = append(legend, legendItem{s.Name, thumbs})
 		}
 	}
-	return &Panel{Plot: p}, nil
+	return &Panel{Plot: p, legend: legend}, nil
 }
 
 type errPoints struct {
@@ -375,7 +435,6 @@ func CalibrationPanel(std, err []float32, bins int, o LineOptions) (*Panel, erro
 	if o.YLabel == "" {
 		o.YLabel = "RMSE per bin"
 	}
-	o.LegendLeft = true
 	top := math.Max(x[len(x)-1], slices.Max(y))
 	lo := 0.0
 	if o.LogX || o.LogY {

@@ -436,7 +436,7 @@ func writeDesignResults(dir string, state *designState, strats []design.Strategy
 	}
 	if len(series) > 0 {
 		pn, err := figures.LinePanel(figures.LineOptions{Title: "DIP reconstruction by strategy (mean ± s.e.)", XLabel: "number of angles",
-			YLabel: "PSNR (dB)", LegendBottom: true}, series...)
+			YLabel: "PSNR (dB)"}, series...)
 		if err != nil {
 			return err
 		}

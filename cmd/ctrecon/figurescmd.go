@@ -504,7 +504,7 @@ func (r *figRunner) loglikFigure(set figuresSettings) error {
 			}
 		}
 		pn, err := figures.LinePanel(figures.LineOptions{Title: "test log-likelihood, " + reg.title, XLabel: "number of angles",
-			YLabel: "test LL per pixel (nats, mean ± s.e.)", LegendBottom: true}, series...)
+			YLabel: "test LL per pixel (nats, mean ± s.e.)"}, series...)
 		if err != nil {
 			return err
 		}
@@ -619,7 +619,7 @@ func (r *figRunner) patchLLFigure(set figuresSettings) error {
 			continue
 		}
 		pn, err := figures.LinePanel(figures.LineOptions{Title: "patch-wise test LL, " + title, XLabel: "patch side (pixels, log scale)",
-			YLabel: "test LL per pixel (nats, mean ± s.e.)", LogX: true, LegendBottom: true}, series...)
+			YLabel: "test LL per pixel (nats, mean ± s.e.)", LogX: true}, series...)
 		if err != nil {
 			return err
 		}
@@ -730,7 +730,7 @@ func (r *figRunner) designFigure(set figuresSettings) error {
 		return fmt.Errorf("%s holds no finished strategy", filepath.Join(study, "results.h5"))
 	}
 	pn, err := figures.LinePanel(figures.LineOptions{Title: "DIP reconstruction by strategy (mean ± s.e.)", XLabel: "number of angles",
-		YLabel: "PSNR (dB)", LegendBottom: true}, series...)
+		YLabel: "PSNR (dB)"}, series...)
 	if err != nil {
 		return err
 	}

@@ -447,7 +447,7 @@ func planFigure(path string, cands *design.Candidates, measured []float64, plan 
 		series = append(series, figures.Series{Name: "measured", X: mx, Y: my, NoLine: true})
 	}
 	pn, err := figures.LinePanel(figures.LineOptions{Title: fmt.Sprintf("next angles by %s", crit), XLabel: "angle (degrees)",
-		YLabel: crit.String() + " score", LegendBottom: true}, series...)
+		YLabel: crit.String() + " score"}, series...)
 	if err != nil {
 		return err
 	}

@@ -333,8 +333,10 @@ func volumePanels(o plotOpts, imgOpt func(string) figures.ImageOptions) ([]*figu
 		}
 		opt := func(t string) figures.ImageOptions {
 			io := imgOpt(t)
+			io.BarLabel = "image value"
 			if v.std {
 				io.Map, io.Window = figures.Viridis(), figures.Window{Min: 0, Max: percentile(v.data, 99.5)}
+				io.BarLabel = "std (image units)"
 			} else if o.window == "" { // one window for the three planes
 				lo, hi := figures.Percentiles(0.5, 99.5).Resolve(v.data)
 				io.Window = figures.Fixed(lo, hi)
@@ -342,11 +344,11 @@ func volumePanels(o plotOpts, imgOpt func(string) figures.ImageOptions) ([]*figu
 			return io
 		}
 		axo := opt(fmt.Sprintf("%s: axial, slice %d", v.name, k))
-		axo.XLabel, axo.YLabel = "column", "row"
+		axo.XLabel, axo.YLabel = "column (pixel)", "row (pixel)"
 		coo := opt(fmt.Sprintf("%s: coronal, row %d", v.name, i))
-		coo.XLabel, coo.YLabel = "column", "slice"
+		coo.XLabel, coo.YLabel = "column (pixel)", "slice (index)"
 		sao := opt(fmt.Sprintf("%s: sagittal, column %d", v.name, j))
-		sao.XLabel, sao.YLabel = "row", "slice"
+		sao.XLabel, sao.YLabel = "row (pixel)", "slice (index)"
 		panels = append(panels, figures.ImagePanel(ax, n, n, axo), figures.ImagePanel(co, v.slices, n, coo),
 			figures.ImagePanel(sa, v.slices, n, sao))
 	}
