@@ -536,3 +536,37 @@ func TestStudyGPrior(t *testing.T) {
 		t.Fatalf("lin test LL %g without the g-prior, %g with it", a, b)
 	}
 }
+
+// study --dip-tv sets the DIP's TV weight for every image: a huge weight
+// flattens the DIP (lower PSNR than the default), and a negative weight
+// other than -1 is refused.
+func TestStudyDIPTV(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	base := []string{"-q", "study", "--size", "16", "--images", "ellipses:1", "--dip-iters", "60", "--angles", "10", "--methods", "dip"}
+	mustRun(t, append(base, "--values", p("default.json"))...)
+	mustRun(t, append(base, "--dip-tv", "10", "--values", p("flat.json"))...)
+	psnr := func(file string) float64 {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []studyRecord
+		if err := json.Unmarshal(data, &recs); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Method == "dip" && r.Metric == "psnr" && len(r.Values) == 1 {
+				return r.Values[0]
+			}
+		}
+		t.Fatalf("%s: no dip psnr value", file)
+		return 0
+	}
+	if a, b := psnr(p("default.json")), psnr(p("flat.json")); !(b < a-1) {
+		t.Fatalf("DIP PSNR %g with the default TV weight, %g with γ = 10: the weight did not reach the fit", a, b)
+	}
+	if _, err := run(t, context.Background(), append(base, "--dip-tv", "-0.5")...); !errors.As(err, new(usageError)) {
+		t.Fatalf("--dip-tv -0.5: %v", err)
+	}
+}

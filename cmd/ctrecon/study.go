@@ -37,6 +37,7 @@ type studyOpts struct {
 	noise     float64
 	methods   string
 	dipIters  int
+	dipTV     float64
 	mllSteps  int
 	priorMean string
 	gPrior    bool
@@ -97,6 +98,7 @@ one run with COUNT 20.`,
 	f.Float64Var(&o.noise, "noise", 0.05, "relative noise level η")
 	f.StringVar(&o.methods, "methods", "fbp,tv,dip", "fbp, tv, dip, lin, det, const, mcdrop")
 	f.IntVar(&o.dipIters, "dip-iters", 0, "most DIP iterations (0 = default)")
+	f.Float64Var(&o.dipTV, "dip-tv", -1, "DIP TV weight γ for every image (-1 = default by size, angles and noise)")
 	f.IntVar(&o.mllSteps, "mll-steps", 1000, "marginal-likelihood steps for lin/det")
 	f.StringVar(&o.priorMean, "prior-mean", defaultPriorMean, "lin/linmap: centre of the weight prior, init (the DIP's initial weights) or zero")
 	f.BoolVar(&o.gPrior, "g-prior", false, "lin/linmap: the g-prior (weights normalised by ‖(A·J)_{:,i}‖; see uncertainty --help)")
@@ -221,6 +223,9 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 	if o.first < 0 {
 		return usagef("--first must be ≥ 0")
 	}
+	if !(o.dipTV >= 0 || o.dipTV == -1) || math.IsInf(o.dipTV, 0) {
+		return usagef("--dip-tv %g: want a weight ≥ 0, or -1 for the default", o.dipTV)
+	}
 	images, err := studyImages(o.images, o.size, g.seed, o.first)
 	if err != nil {
 		return err
@@ -335,6 +340,9 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 			}
 			arch, _ := dip.Preset(autoPreset(n))
 			s := dip.DefaultFitSettings(n, na, o.noise)
+			if o.dipTV >= 0 {
+				s.Gamma = o.dipTV
+			}
 			if o.dipIters > 0 {
 				s.MaxIter = o.dipIters
 			}
