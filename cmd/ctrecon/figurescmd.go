@@ -40,11 +40,11 @@ type figuresSettings struct {
 }
 
 var figuresQuick = figuresSettings{
-	name: "quick", size: 32, angles: 20, dipIters: 1000, mllSteps: 100, samples: 128, patchLL: "1,2,10",
+	name: "quick", size: 32, angles: 20, dipIters: 0, mllSteps: 100, samples: 128, patchLL: "1,2,10",
 	studyImages: 1, studyChunk: 1, studySize: 28, studyDIPIters: 500, studyMLL: 50, mcSamples: 16, studyAngles: []int{5, 10, 20, 30},
 	designSize: 32, designCount: 1, designStart: 5, designBudget: 15, designDIPIters: 300, designSamples: 64,
 	designStrategies: "eig,equal,random", designEval: "5,10,15", designSeeds: "0",
-	volSlices: "51:57", volSize: 32, volAngles: 20, volDIPIters: 300,
+	volSlices: "51:57", volSize: 32, volAngles: 20, volDIPIters: 0,
 }
 
 // figuresFull are docs/RESULTS.md's settings (0 = the subcommand's default).

@@ -345,12 +345,22 @@ func volumePanels(o plotOpts, imgOpt func(string) figures.ImageOptions) ([]*figu
 		}
 		axo := opt(fmt.Sprintf("%s: axial, slice %d", v.name, k))
 		axo.XLabel, axo.YLabel = "column (pixel)", "row (pixel)"
+		// A few slices of a large image would make the coronal and sagittal
+		// planes thin strips: their slice axis is stretched to at most 2:1,
+		// and the axis label says by how much (the files record no slice spacing).
+		stretch := max(1, float64(n)/float64(v.slices)/2)
+		sliceLabel := "slice (index)"
+		if stretch > 1 {
+			sliceLabel = fmt.Sprintf("slice (index, drawn ×%.3g)", stretch)
+		}
 		coo := opt(fmt.Sprintf("%s: coronal, row %d", v.name, i))
-		coo.XLabel, coo.YLabel = "column (pixel)", "slice (index)"
+		coo.XLabel, coo.YLabel = "column (pixel)", sliceLabel
 		sao := opt(fmt.Sprintf("%s: sagittal, column %d", v.name, j))
-		sao.XLabel, sao.YLabel = "row (pixel)", "slice (index)"
-		panels = append(panels, figures.ImagePanel(ax, n, n, axo), figures.ImagePanel(co, v.slices, n, coo),
-			figures.ImagePanel(sa, v.slices, n, sao))
+		sao.XLabel, sao.YLabel = "row (pixel)", sliceLabel
+		cp, sp := figures.ImagePanel(co, v.slices, n, coo), figures.ImagePanel(sa, v.slices, n, sao)
+		cp.Aspect /= stretch
+		sp.Aspect /= stretch
+		panels = append(panels, figures.ImagePanel(ax, n, n, axo), cp, sp)
 	}
 	return panels, nil
 }
