@@ -83,12 +83,14 @@ func (s SubspaceSettings) tailTol() float64 {
 	return s.TailTol
 }
 
-// SubspaceBytes is the memory the subspace model of rank r needs: G and
-// the probes (float32), Q (float64), one Gram matrix per block (float32)
-// and two r×r float64 work matrices.
-func SubspaceBytes(my, n, blocks, r int) int64 {
+// SubspaceBytes is the memory the subspace model of rank r needs when it
+// grows by at most chunk probes a round: G and the probes (float32), Q
+// (float64), one Gram matrix per block (float32), two r×r float64 work
+// matrices, and a round's probes, G rows and S G rows (3 × chunk × n
+// float32).
+func SubspaceBytes(my, n, blocks, r, chunk int) int64 {
 	r64 := int64(r)
-	return 4*r64*int64(n) + 8*r64*int64(my) + 4*int64(blocks)*r64*r64 + 16*r64*r64 + 12*maxChunk*int64(n)
+	return 4*r64*int64(n) + 8*r64*int64(my) + 4*int64(blocks)*r64*r64 + 16*r64*r64 + 12*int64(chunk)*int64(n)
 }
 
 // SubspaceInfo reports the subspace model's size and how much it may miss.
@@ -106,8 +108,17 @@ type SubspaceInfo struct {
 }
 
 // maxChunk bounds a growth round: its probes, G rows and S G rows are
-// held at once (3 × chunk × n float32).
-const maxChunk = 512
+// held at once (3 × chunk × n float32). Under a tight memory cap rounds
+// shrink, down to minChunk, before the rank is capped.
+const (
+	maxChunk = 512
+	minChunk = 32
+)
+
+// minSubspaceRank is the smallest rank cap the subspace model accepts
+// (or m_y, when smaller): below it the model would condition on a handful
+// of directions of the data, so a cap that low is refused, not used.
+const minSubspaceRank = 64
 
 type subspace struct {
 	m, n, r int
@@ -371,16 +382,36 @@ func (s *subspace) gammas(pr *Prior) ([]float64, error) {
 	return gam, nil
 }
 
-func (s *subspace) rankCap(mf *MatrixFree, set SubspaceSettings) int {
-	rmax := mf.my
+// rankCap returns the largest rank and growth round that fit MaxBytes:
+// the full rank (m_y, or MaxRank) with the largest round from maxChunk
+// down to minChunk that fits, else minChunk rounds and the largest rank
+// that fits. It refuses a cap below minSubspaceRank.
+func (s *subspace) rankCap(mf *MatrixFree, set SubspaceSettings) (rmax, chunk int, err error) {
+	want := mf.my
 	if set.MaxRank > 0 {
-		rmax = min(rmax, set.MaxRank)
+		want = min(want, set.MaxRank)
 	}
-	for rmax > 1 && SubspaceBytes(mf.my, mf.n, len(mf.Prior.Blocks), rmax) > set.maxBytes() {
+	fits := func(r, c int) bool {
+		return SubspaceBytes(mf.my, mf.n, len(mf.Prior.Blocks), r, c) <= set.maxBytes()
+	}
+	for c := maxChunk; c >= minChunk; c /= 2 {
+		if fits(want, c) {
+			return want, c, nil
+		}
+	}
+	rmax = want
+	for rmax > 1 && !fits(rmax, minChunk) {
 		rmax = rmax * 9 / 10
 	}
-	return rmax
+	if need := min(want, minSubspaceRank); rmax < need {
+		return 0, 0, fmt.Errorf("linearised: the subspace model needs %.2f GiB for rank %d (%.2f GiB for the full rank %d); it was allowed %.2f GiB: give it more memory (--memory)",
+			gib(SubspaceBytes(mf.my, mf.n, len(mf.Prior.Blocks), need, minChunk)), need,
+			gib(SubspaceBytes(mf.my, mf.n, len(mf.Prior.Blocks), want, minChunk)), want, gib(set.maxBytes()))
+	}
+	return rmax, minChunk, nil
 }
+
+func gib(b int64) float64 { return float64(b) / (1 << 30) }
 
 // FitSubspace builds the subspace model and, when em is non-nil, fits the
 // block scales σ_b² and σ_y² (ℓ_b fixed) to the fixed point of EMSettings
@@ -395,10 +426,13 @@ func (mf *MatrixFree) FitSubspace(ctx context.Context, em *EMSettings, rng *rand
 	set := mf.set.Subspace
 	s := &subspace{m: mf.my, n: mf.n, gram: make([][]float32, len(mf.Prior.Blocks))}
 	mf.sub = s
-	rmax := s.rankCap(mf, set)
 	res := FitResult{Loss: math.NaN()}
+	rmax, chunkCap, err := s.rankCap(mf, set)
+	if err != nil {
+		return res, err
+	}
 	for {
-		c := min(max(set.chunk(), s.r/2), maxChunk, rmax-s.r)
+		c := min(max(set.chunk(), s.r/2), chunkCap, rmax-s.r)
 		if c > 0 {
 			if err := mf.grow(ctx, s, c, rng); err != nil {
 				return res, err

@@ -3,6 +3,7 @@ package linearised
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -149,5 +150,38 @@ func TestSubspaceGrowthStopsAtTail(t *testing.T) {
 		if ranks[1] <= ranks[0] {
 			t.Errorf("Krylov %v: TailTol 0.01 gave rank %d ≤ rank %d of TailTol 0.2", krylov, ranks[1], ranks[0])
 		}
+	}
+}
+
+// A memory cap that cannot hold full-size growth rounds shrinks the rounds,
+// not the rank: the model is built uncapped where the old rule (rounds of
+// 512 always budgeted) left room for a rank of about 50 of 100; a cap that
+// cannot hold even the minimum rank is refused with a message, not used.
+func TestSubspaceMemoryCapShrinksRoundsFirst(t *testing.T) {
+	ctx := context.Background()
+	rng := newRNG(t, 90)
+	p, pr := testProblem(t, rng, 100)
+	randomHyper(pr, rng)
+	h := pr.H.Clone()
+	nb := len(pr.Blocks)
+	full32, full512 := SubspaceBytes(100, 70, nb, 100, minChunk), SubspaceBytes(100, 70, nb, 100, maxChunk)
+	limit := (full32 + full512) / 2
+	if limit >= full512 || limit < full32 {
+		t.Fatalf("test sizes: %d, %d", full32, full512)
+	}
+	set := Settings{Regime: MatrixFreeRegime, SkipFit: true}
+	set.MatrixFree.Subspace.MaxBytes = limit
+	set.MatrixFree.Subspace.TailTol = 1e-9 // grow to the full rank
+	res, err := Run(ctx, p, pr, set, rng, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Subspace.Capped || res.Subspace.Rank != 100 {
+		t.Fatalf("rank %d (capped %v) under a cap that holds the full rank with smaller rounds", res.Subspace.Rank, res.Subspace.Capped)
+	}
+	pr.H = h.Clone()
+	set.MatrixFree.Subspace.MaxBytes = SubspaceBytes(100, 70, nb, minSubspaceRank, minChunk) - 1
+	if _, err := Run(ctx, p, pr, set, rng, nil); err == nil || !strings.Contains(err.Error(), "--memory") {
+		t.Fatalf("a cap below the minimum rank: err = %v", err)
 	}
 }
