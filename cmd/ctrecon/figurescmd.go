@@ -52,7 +52,7 @@ var figuresFull = figuresSettings{
 	name: "full", size: 128, angles: 30, samples: 256, mllSteps: 1000, patchLL: "1,2,10",
 	studyImages: 20, studyChunk: 5, studySize: 28, studyMLL: 1000, mcSamples: 64, studyAngles: []int{5, 10, 20, 30},
 	designSize: 64, designCount: 20, designStart: 5, designBudget: 40, designSamples: 256,
-	designStrategies: "eig,var,equal,random,golden,iso", designEval: "10,20,30,40", designSeeds: "0,1",
+	designStrategies: "eig,var,equal,random,golden,iso,matern", designEval: "10,20,30,40", designSeeds: "0,1",
 	volSlices: "0:108", volSize: 128, volAngles: 30,
 }
 
