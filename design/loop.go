@@ -174,6 +174,11 @@ type Refit struct {
 	SelSeconds float64 // the choice from the samples
 	SigmaY     float64 // fitted σ_y
 	Regime     string
+	// SubspaceRank and Capped describe the matrix-free regime's subspace
+	// model (zero in the exact regime): a capped rank means the memory
+	// allowed less than the tail tolerance asked for.
+	SubspaceRank int  `json:",omitempty"`
+	Capped       bool `json:",omitempty"`
 }
 
 // RunState is everything a run of one strategy on one image has done, in
@@ -407,11 +412,13 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 		}
 		st.Acquired = append(st.Acquired, plan.Chosen...)
 		st.Refits = append(st.Refits, Refit{Angles: k, DIPSeconds: t1.Sub(t0).Seconds(), LinSeconds: t2.Sub(t1).Seconds(),
-			SelSeconds: time.Since(t2).Seconds(), SigmaY: math.Sqrt(post.NoiseVar()), Regime: post.Regime.String()})
+			SelSeconds: time.Since(t2).Seconds(), SigmaY: math.Sqrt(post.NoiseVar()), Regime: post.Regime.String(),
+			SubspaceRank: post.Subspace.Rank, Capped: post.Subspace.Capped})
 		if err := lp.persist(); err != nil {
 			return err
 		}
-		lp.progress(fmt.Sprintf("%s %s: refit at %d angles, chose %d", lp.img.Name, strat, k, len(plan.Chosen)))
+		lp.progress(fmt.Sprintf("%s %s: refit at %d angles (σ_y %.3g, %s, subspace rank %d, capped %v), chose %d",
+			lp.img.Name, strat, k, math.Sqrt(post.NoiseVar()), post.Regime, post.Subspace.Rank, post.Subspace.Capped, len(plan.Chosen)))
 		// Evaluations at this count can use this fit.
 		if slices.Contains(set.Eval, k) {
 			if err := lp.evalAt(ctx, strat, k); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ctrecon/ctrecon/linearised"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -147,5 +148,26 @@ func TestAcquireClosedForm(t *testing.T) {
 	}
 	if len(iso.Acquired) != 6 {
 		t.Fatalf("closed-form iso acquired %v", iso.Acquired)
+	}
+}
+
+// A lin-DIP refit in the matrix-free regime records its subspace model
+// (rank within the measurements, not capped with the default memory).
+func TestAcquireRecordsSubspace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a DIP fit and a linearisation")
+	}
+	img := loopImage(t)
+	set := smallLoop()
+	set.Regime = linearised.MatrixFreeRegime
+	set.Budget = set.Start + set.RefitEvery
+	set.Eval = []int{set.Budget}
+	st, err := Acquire(context.Background(), img, LinEIG, set, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	my := set.Start * img.Geo.NDet
+	if len(st.Refits) != 1 || st.Refits[0].Regime != "matrix-free" || st.Refits[0].SubspaceRank < 1 || st.Refits[0].SubspaceRank > my || st.Refits[0].Capped {
+		t.Fatalf("refits %+v (m_y %d)", st.Refits, my)
 	}
 }
