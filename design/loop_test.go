@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/ctrecon/ctrecon/linearised"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 
+	"github.com/ctrecon/ctrecon/linearised"
 	"github.com/ctrecon/ctrecon/phantoms"
 	"github.com/ctrecon/ctrecon/radon"
 )
