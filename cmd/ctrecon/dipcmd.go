@@ -49,8 +49,8 @@ At 128² and above the default γ can hold the misfit above the noise level, so
 the discrepancy stop never fires and the fit runs to --iters (the log says
 "stopped by max-iter"): on CT slices at 128² --tv 5e-4 (about a quarter of
 the default) stopped by discrepancy after ~1000 iterations, 1.4 dB better and
-6× faster; on piecewise-constant phantoms the default was better
-(docs/RESULTS.md).
+6× faster (Shepp–Logan too), while on the rectangles phantom (large flat
+regions) the default was better (docs/RESULTS.md).
 
 Presets: small (bayes_dip's 28² U-Net, up to 48²), medium (ours, for 64–256²),
 large (bayes_dip's 6-scale walnut U-Net); auto picks by size.
