@@ -506,6 +506,27 @@ func TestStudyMergePartialTimings(t *testing.T) {
 	}
 }
 
+// studyValue reads the one value of method and metric from a study
+// --values file (of one image at one angle count).
+func studyValue(t *testing.T, file, method, metric string) float64 {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []studyRecord
+	if err := json.Unmarshal(data, &recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Method == method && r.Metric == metric && len(r.Values) == 1 {
+			return r.Values[0]
+		}
+	}
+	t.Fatalf("%s: no %s %s value", file, method, metric)
+	return 0
+}
+
 // study --g-prior fits the linearised model under the g-prior: same DIP,
 // a different (finite) calibration of lin.
 func TestStudyGPrior(t *testing.T) {
@@ -514,24 +535,7 @@ func TestStudyGPrior(t *testing.T) {
 	base := []string{"-q", "study", "--size", "16", "--images", "ellipses:1", "--dip-iters", "20", "--mll-steps", "5", "--angles", "6", "--methods", "dip,lin"}
 	mustRun(t, append(base, "--values", p("plain.json"))...)
 	mustRun(t, append(base, "--g-prior", "--values", p("g.json"))...)
-	ll := func(file string) float64 {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var recs []studyRecord
-		if err := json.Unmarshal(data, &recs); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs {
-			if r.Method == "lin" && r.Metric == "ll-all" && len(r.Values) == 1 {
-				return r.Values[0]
-			}
-		}
-		t.Fatalf("%s: no lin ll-all value", file)
-		return 0
-	}
-	a, b := ll(p("plain.json")), ll(p("g.json"))
+	a, b := studyValue(t, p("plain.json"), "lin", "ll-all"), studyValue(t, p("g.json"), "lin", "ll-all")
 	if math.IsNaN(a) || math.IsNaN(b) || math.IsInf(b, 0) || a == b {
 		t.Fatalf("lin test LL %g without the g-prior, %g with it", a, b)
 	}
@@ -546,24 +550,7 @@ func TestStudyDIPTV(t *testing.T) {
 	base := []string{"-q", "study", "--size", "16", "--images", "ellipses:1", "--dip-iters", "60", "--angles", "10", "--methods", "dip"}
 	mustRun(t, append(base, "--values", p("default.json"))...)
 	mustRun(t, append(base, "--dip-tv", "10", "--values", p("flat.json"))...)
-	psnr := func(file string) float64 {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var recs []studyRecord
-		if err := json.Unmarshal(data, &recs); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs {
-			if r.Method == "dip" && r.Metric == "psnr" && len(r.Values) == 1 {
-				return r.Values[0]
-			}
-		}
-		t.Fatalf("%s: no dip psnr value", file)
-		return 0
-	}
-	if a, b := psnr(p("default.json")), psnr(p("flat.json")); !(b < a-1) {
+	if a, b := studyValue(t, p("default.json"), "dip", "psnr"), studyValue(t, p("flat.json"), "dip", "psnr"); !(b < a-1) {
 		t.Fatalf("DIP PSNR %g with the default TV weight, %g with γ = 10: the weight did not reach the fit", a, b)
 	}
 	if _, err := run(t, context.Background(), append(base, "--dip-tv", "-0.5")...); !errors.As(err, new(usageError)) {
