@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctrecon/ctrecon/datasets"
+	"github.com/ctrecon/ctrecon/design"
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/metrics"
@@ -65,6 +66,7 @@ type figuresOpts struct {
 	out         string
 	quick, full bool
 	only        string
+	designFrom  string
 }
 
 func figuresCmd() *cobra.Command {
@@ -97,10 +99,13 @@ and design resume their own partial work).
 
 --quick (the default) uses 32² images, capped DIP iterations and MLL steps
 and one image per point: a few minutes on 2 cores, numbers not to be quoted.
---full uses docs/RESULTS.md's settings: hours.`,
+--full uses docs/RESULTS.md's settings: hours. A design study run on its own
+(spread over processes with design --images and joined by --report --merge)
+can be drawn with --design-from DIR instead of being run again.`,
 		Example: `  ctrecon figures -o figs
   ctrecon figures -o figs --only recon,design
-  ctrecon figures --full -o figs-full     # hours; rerun to continue`,
+  ctrecon figures --full -o figs-full     # hours; rerun to continue
+  ctrecon figures --full -o figs-full --design-from rect64-all`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runFigures(cmd, o) },
 	}
 	f := cmd.Flags()
@@ -108,6 +113,7 @@ and one image per point: a few minutes on 2 cores, numbers not to be quoted.
 	f.BoolVar(&o.quick, "quick", false, "small sizes and few images, minutes (the default)")
 	f.BoolVar(&o.full, "full", false, "docs/RESULTS.md's settings, hours (resumable)")
 	f.StringVar(&o.only, "only", "", "comma-separated figures to make: "+strings.Join(figureNames, ", ")+" (default all)")
+	f.StringVar(&o.designFrom, "design-from", "", "draw the design figure from this finished (or --report/--merge) ctrecon design folder instead of running a study; its full scan must lie in it or beside it")
 	return cmd
 }
 
@@ -134,6 +140,9 @@ type figRunner struct {
 	cmd *cobra.Command
 	dir string
 	ran []string // outputs made by this run
+	// designFrom is an existing design study folder to draw (--design-from),
+	// designSettings its recorded settings.
+	designFrom, designSettings string
 }
 
 func (r *figRunner) p(parts ...string) string {
@@ -195,8 +204,12 @@ func (r *figRunner) run(steps []figStep) error {
 func (r *figRunner) caption(name, text string, set figuresSettings, steps []figStep) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s.png — %s\n\n", name, text)
+	line := settingsLine(name, set)
+	if name == "design" && r.designFrom != "" {
+		line = fmt.Sprintf("drawn from the existing study in %s (ctrecon figures --design-from), whose settings are: %s", r.designFrom, r.designSettings)
+	}
 	fmt.Fprintf(&b, "Made by `ctrecon figures --%s` (seed %d); %s\n\nCommands (run in this order; paths relative to the figures folder):\n",
-		set.name, g.seed, settingsLine(name, set))
+		set.name, g.seed, line)
 	for _, s := range steps {
 		fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(s.commandLine(), r.dir+string(filepath.Separator), ""))
 	}
@@ -269,7 +282,7 @@ func runFigures(cmd *cobra.Command, o figuresOpts) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	r := &figRunner{cmd: cmd, dir: o.out}
+	r := &figRunner{cmd: cmd, dir: o.out, designFrom: o.designFrom}
 	start := time.Now()
 	for _, name := range figureNames {
 		if !want[name] {
@@ -658,25 +671,58 @@ func (r *figRunner) patchLLFigure(set figuresSettings) error {
 		set.patchLL), set, steps)
 }
 
+// studyScan finds the full scan of an existing design study folder: the
+// first file its settings name, in the folder or beside it.
+func studyScan(dir string, rd *h5io.Reader) (string, error) {
+	fp, ok, err := rd.AttrString("/study", "settings")
+	if err != nil || !ok {
+		return "", fmt.Errorf("--design-from %s: results.h5 records no study settings (%v)", dir, err)
+	}
+	files, _, _ := strings.Cut(strings.TrimPrefix(fp, "files="), " ")
+	name, _, _ := strings.Cut(strings.Split(files, ",")[0], "#")
+	for _, p := range []string{filepath.Join(dir, name), filepath.Join(filepath.Dir(filepath.Clean(dir)), name)} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("--design-from %s: its scan %s is neither in it nor beside it (regenerate it with the simulate command the study used)", dir, name)
+}
+
 func (r *figRunner) designFigure(set figuresSettings) error {
 	full := r.p("design", "full.h5")
 	study := r.p("design", "study")
-	args := []string{"design", "--full", full, "--start", itoa(set.designStart), "--budget", itoa(set.designBudget),
-		"--strategies", set.designStrategies, "--eval", set.designEval, "--dip-seeds", set.designSeeds, "--samples", itoa(set.designSamples)}
-	args = withIters(args, "--dip-iters", set.designDIPIters)
-	steps := []figStep{
-		{name: "design simulate", args: []string{"simulate", "--phantom", "rectangles", "--size", itoa(set.designSize), "--count", itoa(set.designCount),
-			"--angles", "200", "--analytic", "-o", full}, output: full},
-		{name: "design", args: append(args, "-o", study), output: filepath.Join(study, "results.h5"), resume: []string{filepath.Join(study, "state.json")}},
-	}
-	if err := r.run(steps); err != nil {
-		return err
+	strategies := strings.Split(set.designStrategies, ",")
+	var steps []figStep
+	if r.designFrom != "" {
+		study = r.designFrom
+		strategies = nil
+		for _, s := range design.Strategies {
+			strategies = append(strategies, string(s))
+		}
+	} else {
+		args := []string{"design", "--full", full, "--start", itoa(set.designStart), "--budget", itoa(set.designBudget),
+			"--strategies", set.designStrategies, "--eval", set.designEval, "--dip-seeds", set.designSeeds, "--samples", itoa(set.designSamples)}
+		args = withIters(args, "--dip-iters", set.designDIPIters)
+		steps = []figStep{
+			{name: "design simulate", args: []string{"simulate", "--phantom", "rectangles", "--size", itoa(set.designSize), "--count", itoa(set.designCount),
+				"--angles", "200", "--analytic", "-o", full}, output: full},
+			{name: "design", args: append(args, "-o", study), output: filepath.Join(study, "results.h5"), resume: []string{filepath.Join(study, "state.json")}},
+		}
+		if err := r.run(steps); err != nil {
+			return err
+		}
 	}
 	rd, err := h5io.Open(filepath.Join(study, "results.h5"))
 	if err != nil {
 		return err
 	}
 	defer rd.Close()
+	if r.designFrom != "" {
+		if full, err = studyScan(study, rd); err != nil {
+			return err
+		}
+		r.designSettings, _, _ = rd.AttrString("/study", "settings")
+	}
 	evals, _, err := rd.Float64("/study/eval_angles", 1)
 	if err != nil {
 		return err
@@ -684,7 +730,7 @@ func (r *figRunner) designFigure(set figuresSettings) error {
 	var series []figures.Series
 	var chosen []float64
 	drawn := "" // the strategy whose angles are drawn: the first adaptive one
-	for _, s := range strings.Split(set.designStrategies, ",") {
+	for _, s := range strategies {
 		grp := "/study/" + s
 		if !rd.Has(grp + "/psnr_dip") {
 			continue

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/draw"
@@ -174,5 +175,36 @@ func TestFiguresBadUsage(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(d, "x")); err == nil {
 		t.Error("the output folder was made before the data check")
+	}
+}
+
+// figures --design-from draws the design figure from a study run on its
+// own (here two --images parts joined by --report --merge), runs no study
+// of its own, says so in the caption, and refuses a study whose scan it
+// cannot find.
+func TestFiguresDesignFrom(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "simulate", "--phantom", "rectangles", "--size", "16", "--count", "2", "--angles", "24", "-o", p("rect-full.h5"))
+	args := []string{"design", "--full", p("rect-full.h5"), "--start", "3", "--budget", "6", "--refit-every", "3", "--eval", "3,6",
+		"--samples", "16", "--dip-iters", "20", "--strategies", "eig,equal"}
+	mustRun(t, append(args, "--images", "0:1", "-o", p("a"))...)
+	mustRun(t, append(args, "--images", "1:2", "-o", p("b"))...)
+	mustRun(t, append(args, "--report", "--merge", p("a")+","+p("b"), "-o", p("all"))...)
+	mustRun(t, "figures", "--only", "design", "--design-from", p("all"), "-o", p("figs"))
+	spec := figureSpecs["design"]
+	checkFigurePNG(t, p("figs/design.png"), spec.w, spec.h)
+	if _, err := os.Stat(p("figs/design")); err == nil {
+		t.Error("figures ran a study of its own")
+	}
+	c, err := os.ReadFile(p("figs/design.txt"))
+	if err != nil || !strings.Contains(string(c), "--design-from") || !strings.Contains(string(c), "rect-full.h5#") {
+		t.Errorf("caption does not name the study it drew (%v):\n%s", err, c)
+	}
+	if err := os.Rename(p("rect-full.h5"), p("moved.h5")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, context.Background(), "figures", "--only", "design", "--design-from", p("all"), "-o", p("figs2")); err == nil || !strings.Contains(err.Error(), "rect-full.h5") {
+		t.Fatalf("a study without its scan: err = %v", err)
 	}
 }
