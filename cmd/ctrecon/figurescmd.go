@@ -35,8 +35,8 @@ type figuresSettings struct {
 	// design
 	designSize, designCount, designStart, designBudget, designDIPIters, designSamples int
 	designStrategies, designEval, designSeeds                                         string
-	// volume: head-CT slices a:b
-	volSlices                       string
+	// volume: head-CT slices a:b; volTV is the DIP's TV weight ("" = dip's default)
+	volSlices, volTV                string
 	volSize, volAngles, volDIPIters int
 }
 
@@ -54,7 +54,10 @@ var figuresFull = figuresSettings{
 	studyImages: 20, studyChunk: 5, studySize: 28, studyMLL: 1000, mcSamples: 64, studyAngles: []int{5, 10, 20, 30},
 	designSize: 64, designCount: 20, designStart: 5, designBudget: 40, designSamples: 256,
 	designStrategies: "eig,var,equal,random,golden,iso,matern", designEval: "10,20,30,40", designSeeds: "0,1",
-	volSlices: "0:108", volSize: 128, volAngles: 30,
+	// γ = 5e-4: at 128² the default weight keeps every head-CT slice at the
+	// 3000-iteration cap (about 10 min each) and below this one's PSNR, and the
+	// warm start saves nothing (docs/RESULTS.md, "Volumes").
+	volSlices: "0:108", volSize: 128, volAngles: 30, volTV: "0.0005",
 }
 
 // figuresPreset, when set (by tests), replaces --quick's settings.
@@ -234,8 +237,12 @@ func settingsLine(name string, s figuresSettings) string {
 		return fmt.Sprintf("settings: %d rectangles image(s) at %d², 200 candidate angles, start %d, budget %d, strategies %s, scored at %s, DIP seeds %s, DIP iterations %s, %d samples per choice.",
 			s.designCount, s.designSize, s.designStart, s.designBudget, s.designStrategies, s.designEval, s.designSeeds, it(s.designDIPIters), s.designSamples)
 	case "volume":
-		return fmt.Sprintf("settings: head-CT slices %s at %d², %d angles, 5%% noise, DIP iterations %s (warm start), MLL steps %s.",
-			s.volSlices, s.volSize, s.volAngles, it(s.volDIPIters), it(s.mllSteps))
+		tv := "default"
+		if s.volTV != "" {
+			tv = s.volTV
+		}
+		return fmt.Sprintf("settings: head-CT slices %s at %d², %d angles, 5%% noise, DIP iterations %s (warm start), DIP TV weight %s, MLL steps %s.",
+			s.volSlices, s.volSize, s.volAngles, it(s.volDIPIters), tv, it(s.mllSteps))
 	}
 	return ""
 }
@@ -809,12 +816,22 @@ func (r *figRunner) designFigure(set figuresSettings) error {
 		"order of acquisition. Tables (TV too, paired differences): design.md.", drawn, set.designStart), set, steps)
 }
 
+// volumeDIPArgs is the volume's dip command line: warm-started, with the
+// preset's TV weight when it sets one.
+func volumeDIPArgs(set figuresSettings, scan, out string) []string {
+	args := []string{"dip", "-i", scan, "--warm-start"}
+	if set.volTV != "" {
+		args = append(args, "--tv", set.volTV)
+	}
+	return append(args, "-o", out)
+}
+
 func (r *figRunner) volumeFigure(set figuresSettings) error {
 	p := func(f string) string { return r.p("volume", f) }
 	steps := []figStep{
 		{name: "volume phantom", args: []string{"phantom", "--kind", "ct", "--slices", set.volSlices, "--size", itoa(set.volSize), "-o", p("phantom.h5")}, output: p("phantom.h5")},
 		{name: "volume simulate", args: []string{"simulate", "-i", p("phantom.h5"), "--angles", itoa(set.volAngles), "--noise", "0.05", "--oversample", "4", "-o", p("scan.h5")}, output: p("scan.h5")},
-		{name: "volume dip", args: withIters([]string{"dip", "-i", p("scan.h5"), "--warm-start", "-o", p("dip.h5")}, "--iters", set.volDIPIters),
+		{name: "volume dip", args: withIters(volumeDIPArgs(set, p("scan.h5"), p("dip.h5")), "--iters", set.volDIPIters),
 			output: p("dip.h5"), resume: []string{p("dip.h5.ckpt"), p("dip.h5.slices")}},
 		{name: "volume uncertainty", args: withIters([]string{"uncertainty", "-i", p("scan.h5"), "--recon", p("dip.h5"), "-o", p("uq.h5")}, "--mll-steps", set.mllSteps),
 			output: p("uq.h5"), resume: []string{p("uq.h5.slices")}},
