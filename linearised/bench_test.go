@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/nn"
 )
 
@@ -60,5 +61,35 @@ func BenchmarkExactMLLStepDy940Blocks10(b *testing.B) {
 func BenchmarkExactPrecomputeDy940N2200(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		benchExact(b, 940, 40)
+	}
+}
+
+// BenchmarkPriorCov applies Σ_θ of the medium U-Net's block prior to 32
+// weight vectors (the shape of one subspace-growth round's probes), and
+// BenchmarkPriorSqrtT its transposed square root.
+func BenchmarkPriorCov(b *testing.B)   { benchPrior(b, 0) }
+func BenchmarkPriorSqrtT(b *testing.B) { benchPrior(b, 2) }
+
+func benchPrior(b *testing.B, mode int) {
+	a, err := dip.Preset("medium")
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, err := dip.NewUNet(a, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := u.NumConvWeights()
+	pr, err := NewPrior(u.PriorBlocks(), n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const k = 32
+	x := randVec(newRNG(b, 5), k*n, 1)
+	dst := make([]float32, k*n)
+	b.SetBytes(int64(4 * k * n))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pr.op(dst, x, k, mode)
 	}
 }
