@@ -215,7 +215,7 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	}
 	// The thread count is part of it: the DIP fit ends bit-identically only
 	// with the same --threads.
-	fp := fmt.Sprintf("files=%s start=%d budget=%d refit=%d eval=%v samples=%d seed=%d dipseeds=%v dipiters=%d fixedhyper=%v fixnoise=%v closedform=%v regime=%s threads=%d",
+	fp := fmt.Sprintf(fingerprintFiles+"%s start=%d budget=%d refit=%d eval=%v samples=%d seed=%d dipseeds=%v dipiters=%d fixedhyper=%v fixnoise=%v closedform=%v regime=%s threads=%d",
 		strings.Join(files, ","), o.start, o.budget, o.refit, evals, o.samples, g.seed, seedOffsets, o.dipIters, o.fixedHyper, o.fixNoise, o.closedForm, o.regime, par.Threads())
 	statePath := filepath.Join(o.out, "state.json")
 	state := &designState{Fingerprint: fp, Runs: map[string]*design.RunState{}}
@@ -457,4 +457,19 @@ func nanToNeg(v []float64) []float64 {
 		}
 	}
 	return v
+}
+
+// fingerprintFiles starts a study's fingerprint (state.json, and /study's
+// settings attribute in results.h5): the scans as name#hash, comma-separated.
+const fingerprintFiles = "files="
+
+// fingerprintScans returns the scan file names a study's fingerprint records.
+func fingerprintScans(fp string) []string {
+	files, _, _ := strings.Cut(strings.TrimPrefix(fp, fingerprintFiles), " ")
+	var names []string
+	for _, f := range strings.Split(files, ",") {
+		name, _, _ := strings.Cut(f, "#")
+		names = append(names, name)
+	}
+	return names
 }

@@ -685,8 +685,7 @@ func studyScan(dir string, rd *h5io.Reader) (string, error) {
 	if err != nil || !ok {
 		return "", fmt.Errorf("--design-from %s: results.h5 records no study settings (%v)", dir, err)
 	}
-	files, _, _ := strings.Cut(strings.TrimPrefix(fp, "files="), " ")
-	name, _, _ := strings.Cut(strings.Split(files, ",")[0], "#")
+	name := fingerprintScans(fp)[0]
 	for _, p := range []string{filepath.Join(dir, name), filepath.Join(filepath.Dir(filepath.Clean(dir)), name)} {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
