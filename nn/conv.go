@@ -339,7 +339,7 @@ func (c *Conv2D) VJP(p []float32, dx [][]float32, dp []float32, stride int, dy [
 		par.ForGrain(c.Out*k, max(1, 4096/P1), func(lo, hi int) {
 			for j := lo; j < hi; j++ {
 				o, b := j/k, j%k
-				dp[b*stride+c.bOff+o] += float32(vec.Sum(dy[j*P1:][:P1]))
+				dp[b*stride+c.bOff+o] = float32(vec.Sum(dy[j*P1:][:P1]))
 			}
 		})
 	}
@@ -382,7 +382,8 @@ func (c *Conv2D) VJP(p []float32, dx [][]float32, dp []float32, stride int, dy [
 		dst := dp[b*stride+c.wOff:][:c.Out*R]
 		for o := 0; o < c.Out; o++ {
 			d := dst[o*R : (o+1)*R]
-			for _, part := range parts {
+			copy(d, (*parts[0])[(o*k+b)*R:][:R])
+			for _, part := range parts[1:] {
 				src := (*part)[(o*k+b)*R:][:R]
 				for i, v := range src {
 					d[i] += v

@@ -130,7 +130,7 @@ func conv3s1Packed(wp, y, x []float32, cin, outRows, h, wd, k, xBatch int, accum
 	})
 }
 
-// conv3s1dW accumulates the weight gradients of a 3×3 stride-1 conv for k
+// conv3s1dW writes (=) the weight gradients of a 3×3 stride-1 conv for k
 // cotangents g ([cout][k][H][W]) at the single primal input x into dp
 // (k vectors of length stride, weights at offset off).
 func conv3s1dW(dp []float32, stride, off int, g, x []float32, cin, cout, h, wd, k int) {
@@ -165,10 +165,18 @@ func conv3s1dW(dp []float32, stride, off int, g, x []float32, cin, cout, h, wd, 
 		for b := 0; b < k; b++ {
 			dst := dp[b*stride+off:][:cout*R]
 			for o := o0; o < o1; o++ {
-				for _, part := range parts {
+				for pi, part := range parts {
 					for ky := 0; ky < 3; ky++ {
 						src := (*part)[ky*M*K3+(o*k+b)*K3:][:K3]
 						d := dst[o*R:]
+						if pi == 0 { // the first partial is written, not added
+							for c := 0; c < cin; c++ {
+								d[c*9+ky*3+0] = src[c*3+0]
+								d[c*9+ky*3+1] = src[c*3+1]
+								d[c*9+ky*3+2] = src[c*3+2]
+							}
+							continue
+						}
 						for c := 0; c < cin; c++ {
 							d[c*9+ky*3+0] += src[c*3+0]
 							d[c*9+ky*3+1] += src[c*3+1]

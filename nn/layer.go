@@ -52,8 +52,11 @@ type ParamSpec struct {
 //     parameter i); parameters with index ≥ stride have a zero tangent, and
 //     dp == nil means all parameter tangents are zero.
 //   - VJP(p, dx, dp, stride, dy, x, y, k): accumulate (+=) Jᵀdy into dx[i]
-//     (skipped where dx[i] == nil) and into dp (same layout as JVP; only
-//     parameters with index < stride; skipped when dp == nil).
+//     (skipped where dx[i] == nil; an activation may feed several layers)
+//     and overwrite (=) the layer's own parameters in dp (same layout as
+//     JVP; only parameters with index < stride; skipped when dp == nil).
+//     A parameter belongs to one layer, so writing instead of adding saves
+//     clearing k·stride floats per call (~10% of a linearisation).
 //
 // A layer whose second input takes no cotangent (Concat with ZeroSecond)
 // may also implement NeedsGrad(i int) bool, so that the Net does not

@@ -18,6 +18,9 @@ type ParamInfo struct {
 	Kernel int // conv weights only
 }
 
+// span is one parameter block of a layer in the flat parameter vector.
+type span struct{ off, len int }
+
 type node struct {
 	name    string
 	block   string
@@ -25,6 +28,7 @@ type node struct {
 	in      []int
 	out     int
 	minOff  int // smallest parameter offset of the layer, MaxInt if none
+	params  []span
 	noGrad1 bool
 }
 
@@ -149,8 +153,9 @@ func (b *Builder) Build(out int) *Net {
 	for i := range n.nodes {
 		n.nodes[i].layer.Bind(offsets[i])
 		n.nodes[i].minOff = math.MaxInt
-		for _, o := range offsets[i] {
+		for j, o := range offsets[i] {
 			n.nodes[i].minOff = min(n.nodes[i].minOff, o)
+			n.nodes[i].params = append(n.nodes[i].params, span{o, b.specs[i][j].Len})
 		}
 	}
 	n.lastUse = make([]int, len(n.shapes))
@@ -359,8 +364,10 @@ func (n *Net) VJP(dp []float32, stride int, dx, dy []float32, k int) {
 	n.checkFwd()
 	checkLen("VJP output cotangent", len(dy), k*n.OutShape().Size())
 	if dp != nil {
+		// Layers write their own parameters' gradients (Layer's VJP
+		// contract), so dp is not cleared; only layers that no cotangent
+		// reaches get zeros.
 		checkLen("VJP parameter gradient", len(dp), k*stride)
-		zero(dp)
 	}
 	if dx != nil {
 		checkLen("VJP input gradient", len(dx), k*n.shapes[0].Size())
@@ -374,6 +381,7 @@ func (n *Net) VJP(dp []float32, stride int, dx, dy []float32, k int) {
 		nd := n.nodes[i]
 		gout := n.tan[nd.out]
 		if gout == nil {
+			n.zeroParams(dp, stride, nd, k)
 			continue
 		}
 		din := make([][]float32, len(nd.in))
@@ -391,6 +399,22 @@ func (n *Net) VJP(dp []float32, stride int, dx, dy []float32, k int) {
 		n.release(nd.out)
 	}
 	n.tan[0] = nil
+}
+
+// zeroParams clears node nd's parameters (those below stride) in all k
+// vectors of dp.
+func (n *Net) zeroParams(dp []float32, stride int, nd node, k int) {
+	if dp == nil {
+		return
+	}
+	for _, sp := range nd.params {
+		if sp.off >= stride {
+			continue
+		}
+		for b := 0; b < k; b++ {
+			zero(dp[b*stride+sp.off:][:min(sp.len, stride-sp.off)])
+		}
+	}
 }
 
 // MemoryBytes estimates the bytes a Forward followed by JVP or VJP with

@@ -82,19 +82,22 @@ func checkNet(t *testing.T, n *Net, p, x []float32, rng *rand.Rand, h, fdTol flo
 	jv := make([]float32, k*out)
 	n.JVP(jv, dp, P, dx, k)
 	jv0 := batchMember(jv, n.OutShape(), k, 0)
-	if e := relDiff(jv0, fd); e > fdTol {
+	// !(e <= tol) so that a NaN fails.
+	if e := relDiff(jv0, fd); !(e <= fdTol) {
 		t.Errorf("JVP vs central differences: relative error %.3g > %.3g", e, fdTol)
 	}
 
-	// Adjoint identity over the whole batch.
-	gp := make([]float32, k*P)
+	// Adjoint identity over the whole batch. The parameter gradient starts
+	// as NaN: VJP must write every entry (layers overwrite their own
+	// parameters, the Net zeroes those no cotangent reaches).
+	gp := nanVec(k * P)
 	gx := make([]float32, k*in)
 	n.VJP(gp, P, gx, u, k)
 	lhs := dot64(u, jv)
 	rhs := dot64(gp, dp) + dot64(gx, dx)
 	scale := norm64(u)*norm64(jv) + norm64(gp)*norm64(dp) + norm64(gx)*norm64(dx)
 	// float32 products and sums over ≤ 1e5 terms: relative rounding ~1e-6.
-	if e := math.Abs(lhs-rhs) / scale; e > 1e-5 {
+	if e := math.Abs(lhs-rhs) / scale; !(e <= 1e-5) {
 		t.Errorf("adjoint: <u,Jv>=%.8g <Jᵀu,v>=%.8g, relative error %.3g", lhs, rhs, e)
 	}
 
@@ -104,19 +107,27 @@ func checkNet(t *testing.T, n *Net, p, x []float32, rng *rand.Rand, h, fdTol flo
 		one := make([]float32, out)
 		n.JVP(one, dp[b*P:(b+1)*P], P, dxb, 1)
 		// Different GEMM widths may block sums differently: float32 rounding.
-		if e := relDiff(batchMember(jv, n.OutShape(), k, b), one); e > 1e-5 {
+		if e := relDiff(batchMember(jv, n.OutShape(), k, b), one); !(e <= 1e-5) {
 			t.Errorf("JVP batch member %d differs from single JVP by %.3g", b, e)
 		}
-		gp1 := make([]float32, P)
+		gp1 := nanVec(P)
 		gx1 := make([]float32, in)
 		n.VJP(gp1, P, gx1, batchMember(u, n.OutShape(), k, b), 1)
-		if e := relDiff(gp[b*P:(b+1)*P], gp1); e > 1e-5 {
+		if e := relDiff(gp[b*P:(b+1)*P], gp1); !(e <= 1e-5) {
 			t.Errorf("VJP param gradient, batch member %d differs by %.3g", b, e)
 		}
-		if e := relDiff(batchMember(gx, n.InShape(), k, b), gx1); e > 1e-5 {
+		if e := relDiff(batchMember(gx, n.InShape(), k, b), gx1); !(e <= 1e-5) {
 			t.Errorf("VJP input gradient, batch member %d differs by %.3g", b, e)
 		}
 	}
+}
+
+func nanVec(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(math.NaN())
+	}
+	return v
 }
 
 // batchMember extracts member b of a [C][k][H][W] batch.

@@ -139,10 +139,10 @@ func (g *GroupNorm) VJP(p []float32, dx [][]float32, dp []float32, stride int, d
 				s += float64(gamma[c]) * cs
 				sx += float64(gamma[c]) * csx
 				if dp != nil && g.gOff < stride {
-					dp[b*stride+g.gOff+c] += float32(csx)
+					dp[b*stride+g.gOff+c] = float32(csx)
 				}
 				if dp != nil && g.bOff < stride {
-					dp[b*stride+g.bOff+c] += float32(cs)
+					dp[b*stride+g.bOff+c] = float32(cs)
 				}
 			}
 			if dx[0] == nil {
