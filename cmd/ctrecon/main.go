@@ -45,17 +45,22 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "ctrecon",
 		Short: "Sparse-view CT: reconstruction, uncertainty and angle planning",
-		Long: `ctrecon reconstructs parallel-beam CT slices from a handful of projections.
+		Long: `ctrecon reconstructs CT slices and volumes (parallel or fan beam) from a handful
+of projections, says how uncertain each pixel is, and plans which angles to measure next.
 
   phantom    make a test image (Shepp–Logan, ellipses, rectangles, real CT, digits)
   simulate   project an image into a noisy scan file (DXchange layout)
   fbp, tv, sirt  classical reconstructions
-  dip        deep-image-prior reconstruction
+  dip        deep-image-prior reconstruction (slices or a whole volume)
   uncertainty  pixelwise std map of a DIP reconstruction (linearised Laplace)
+  plan       the next angles to measure, by expected information gain
+  design     simulated adaptive acquisition: compare angle-choice strategies
+  merge      join slice-range files of one volume
   evaluate   score a reconstruction and its std map against a ground truth
   study      accuracy and calibration tables over many images
+  figures    the papers' figures from ctrecon's own runs
   info       what an HDF5 file holds
-  plot       PNG of an image, sinogram or std map
+  plot       PNG of an image, sinogram or std map (--volume: three planes)
   demo       the whole pipeline on a built-in phantom
 
 Files are HDF5: images /image, scans /exchange/data + /exchange/theta (degrees),
