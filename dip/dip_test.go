@@ -492,6 +492,24 @@ func TestStoppingRules(t *testing.T) {
 		}
 	}
 
+	// MinIter: started from the stopped fit's weights the misfit is below
+	// τσ² at once, so without MinIter the fit takes no step; with MinIter
+	// 25 it takes at least 25 although the rule held from the start.
+	warm := FitSettings{MaxIter: 2000, LR: 1e-3, Seed: 2, NoiseStd: sigma, Tau: tau, ProgressEvery: 1, InitParams: res.Params}
+	u3, _ := NewUNet(a, n)
+	if r0, err := Fit(context.Background(), u3, A, y, warm, nil); err != nil || r0.Iter != 0 || r0.Reason != "discrepancy" {
+		t.Fatalf("warm fit without MinIter: %s after %d iterations (%v), want discrepancy at 0", r0.Reason, r0.Iter, err)
+	}
+	warm.MinIter = 25
+	hist = hist[:0]
+	r25, err := Fit(context.Background(), u3, A, y, warm, func(p FitProgress) { hist = append(hist, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r25.Iter < 25 || !(hist[0].DataFit <= tau*sigma*sigma) {
+		t.Errorf("MinIter 25: %s after %d iterations (first misfit %g, τσ² %g)", r25.Reason, r25.Iter, hist[0].DataFit, tau*sigma*sigma)
+	}
+
 	// Held-out: the result is the iterate with the lowest held-out misfit,
 	// and the fit stops Patience iterations after it.
 	// Heavy noise (η = 0.3) so that the net overfits within the test.

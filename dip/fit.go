@@ -37,6 +37,11 @@ type FitSettings struct {
 	NoiseStd float64
 	// Tau is the discrepancy factor (default 1).
 	Tau float64
+	// MinIter is the number of Adam steps before the discrepancy stop may
+	// fire (default 0). A warm start (InitParams from a neighbouring
+	// slice) often fits the data within the noise at once, and the fit
+	// would return the neighbour's image unchanged.
+	MinIter int
 	// HoldOut is a fraction (0 ≤ HoldOut < 0.5) of measurements left out
 	// of the loss and used to choose the iterate: the result is the iterate
 	// with the lowest held-out misfit, and the fit stops after Patience
@@ -225,7 +230,7 @@ func newFitter(u *UNet, A linop.Operator, y []float32, s FitSettings) (*fitter, 
 		return nil, fmt.Errorf("dip: ground truth has %d values, want %d", len(s.GroundTruth), N2)
 	case s.HoldOut < 0 || s.HoldOut >= 0.5:
 		return nil, fmt.Errorf("dip: held-out fraction %g outside [0, 0.5)", s.HoldOut)
-	case s.LR < 0 || s.Gamma < 0 || s.NoiseStd < 0 || s.MaxIter < 0:
+	case s.LR < 0 || s.Gamma < 0 || s.NoiseStd < 0 || s.MaxIter < 0 || s.MinIter < 0:
 		return nil, errors.New("dip: negative learning rate, γ, σ or iteration count")
 	}
 	for _, v := range y {
@@ -309,7 +314,7 @@ func (f *fitter) step() FitProgress {
 	}
 	pr.BestIter = st.BestIter
 	switch {
-	case s.NoiseStd > 0 && pr.DataFit <= s.Tau*s.NoiseStd*s.NoiseStd:
+	case s.NoiseStd > 0 && st.Iter >= s.MinIter && pr.DataFit <= s.Tau*s.NoiseStd*s.NoiseStd:
 		st.Done, st.Reason = true, "discrepancy"
 	case f.nFit < f.m && st.Iter-st.BestIter >= s.Patience:
 		st.Done, st.Reason = true, "held-out"

@@ -22,7 +22,7 @@ import (
 
 type dipOpts struct {
 	in, out, preset, input string
-	iters                  int
+	iters, minIters        int
 	lr, tv, tau, holdout   float64
 	stop                   string
 	resume, warm           bool
@@ -85,6 +85,7 @@ reason, PSNR and SSIM against a ground truth, seconds).`,
 	f.Float64Var(&o.tv, "tv", -1, "TV weight γ (-1 = default by angles and noise)")
 	f.StringVar(&o.stop, "stop", "discrepancy", "stopping rule: discrepancy, holdout or max")
 	f.Float64Var(&o.tau, "tau", 1, "discrepancy factor τ")
+	f.IntVar(&o.minIters, "min-iters", 0, "iterations before the discrepancy stop may fire (with --warm-start a slice may otherwise stop at iteration 0 with its neighbour's image)")
 	f.Float64Var(&o.holdout, "holdout", 0.1, "fraction of measurements held out with --stop holdout")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted run from OUT.ckpt")
 	f.IntVar(&o.ckptEvery, "checkpoint-every", 250, "iterations between checkpoints")
@@ -230,6 +231,10 @@ func runDIP(cmd *cobra.Command, o dipOpts) (err error) {
 		base.Gamma = o.tv
 	}
 	base.LR, base.Tau, base.Seed = o.lr, o.tau, g.seed
+	if o.minIters < 0 {
+		return usagef("--min-iters must be ≥ 0")
+	}
+	base.MinIter = o.minIters
 	if o.stop == "holdout" {
 		base.HoldOut = o.holdout
 	}
@@ -244,6 +249,9 @@ func runDIP(cmd *cobra.Command, o dipOpts) (err error) {
 	// fingerprint adds what makes a resumed slice bit-identical.
 	settings := fmt.Sprintf("preset=%s input=%s iters=%d lr=%g tv=%g stop=%s tau=%g holdout=%g seed=%d warm_start=%v",
 		preset, o.input, base.MaxIter, base.LR, base.Gamma, o.stop, o.tau, base.HoldOut, g.seed, o.warm)
+	if o.minIters > 0 { // only when set, so that earlier runs still resume and merge
+		settings += fmt.Sprintf(" min_iters=%d", o.minIters)
+	}
 	fp := fmt.Sprintf("%s scan=%s threads=%d", settings, scanHash(scan), par.Threads())
 	job := volume.Job{Dir: volume.SliceDir(o.out), Fingerprint: fp, Range: rng, ScanSlices: scan.Slices}
 	u0, err := dip.NewUNet(arch, n)
@@ -387,7 +395,8 @@ func dipSliceResult(res dip.FitResult, preset string, arch dip.Arch, n int, o di
 		Input: res.State.Input, OutputScale: []float32{res.State.OutputScale}, Params: res.Params}
 	model.Attrs = []h5io.Attr{{Name: "gamma", Value: base.Gamma}, {Name: "lr", Value: base.LR},
 		{Name: "max_iter", Value: base.MaxIter}, {Name: "stop", Value: o.stop}, {Name: "seed", Value: int(g.seed)},
-		{Name: "input_kind", Value: o.input}, {Name: "scan_hash", Value: scanHash(scan)}, {Name: "warm_start", Value: b2i(o.warm)}}
+		{Name: "input_kind", Value: o.input}, {Name: "scan_hash", Value: scanHash(scan)}, {Name: "warm_start", Value: b2i(o.warm)},
+		{Name: "min_iters", Value: o.minIters}}
 	img := h5io.NewVolume(1, n)
 	copy(img.Data, res.Image)
 	row := func(name string, v float64) h5io.Array {
