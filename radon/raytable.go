@@ -58,8 +58,10 @@ func (p *Projector) RayTable() RayTable {
 // adjointGather is Aᵀy computed pixel by pixel: each pixel finds, per
 // angle and run, the rays whose interpolation pair contains it (bisection
 // on the monotonic positions) and sums their weighted values. It uses the
-// same weights as Adjoint's scatter (val − val·f left, val·f right), so the
-// two agree to float32 summation order. It is the CPU reference of the GPU
+// same weights as Adjoint's scatter (val − val·f left, val·f right) and adds
+// each pixel's terms in the same order (angles, then bins; the row-traversed
+// rays' sum plus the column-traversed ones'), so the two are equal bit for
+// bit. It is the CPU reference of the GPU
 // back-projection kernel, which is written from it line by line; Adjoint
 // is faster on a CPU.
 func (t *RayTable) adjointGather(dst, y []float32) {
@@ -72,9 +74,9 @@ func (t *RayTable) adjointGather(dst, y []float32) {
 			for a := 0; a < t.NAngles; a++ {
 				for u := t.RunOff[a]; u < t.RunOff[a+1]; u++ {
 					if t.RunCol[u] == 0 {
-						sRow += t.pixelRun(y, a, int(t.RunLo[u]), int(t.RunHi[u]), i, j+t.Pad)
+						t.pixelRun(&sRow, y, a, int(t.RunLo[u]), int(t.RunHi[u]), i, j+t.Pad)
 					} else {
-						sCol += t.pixelRun(y, a, int(t.RunLo[u]), int(t.RunHi[u]), j, i+t.Pad)
+						t.pixelRun(&sCol, y, a, int(t.RunLo[u]), int(t.RunHi[u]), j, i+t.Pad)
 					}
 				}
 			}
@@ -83,10 +85,11 @@ func (t *RayTable) adjointGather(dst, y []float32) {
 	}
 }
 
-// pixelRun sums the contributions of bins [k0, k1) of angle a to the pixel
-// at working row r, padded column c: the rays with X>>32 == c (weight 1−f)
-// or c−1 (weight f) that meet row r.
-func (t *RayTable) pixelRun(y []float32, a, k0, k1, r, c int) float32 {
+// pixelRun adds to *s the contributions of bins [k0, k1) of angle a to the
+// pixel at working row r, padded column c: the rays with X>>32 == c
+// (weight 1−f) or c−1 (weight f). They are added one by one in increasing
+// k, as the scatter adds them, so the sums are the same float32 numbers.
+func (t *RayTable) pixelRun(s *float32, y []float32, a, k0, k1, r, c int) {
 	base := a * t.NDet
 	x := func(k int) int64 { return t.Q[base+k] + int64(r)*t.G[base+k] }
 	lo, hi := int64(c-1)<<32, int64(c+1)<<32 // X in [lo, hi) touches the pixel
@@ -102,7 +105,6 @@ func (t *RayTable) pixelRun(y []float32, a, k0, k1, r, c int) float32 {
 			b0 = m
 		}
 	}
-	var s float32
 	for k := a0; k < k1; k++ {
 		xk := x(k)
 		if xk < lo || xk >= hi {
@@ -121,10 +123,43 @@ func (t *RayTable) pixelRun(y []float32, a, k0, k1, r, c int) float32 {
 		f := float32(xk&(fixedOne-1)) * (1.0 / fixedOne)
 		tt := val * f
 		if int(xk>>32) == c {
-			s += val - tt
+			*s += val - tt
 		} else {
-			s += tt
+			*s += tt
 		}
 	}
-	return s
+}
+
+// applyRays is A x computed ray by ray from the table, reading the image
+// directly (zero outside it) instead of from padded working copies: the CPU
+// reference of the GPU forward kernel. Like gather it keeps two partial
+// sums over alternate rows, so it equals Apply bit for bit.
+func (t *RayTable) applyRays(dst, x []float32) {
+	n := t.N
+	pixel := func(col bool, r, j int) float32 {
+		if j < 0 || j >= n {
+			return 0
+		}
+		if col { // working row r of the transpose is image column r
+			return x[j*n+r]
+		}
+		return x[r*n+j]
+	}
+	for i := range dst {
+		r0, r1, col := int(t.R0[i]), int(t.R1[i]), t.Col[i] == 1
+		var s0, s1 float32
+		xk := t.Q[i] + int64(r0)*t.G[i]
+		for r := r0; r < r1; r++ {
+			j := int(xk>>32) - t.Pad
+			f := float32(xk&(fixedOne-1)) * (1.0 / fixedOne)
+			v0, v1 := pixel(col, r, j), pixel(col, r, j+1)
+			if (r-r0)&1 == 0 {
+				s0 += v0 + f*(v1-v0)
+			} else {
+				s1 += v0 + f*(v1-v0)
+			}
+			xk += t.G[i]
+		}
+		dst[i] = (s0 + s1) * t.W[i]
+	}
 }
