@@ -3,6 +3,7 @@ module github.com/ctrecon/ctrecon
 go 1.26
 
 require (
+	github.com/ebitengine/purego v0.11.3
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/sys v0.46.0

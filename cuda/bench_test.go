@@ -1,0 +1,54 @@
+package cuda
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// The target geometry: 512², 720 angles, 725 bins; per-slice times
+// for a batch of 128 and for one slice (launch included), kernel time and
+// copies reported separately (ns/slice metrics).
+func benchGPU(b *testing.B, forward bool, k int) {
+	d := device(b)
+	g := radon.NewGeometry(512, radon.EqualAngles(720))
+	g.NDet = 725
+	p, err := d.NewProjector(g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	m, n := p.Dims()
+	rng := rand.New(rand.NewPCG(1, 1))
+	in, out := randVec(k*n, rng), make([]float32, k*m)
+	if !forward {
+		in, out = randVec(k*m, rng), make([]float32, k*n)
+	}
+	run := func() error {
+		if forward {
+			return p.Forward(out, in, k)
+		}
+		return p.Back(out, in, k)
+	}
+	if err := run(); err != nil { // compile, allocate, warm up
+		b.Fatal(err)
+	}
+	var kern, copies time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		if err := run(); err != nil {
+			b.Fatal(err)
+		}
+		kern += p.LastKernel
+		copies += p.LastCopyIn + p.LastCopyOut
+	}
+	b.ReportMetric(float64(kern.Nanoseconds())/float64(b.N*k), "kernel-ns/slice")
+	b.ReportMetric(float64(copies.Nanoseconds())/float64(b.N*k), "copy-ns/slice")
+}
+
+func BenchmarkGPUForward512Batch128(b *testing.B) { benchGPU(b, true, 128) }
+func BenchmarkGPUBack512Batch128(b *testing.B)    { benchGPU(b, false, 128) }
+func BenchmarkGPUForward512Single(b *testing.B)   { benchGPU(b, true, 1) }
+func BenchmarkGPUBack512Single(b *testing.B)      { benchGPU(b, false, 1) }

@@ -1,0 +1,199 @@
+package cuda
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// Device is one GPU with its primary context and the compiled kernels. It
+// is safe for concurrent use: every driver call runs on the device's own
+// executor thread, one at a time.
+type Device struct {
+	Name         string
+	Major, Minor int // compute capability
+	SMs          int
+	Driver       int // driver API version, e.g. 12080
+	NVRTC        string
+
+	d       *driverAPI
+	ex      *executor
+	dev     int32
+	ctx     uintptr
+	mod     uintptr
+	fwd     uintptr
+	bwd     uintptr
+	mu      sync.Mutex
+	fault   error // first sticky fault: the context is unusable after it
+	closing bool
+}
+
+var (
+	openMu  sync.Mutex
+	devices = map[int]*Device{}
+)
+
+// Open returns device ordinal (0 is the first GPU), opened once per
+// process: the driver library and NVRTC are loaded, the primary context
+// retained and the kernels compiled for the device's own architecture.
+// Every "no usable GPU" condition wraps ErrNoDevice.
+func Open(ordinal int) (*Device, error) {
+	openMu.Lock()
+	defer openMu.Unlock()
+	if d, ok := devices[ordinal]; ok {
+		return d, nil
+	}
+	drv, err := loadDriver()
+	if err != nil {
+		return nil, err
+	}
+	d := &Device{d: drv, ex: newExecutor()}
+	err = d.ex.do(func() error {
+		if err := drv.check("cuInit", drv.cuInit(0)); err != nil {
+			return fmt.Errorf("%w (%v)", ErrNoDevice, err)
+		}
+		var v, count int32
+		if err := drv.check("cuDriverGetVersion", drv.cuDriverGetVersion(&v)); err != nil {
+			return err
+		}
+		d.Driver = int(v)
+		if err := drv.check("cuDeviceGetCount", drv.cuDeviceGetCount(&count)); err != nil {
+			return err
+		}
+		if ordinal < 0 || ordinal >= int(count) {
+			return fmt.Errorf("%w: device %d asked for, %d present", ErrNoDevice, ordinal, count)
+		}
+		if err := drv.check("cuDeviceGet", drv.cuDeviceGet(&d.dev, int32(ordinal))); err != nil {
+			return err
+		}
+		name := make([]byte, 256)
+		if err := drv.check("cuDeviceGetName", drv.cuDeviceGetName(&name[0], int32(len(name)), d.dev)); err != nil {
+			return err
+		}
+		d.Name = goString(&name[0])
+		var major, minor, sms int32
+		for _, a := range []struct {
+			v    *int32
+			attr int32
+		}{{&major, attrComputeMajor}, {&minor, attrComputeMinor}, {&sms, attrSMCount}} {
+			if err := drv.check("cuDeviceGetAttribute", drv.cuDeviceGetAttribute(a.v, a.attr, d.dev)); err != nil {
+				return err
+			}
+		}
+		d.Major, d.Minor, d.SMs = int(major), int(minor), int(sms)
+		if err := drv.check("cuDevicePrimaryCtxRetain", drv.cuDevicePrimaryCtxRetain(&d.ctx, d.dev)); err != nil {
+			return err
+		}
+		return drv.check("cuCtxSetCurrent", drv.cuCtxSetCurrent(d.ctx))
+	})
+	if err != nil {
+		return nil, err
+	}
+	nv, err := loadNVRTC()
+	if err != nil {
+		return nil, err
+	}
+	d.NVRTC = nv.libraryTag
+	cubin, err := nv.compileCUBIN(kernelSource, "joseph.cu", d.Major, d.Minor, kernelOptions)
+	if err != nil {
+		return nil, err
+	}
+	err = d.ex.do(func() error {
+		if err := drv.check("cuModuleLoadData", drv.cuModuleLoadData(&d.mod, unsafe.Pointer(&cubin[0]))); err != nil {
+			return err
+		}
+		if err := drv.check("cuModuleGetFunction joseph_forward", drv.cuModuleGetFunction(&d.fwd, d.mod, "joseph_forward")); err != nil {
+			return err
+		}
+		return drv.check("cuModuleGetFunction joseph_backward", drv.cuModuleGetFunction(&d.bwd, d.mod, "joseph_backward"))
+	})
+	keep(cubin)
+	if err != nil {
+		return nil, err
+	}
+	devices[ordinal] = d
+	return d, nil
+}
+
+// String describes the device for logs and benchmark records.
+func (d *Device) String() string {
+	return fmt.Sprintf("%s (sm_%d%d, %d SMs, driver %d.%d, %s)", d.Name, d.Major, d.Minor, d.SMs, d.Driver/1000, d.Driver%1000/10, d.NVRTC)
+}
+
+// call runs f on the executor unless a sticky fault has already disabled
+// the device, and records a new sticky fault.
+func (d *Device) call(f func() int32, what string) error {
+	d.mu.Lock()
+	if d.fault != nil {
+		d.mu.Unlock()
+		return d.fault
+	}
+	d.mu.Unlock()
+	var res int32
+	if err := d.ex.do(func() error { res = f(); return nil }); err != nil {
+		return err
+	}
+	if res == 0 {
+		return nil
+	}
+	err := d.d.check(what, res)
+	if sticky[res] {
+		d.mu.Lock()
+		if d.fault == nil {
+			d.fault = fmt.Errorf("%v (a sticky fault: the GPU context is unusable for the rest of this process)", err)
+		}
+		d.mu.Unlock()
+	}
+	return err
+}
+
+// buffer is device memory of a fixed size in bytes.
+type buffer struct {
+	ptr  uintptr
+	size uintptr
+}
+
+func (d *Device) alloc(size uintptr) (buffer, error) {
+	var p uintptr
+	if err := d.call(func() int32 { return d.d.cuMemAlloc(&p, max(size, 4)) }, "cuMemAlloc"); err != nil {
+		return buffer{}, err
+	}
+	return buffer{ptr: p, size: size}, nil
+}
+
+func (d *Device) free(b buffer) {
+	if b.ptr != 0 {
+		d.call(func() int32 { return d.d.cuMemFree(b.ptr) }, "cuMemFree")
+	}
+}
+
+// upload copies n bytes at src to b.
+func (d *Device) upload(b buffer, src unsafe.Pointer, n uintptr) error {
+	if n == 0 {
+		return nil
+	}
+	return d.call(func() int32 { return d.d.cuMemcpyHtoD(b.ptr, src, n) }, "cuMemcpyHtoD")
+}
+
+// download copies n bytes of b to dst.
+func (d *Device) download(dst unsafe.Pointer, b buffer, n uintptr) error {
+	if n == 0 {
+		return nil
+	}
+	return d.call(func() int32 { return d.d.cuMemcpyDtoH(dst, b.ptr, n) }, "cuMemcpyDtoH")
+}
+
+// launch runs kernel fn on a gx×gy grid of bx-thread blocks with the given
+// arguments (each a pointer to the argument's value) and waits for it.
+func (d *Device) launch(fn uintptr, name string, gx, gy, bx uint32, args ...unsafe.Pointer) error {
+	params := make([]unsafe.Pointer, len(args))
+	copy(params, args)
+	err := d.call(func() int32 {
+		return d.d.cuLaunchKernel(fn, gx, gy, 1, bx, 1, 1, 0, 0, unsafe.Pointer(&params[0]), nil)
+	}, "cuLaunchKernel "+name)
+	if err == nil {
+		err = d.call(func() int32 { return d.d.cuCtxSynchronize() }, "kernel "+name)
+	}
+	keep(params, args)
+	return err
+}

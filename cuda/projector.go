@@ -1,0 +1,239 @@
+package cuda
+
+import (
+	"fmt"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/ctrecon/ctrecon/linop"
+	"github.com/ctrecon/ctrecon/radon"
+)
+
+// Projector is radon's Joseph projector run on a GPU: A and its exact
+// transpose, the same numbers as radon.Projector's (the kernels follow the
+// CPU references bit for bit; compiled without fused multiply-add). It
+// implements linop.Operator and linop.BatchOperator; a batch is many
+// slices (a volume, the DIP's samples, the design's candidates).
+//
+// linop's methods cannot return errors. If the device fails (a kernel
+// fault, memory exhausted) the projector computes that call and every later
+// one on the CPU projector instead, so results stay right; Err reports the
+// first failure, and Forward and Back return it directly.
+type Projector struct {
+	dev *Device
+	cpu *radon.Projector
+	tab radon.RayTable
+	m   int // rays
+	n   int // pixels
+
+	mu    sync.Mutex
+	err   error
+	table []buffer // q, g, r0, r1, w, col, runOff, runLo, runHi, runCol
+	img   buffer   // images, grown to the largest batch seen
+	sino  buffer
+	// Timing of the last call, for benchmarks: host→device, kernel,
+	// device→host.
+	LastCopyIn, LastKernel, LastCopyOut time.Duration
+}
+
+var (
+	_ linop.Operator      = (*Projector)(nil)
+	_ linop.BatchOperator = (*Projector)(nil)
+)
+
+// NewProjector uploads g's ray table to the device.
+func (d *Device) NewProjector(g radon.Geometry) (*Projector, error) {
+	cpu, err := radon.NewProjectorChecked(g)
+	if err != nil {
+		return nil, err
+	}
+	t := cpu.RayTable()
+	m, n := cpu.Dims()
+	p := &Projector{dev: d, cpu: cpu, tab: t, m: m, n: n}
+	up := func(ptr unsafe.Pointer, bytes uintptr) error {
+		b, err := d.alloc(bytes)
+		if err != nil {
+			return err
+		}
+		p.table = append(p.table, b)
+		return d.upload(b, ptr, bytes)
+	}
+	nr, nruns := uintptr(len(t.Q)), uintptr(len(t.RunLo))
+	for _, a := range []struct {
+		ptr   unsafe.Pointer
+		bytes uintptr
+	}{
+		{unsafe.Pointer(&t.Q[0]), 8 * nr}, {unsafe.Pointer(&t.G[0]), 8 * nr},
+		{unsafe.Pointer(&t.R0[0]), 4 * nr}, {unsafe.Pointer(&t.R1[0]), 4 * nr},
+		{unsafe.Pointer(&t.W[0]), 4 * nr}, {unsafe.Pointer(&t.Col[0]), nr},
+		{unsafe.Pointer(&t.RunOff[0]), 4 * uintptr(len(t.RunOff))},
+		{unsafe.Pointer(&t.RunLo[0]), 4 * nruns}, {unsafe.Pointer(&t.RunHi[0]), 4 * nruns},
+		{unsafe.Pointer(&t.RunCol[0]), nruns},
+	} {
+		if err := up(a.ptr, a.bytes); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	keep(t)
+	return p, nil
+}
+
+// Close frees the projector's device memory.
+func (p *Projector) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.table {
+		p.dev.free(b)
+	}
+	p.dev.free(p.img)
+	p.dev.free(p.sino)
+	p.table, p.img, p.sino = nil, buffer{}, buffer{}
+}
+
+// Dims returns (rays, pixels) as radon.Projector's.
+func (p *Projector) Dims() (int, int) { return p.m, p.n }
+
+// Err returns the first device failure (nil while the GPU works).
+func (p *Projector) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// ensure grows the image and sinogram buffers to k slices.
+func (p *Projector) ensure(k int) error {
+	if need := uintptr(4 * k * p.n); p.img.size < need {
+		p.dev.free(p.img)
+		p.img = buffer{}
+		b, err := p.dev.alloc(need)
+		if err != nil {
+			return err
+		}
+		p.img = b
+	}
+	if need := uintptr(4 * k * p.m); p.sino.size < need {
+		p.dev.free(p.sino)
+		p.sino = buffer{}
+		b, err := p.dev.alloc(need)
+		if err != nil {
+			return err
+		}
+		p.sino = b
+	}
+	return nil
+}
+
+// Forward sets dst = A x for k images stored back to back, on the GPU.
+func (p *Projector) Forward(dst, x []float32, k int) error {
+	if len(dst) != k*p.m || len(x) != k*p.n {
+		return fmt.Errorf("%w: cuda.Forward: %d and %d values for %d slices of %d rays and %d pixels", linop.ErrShape, len(dst), len(x), k, p.m, p.n)
+	}
+	if k == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.ensure(k); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := p.dev.upload(p.img, unsafe.Pointer(&x[0]), uintptr(4*len(x))); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	n, nrays, pad := int32(p.tab.N), int32(p.m), int32(p.tab.Pad)
+	const block = 128
+	tb := p.table
+	err := p.dev.launch(p.dev.fwd, "joseph_forward", uint32((p.m+block-1)/block), uint32(k), block,
+		unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.sino.ptr),
+		unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[2].ptr), unsafe.Pointer(&tb[3].ptr),
+		unsafe.Pointer(&tb[4].ptr), unsafe.Pointer(&tb[5].ptr),
+		unsafe.Pointer(&n), unsafe.Pointer(&nrays), unsafe.Pointer(&pad))
+	if err != nil {
+		return err
+	}
+	t2 := time.Now()
+	if err := p.dev.download(unsafe.Pointer(&dst[0]), p.sino, uintptr(4*len(dst))); err != nil {
+		return err
+	}
+	p.LastCopyIn, p.LastKernel, p.LastCopyOut = t1.Sub(t0), t2.Sub(t1), time.Since(t2)
+	return nil
+}
+
+// backSlices is the kernel's chunk of slices per thread (SLICES).
+const backSlices = 8
+
+// Back sets dst = Aᵀ y for k sinograms stored back to back, on the GPU.
+func (p *Projector) Back(dst, y []float32, k int) error {
+	if len(dst) != k*p.n || len(y) != k*p.m {
+		return fmt.Errorf("%w: cuda.Back: %d and %d values for %d slices of %d pixels and %d rays", linop.ErrShape, len(dst), len(y), k, p.n, p.m)
+	}
+	if k == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.ensure(k); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := p.dev.upload(p.sino, unsafe.Pointer(&y[0]), uintptr(4*len(y))); err != nil {
+		return err
+	}
+	t1 := time.Now()
+	n, ndet, na, pad, batch := int32(p.tab.N), int32(p.tab.NDet), int32(p.tab.NAngles), int32(p.tab.Pad), int32(k)
+	const block = 128
+	tb := p.table
+	err := p.dev.launch(p.dev.bwd, "joseph_backward", uint32((p.n+block-1)/block), uint32((k+backSlices-1)/backSlices), block,
+		unsafe.Pointer(&p.sino.ptr), unsafe.Pointer(&p.img.ptr),
+		unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[4].ptr),
+		unsafe.Pointer(&tb[6].ptr), unsafe.Pointer(&tb[7].ptr), unsafe.Pointer(&tb[8].ptr), unsafe.Pointer(&tb[9].ptr),
+		unsafe.Pointer(&n), unsafe.Pointer(&ndet), unsafe.Pointer(&na), unsafe.Pointer(&pad), unsafe.Pointer(&batch))
+	if err != nil {
+		return err
+	}
+	t2 := time.Now()
+	if err := p.dev.download(unsafe.Pointer(&dst[0]), p.img, uintptr(4*len(dst))); err != nil {
+		return err
+	}
+	p.LastCopyIn, p.LastKernel, p.LastCopyOut = t1.Sub(t0), t2.Sub(t1), time.Since(t2)
+	return nil
+}
+
+// fallback records err and reports whether the CPU must take over.
+func (p *Projector) fallback(err error) bool {
+	if err == nil {
+		return false
+	}
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.mu.Unlock()
+	return true
+}
+
+func (p *Projector) failed() bool { return p.Err() != nil }
+
+// Apply sets dst = A x (linop.Operator).
+func (p *Projector) Apply(dst, x []float32) { p.ApplyBatch(dst, x, 1) }
+
+// Adjoint sets dst = Aᵀ y (linop.Operator).
+func (p *Projector) Adjoint(dst, y []float32) { p.AdjointBatch(dst, y, 1) }
+
+// ApplyBatch is Forward, or the CPU projector after a device failure.
+// Wrong lengths panic, as radon's do.
+func (p *Projector) ApplyBatch(dst, x []float32, k int) {
+	if len(dst) != k*p.m || len(x) != k*p.n || p.failed() || p.fallback(p.Forward(dst, x, k)) {
+		p.cpu.ApplyBatch(dst, x, k)
+	}
+}
+
+// AdjointBatch is Back, or the CPU projector after a device failure.
+func (p *Projector) AdjointBatch(dst, y []float32, k int) {
+	if len(dst) != k*p.n || len(y) != k*p.m || p.failed() || p.fallback(p.Back(dst, y, k)) {
+		p.cpu.AdjointBatch(dst, y, k)
+	}
+}
