@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/ctrecon
 DEMODIR ?= demo-out
 
-.PHONY: all deps build demo test bench check-long vet fmt clean
+.PHONY: all deps build demo test bench check-long vet fmt clean gpu-check-build
 
 all: build
 
@@ -39,7 +39,18 @@ check-long: deps data
 bench: deps
 	$(GO) test -short -run '^$$' -bench . -benchtime 5x -timeout 60m ./...
 
+# What a GPU machine without Go needs for scripts/gpu-check.sh, in build/
+# (about 36 MB, under the device tool's 64 MiB carry): the cuda package's
+# test binary (no cgo) and the CLI with the shared libraries ldd lists for
+# it (HDF5, OpenBLAS and theirs), packed as lib.tar.xz.
+gpu-check-build: build
+	rm -rf build && mkdir -p build/lib
+	CGO_ENABLED=0 $(GO) test -c -o build/cuda.test ./cuda
+	cp $(BIN) build/ctrecon
+	ldd build/ctrecon | awk '/=> \// {print $$3}' | grep -v -E 'lib(c|m|dl|pthread|rt)\.so' | xargs -I{} cp -L {} build/lib/
+	tar -C build -cJf build/lib.tar.xz lib && rm -rf build/lib
+
 clean:
-	rm -rf bin $(DEMODIR)
+	rm -rf bin build $(DEMODIR)
 
 include mk/data.mk

@@ -10,8 +10,8 @@ import (
 // is safe for concurrent use: every driver call runs on the device's own
 // executor thread, one at a time.
 type Device struct {
-	Name         string
-	Major, Minor int // compute capability
+	Model        string // e.g. "NVIDIA H200"
+	Major, Minor int    // compute capability
 	SMs          int
 	Driver       int // driver API version, e.g. 12080
 	NVRTC        string
@@ -70,7 +70,7 @@ func Open(ordinal int) (*Device, error) {
 		if err := drv.check("cuDeviceGetName", drv.cuDeviceGetName(&name[0], int32(len(name)), d.dev)); err != nil {
 			return err
 		}
-		d.Name = goString(&name[0])
+		d.Model = goString(&name[0])
 		var major, minor, sms int32
 		for _, a := range []struct {
 			v    *int32
@@ -117,7 +117,7 @@ func Open(ordinal int) (*Device, error) {
 
 // String describes the device for logs and benchmark records.
 func (d *Device) String() string {
-	return fmt.Sprintf("%s (sm_%d%d, %d SMs, driver %d.%d, %s)", d.Name, d.Major, d.Minor, d.SMs, d.Driver/1000, d.Driver%1000/10, d.NVRTC)
+	return fmt.Sprintf("%s (sm_%d%d, %d SMs, driver %d.%d, %s)", d.Model, d.Major, d.Minor, d.SMs, d.Driver/1000, d.Driver%1000/10, d.NVRTC)
 }
 
 // call runs f on the executor unless a sticky fault has already disabled

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -77,7 +78,20 @@ func (d *Device) NewProjector(g radon.Geometry) (*Projector, error) {
 		}
 	}
 	keep(t)
+	// Projectors made through radon.NewOperator are not closed by their
+	// users (they are linop.Operators); free their memory with them.
+	runtime.SetFinalizer(p, (*Projector).Close)
 	return p, nil
+}
+
+var _ radon.Backend = (*Device)(nil)
+
+// Name says which GPU runs the projectors (radon.Backend).
+func (d *Device) Name() string { return "gpu " + d.String() }
+
+// NewOperator is NewProjector as a radon.Backend.
+func (d *Device) NewOperator(g radon.Geometry) (linop.BatchOperator, error) {
+	return d.NewProjector(g)
 }
 
 // Close frees the projector's device memory.

@@ -331,7 +331,11 @@ func (lp *loop) fitDIP(ctx context.Context, idx []int) (*dip.UNet, dip.FitSettin
 	if err := radon.FBP(s.Input, y, g, radon.FBPSettings{Filter: radon.Hann}); err != nil {
 		return nil, s, nil, err
 	}
-	res, err := dip.Fit(ctx, u, radon.NewProjector(g), y, s, nil)
+	A, err := radon.NewOperator(g)
+	if err != nil {
+		return nil, s, nil, err
+	}
+	res, err := dip.Fit(ctx, u, A, y, s, nil)
 	if err != nil {
 		return nil, s, nil, err
 	}
@@ -352,7 +356,10 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 		lp.dips[k] = res
 		t1 := time.Now()
 		g, y := lp.measured(st.Acquired)
-		A := radon.NewProjector(g)
+		A, err := radon.NewOperator(g)
+		if err != nil {
+			return err
+		}
 		ls := linearised.DefaultDIPSettings(set.MemAvailable)
 		ls.Regime = set.Regime
 		closed := set.ClosedForm && g.N*g.N <= MaxDensePixels

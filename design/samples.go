@@ -78,7 +78,7 @@ func Select(ctx context.Context, geo radon.Geometry, cands *Candidates, slices [
 	}
 	cg := geo
 	cg.Angles = cands.Angles
-	P, err := radon.NewProjectorChecked(cg)
+	P, err := radon.NewOperator(cg)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 // An invalid geometry or iteration count is returned as an error; slices of
 // the wrong length panic with linop.ErrShape.
 func CGLS(dst, sino []float32, g Geometry, iters int, progress func(iter int, loss float64)) error {
-	p, err := NewProjectorChecked(g)
+	p, err := NewOperator(g)
 	if err != nil {
 		return err
 	}

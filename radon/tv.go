@@ -61,7 +61,7 @@ func DefaultTVLambda(g Geometry, sino []float32) float64 {
 // An invalid geometry or setting is returned as an error; slices of the
 // wrong length are a programmer mistake and panic with linop.ErrShape.
 func TV(dst, sino []float32, g Geometry, s TVSettings, progress func(iter int, loss float64)) error {
-	p, err := NewProjectorChecked(g)
+	p, err := NewOperator(g)
 	if err != nil {
 		return err
 	}

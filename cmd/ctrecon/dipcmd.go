@@ -15,6 +15,7 @@ import (
 	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/linop"
 	"github.com/ctrecon/ctrecon/metrics"
 	"github.com/ctrecon/ctrecon/radon"
 	"github.com/ctrecon/ctrecon/volume"
@@ -243,7 +244,10 @@ func runDIP(cmd *cobra.Command, o dipOpts) (err error) {
 		return err
 	}
 	rng := volume.Range{Lo: lo, Hi: hi}
-	A := radon.NewProjector(geo)
+	A, err := radon.NewOperator(geo)
+	if err != nil {
+		return err
+	}
 	ckpt := o.out + ".ckpt"
 	// settings are what make slices comparable (merge checks them); the
 	// fingerprint adds what makes a resumed slice bit-identical.
@@ -252,7 +256,7 @@ func runDIP(cmd *cobra.Command, o dipOpts) (err error) {
 	if o.minIters > 0 { // only when set, so that earlier runs still resume and merge
 		settings += fmt.Sprintf(" min_iters=%d", o.minIters)
 	}
-	fp := fmt.Sprintf("%s scan=%s threads=%d", settings, scanHash(scan), par.Threads())
+	fp := fmt.Sprintf("%s scan=%s threads=%d", settings, scanHash(scan), par.Threads()) + backendTag()
 	job := volume.Job{Dir: volume.SliceDir(o.out), Fingerprint: fp, Range: rng, ScanSlices: scan.Slices}
 	u0, err := dip.NewUNet(arch, n)
 	if err != nil {
@@ -437,7 +441,7 @@ func absPath(p string) string {
 // with the state after each chunk. A chunk ends as a max-iter stop before
 // its Adam step; resuming evaluates the same iterate again and takes that
 // step, so the chunked run is bit-identical to one Fit call.
-func fitCheckpointed(cmd *cobra.Command, u *dip.UNet, A *radon.Projector, y []float32, s dip.FitSettings,
+func fitCheckpointed(cmd *cobra.Command, u *dip.UNet, A linop.Operator, y []float32, s dip.FitSettings,
 	every, slice, slices int, save func(dip.FitState) error) (dip.FitResult, error) {
 	total := s.MaxIter
 	b := newBar(total, fmt.Sprintf("dip slice %d/%d", slice+1, slices))

@@ -37,6 +37,7 @@ type globals struct {
 	// cpuProfile, when set, receives a pprof CPU profile of the command
 	// (hidden flag: for finding where a long run spends its time).
 	cpuProfile string
+	device     string
 }
 
 var g globals
@@ -77,6 +78,9 @@ leaves no partial file.`,
 				return usagef("--memory must be a number of GiB ≥ 0 (0 = what is available)")
 			}
 			par.SetThreads(g.threads)
+			if err := selectDevice(g.device); err != nil {
+				return err
+			}
 			findDataDir()
 			return startCPUProfile(g.cpuProfile)
 		},
@@ -88,6 +92,7 @@ leaves no partial file.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars")
 	pf.Float64Var(&g.memory, "memory", 0, "GiB this process may plan for (0: what is available, capped by a cgroup limit); give each of several processes on one machine its share")
 	pf.StringVar(&g.data, "data", "", "folder of the fetched data sets (default: $CTRECON_DATA, ./data, or data/ beside bin/)")
+	pf.StringVar(&g.device, "device", "cpu", deviceHelp)
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to this file")
 	pf.MarkHidden("cpuprofile")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

@@ -377,7 +377,10 @@ func storedPosterior(cmd *cobra.Command, o planOpts, scan *h5io.Scan, rc *h5io.R
 	if err != nil {
 		return nil, nil, err
 	}
-	A := radon.NewProjector(geo)
+	A, err := radon.NewOperator(geo)
+	if err != nil {
+		return nil, nil, err
+	}
 	n := scan.ImageSize
 	set := linearised.DefaultDIPSettings(memAvailable())
 	if o.closedForm {

@@ -52,7 +52,7 @@ iterate whose residual is at the noise level the file's noise_std gives
 			if err != nil {
 				return err
 			}
-			p, err := radon.NewProjectorChecked(geo)
+			p, err := radon.NewOperator(geo)
 			if err != nil {
 				return err
 			}

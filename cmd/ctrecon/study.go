@@ -18,6 +18,7 @@ import (
 	"github.com/ctrecon/ctrecon/datasets"
 	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/linearised"
+	"github.com/ctrecon/ctrecon/linop"
 	"github.com/ctrecon/ctrecon/metrics"
 	"github.com/ctrecon/ctrecon/radon"
 )
@@ -281,7 +282,10 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 			n := im.n
 			kind = im.kind()
 			geo := radon.NewGeometry(n, radon.EqualAngles(na))
-			A := radon.NewProjector(geo)
+			A, err := radon.NewOperator(geo)
+			if err != nil {
+				return err
+			}
 			var y []float32
 			if im.exact != nil {
 				y = im.exact(geo)
@@ -669,7 +673,7 @@ func mergeStudy(cmd *cobra.Command, o studyOpts) error {
 
 // mcDropout fits a DIP with channel dropout (p = 0.05 after every conv) and
 // returns the mean and variance of k stochastic forward passes.
-func mcDropout(ctx context.Context, arch dip.Arch, n int, A *radon.Projector, y []float32, s dip.FitSettings, k int, seed uint64) ([]float32, []float64, error) {
+func mcDropout(ctx context.Context, arch dip.Arch, n int, A linop.Operator, y []float32, s dip.FitSettings, k int, seed uint64) ([]float32, []float64, error) {
 	arch.DropoutP = 0.05
 	u, err := dip.NewUNet(arch, n)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/internal/par"
 	"github.com/ctrecon/ctrecon/linearised"
+	"github.com/ctrecon/ctrecon/linop"
 	"github.com/ctrecon/ctrecon/radon"
 	"github.com/ctrecon/ctrecon/volume"
 )
@@ -224,7 +225,10 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) (err error) {
 	if err != nil {
 		return err
 	}
-	A := radon.NewProjector(geo)
+	A, err := radon.NewOperator(geo)
+	if err != nil {
+		return err
+	}
 	n := scan.ImageSize
 	set := linearised.DefaultDIPSettings(memAvailable())
 	set.Regime, set.Method, set.MLL.Steps, set.MLL.FixNoise = regime, method, o.steps, o.fixNoise
@@ -250,7 +254,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) (err error) {
 	}
 	settings := fmt.Sprintf("regime=%s fit=%s steps=%d samples=%d delta=%v nofit=%v fixnoise=%v predcp=%v rank=%d maxrank=%d samplecg=%v prior=%s gprior=%v/%d seed=%d",
 		o.regime, o.fit, o.steps, o.samples, !o.noDelta, o.noFit, o.fixNoise, o.predcp, o.rank, o.maxRank, o.sampleCG, o.priorMean, o.gPrior, o.gPriorProbes, g.seed)
-	fp := fmt.Sprintf("%s scan=%s dip=%s threads=%d", settings, scanHash(scan), reconHash(rc), par.Threads())
+	fp := fmt.Sprintf("%s scan=%s dip=%s threads=%d", settings, scanHash(scan), reconHash(rc), par.Threads()) + backendTag()
 	job := volume.Job{Dir: volume.SliceDir(o.out), Fingerprint: fp, Range: rng, ScanSlices: scan.Slices}
 	if err := checkMemory(fmt.Sprintf("the assembled uncertainty of slices %s", rng),
 		volume.AssemblyBytes(rng.Len(), n, int64((2+o.samples)*n*n+len(model.Params)/model.Slices))); err != nil {
@@ -327,7 +331,7 @@ func reconHash(rc *h5io.Recon) string {
 // rows (/dip, its /slices row), the fitted hyperparameters (/linearised) and
 // this slice's values in /slices.
 func uncertaintySlice(cmd *cobra.Command, o uqOpts, rc *h5io.Recon, model *dip.Model, j, k int, scan *h5io.Scan,
-	A *radon.Projector, sino []float32, set linearised.DIPSettings, settings string) (*h5io.Recon, error) {
+	A linop.Operator, sino []float32, set linearised.DIPSettings, settings string) (*h5io.Recon, error) {
 	n := scan.ImageSize
 	sl, err := linearised.SliceOf(model, j)
 	if err != nil {
