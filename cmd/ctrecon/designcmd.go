@@ -216,7 +216,7 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	// The thread count is part of it: the DIP fit ends bit-identically only
 	// with the same --threads.
 	fp := fmt.Sprintf(fingerprintFiles+"%s start=%d budget=%d refit=%d eval=%v samples=%d seed=%d dipseeds=%v dipiters=%d fixedhyper=%v fixnoise=%v closedform=%v regime=%s threads=%d",
-		strings.Join(files, ","), o.start, o.budget, o.refit, evals, o.samples, g.seed, seedOffsets, o.dipIters, o.fixedHyper, o.fixNoise, o.closedForm, o.regime, par.Threads())
+		strings.Join(files, ","), o.start, o.budget, o.refit, evals, o.samples, g.seed, seedOffsets, o.dipIters, o.fixedHyper, o.fixNoise, o.closedForm, o.regime, par.Threads()) + backendTag()
 	statePath := filepath.Join(o.out, "state.json")
 	state := &designState{Fingerprint: fp, Runs: map[string]*design.RunState{}}
 	if b, err := os.ReadFile(statePath); err == nil {
