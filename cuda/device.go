@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"unsafe"
+
+	"github.com/ctrecon/ctrecon/radon"
 )
 
 // Device is one GPU with its primary context and the compiled kernels. It
@@ -23,6 +25,7 @@ type Device struct {
 	mod     uintptr
 	fwd     uintptr
 	bwd     uintptr
+	fbp     uintptr
 	mu      sync.Mutex
 	fault   error // first sticky fault: the context is unusable after it
 	closing bool
@@ -105,7 +108,10 @@ func Open(ordinal int) (*Device, error) {
 		if err := drv.check("cuModuleGetFunction joseph_forward", drv.cuModuleGetFunction(&d.fwd, d.mod, "joseph_forward")); err != nil {
 			return err
 		}
-		return drv.check("cuModuleGetFunction joseph_backward", drv.cuModuleGetFunction(&d.bwd, d.mod, "joseph_backward"))
+		if err := drv.check("cuModuleGetFunction joseph_backward", drv.cuModuleGetFunction(&d.bwd, d.mod, "joseph_backward")); err != nil {
+			return err
+		}
+		return drv.check("cuModuleGetFunction fbp_backproject", drv.cuModuleGetFunction(&d.fbp, d.mod, "fbp_backproject"))
 	})
 	keep(cubin)
 	if err != nil {
@@ -196,4 +202,55 @@ func (d *Device) launch(fn uintptr, name string, gx, gy, bx uint32, args ...unsa
 	}
 	keep(params, args)
 	return err
+}
+
+var _ radon.FBPBackend = (*Device)(nil)
+
+// BackprojectFBP is FBP's back-projection of r on the GPU
+// (radon.FBPBackend): the filtering stays on the CPU (FFTs of a few
+// hundred bins), the N²·angles interpolations run here.
+func (d *Device) BackprojectFBP(dst []float32, r *radon.FBPRows) error {
+	if len(dst) != r.N*r.N {
+		return fmt.Errorf("cuda: BackprojectFBP: %d values for a %d² image", len(dst), r.N)
+	}
+	var bufs []buffer
+	defer func() {
+		for _, b := range bufs {
+			d.free(b)
+		}
+	}()
+	up := func(p unsafe.Pointer, bytes uintptr) (buffer, error) {
+		b, err := d.alloc(bytes)
+		if err != nil {
+			return b, err
+		}
+		bufs = append(bufs, b)
+		return b, d.upload(b, p, bytes)
+	}
+	q, err := up(unsafe.Pointer(&r.Q[0]), uintptr(4*len(r.Q)))
+	if err != nil {
+		return err
+	}
+	u0, err := up(unsafe.Pointer(&r.U0[0]), uintptr(8*len(r.U0)))
+	if err != nil {
+		return err
+	}
+	c, err := up(unsafe.Pointer(&r.C[0]), uintptr(8*len(r.C)))
+	if err != nil {
+		return err
+	}
+	img, err := d.alloc(uintptr(4 * len(dst)))
+	if err != nil {
+		return err
+	}
+	bufs = append(bufs, img)
+	n, na, stride := int32(r.N), int32(r.NAngles), int32(r.Stride)
+	const block = 128
+	if err := d.launch(d.fbp, "fbp_backproject", uint32((len(dst)+block-1)/block), 1, block,
+		unsafe.Pointer(&q.ptr), unsafe.Pointer(&img.ptr), unsafe.Pointer(&u0.ptr), unsafe.Pointer(&c.ptr),
+		unsafe.Pointer(&n), unsafe.Pointer(&na), unsafe.Pointer(&stride)); err != nil {
+		return err
+	}
+	keep(r)
+	return d.download(unsafe.Pointer(&dst[0]), img, uintptr(4*len(dst)))
 }

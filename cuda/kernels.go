@@ -110,6 +110,31 @@ extern "C" __global__ void joseph_backward(
     for (int b = 0; b < nb; b++)
         img[(size_t)(b0 + b) * n * n + p] = sRow[b] + sCol[b];
 }
+
+// FBP's back-projection (radon.FBPRows.backprojectRows): one thread per
+// pixel, angles in pairs as on the CPU.
+__device__ __forceinline__ float fbpInterp(const float* __restrict__ row, long long u) {
+    int k = (int)(u >> 32);
+    float f = frac32(u);
+    float v = row[k], w = row[k + 1];
+    return v + f * (w - v);
+}
+
+extern "C" __global__ void fbp_backproject(const float* __restrict__ q, float* __restrict__ img,
+    const long long* __restrict__ u0, const long long* __restrict__ c, int n, int nangles, int stride)
+{
+    int p = blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= n * n) return;
+    int i = p / n, j = p - i * n;
+    float acc = 0.0f;
+    int a = 0;
+    for (; a + 1 < nangles; a += 2) {
+        acc += fbpInterp(q + (size_t)a * stride, u0[a * n + i] + (long long)j * c[a]) +
+               fbpInterp(q + (size_t)(a + 1) * stride, u0[(a + 1) * n + i] + (long long)j * c[a + 1]);
+    }
+    if (a < nangles) acc += fbpInterp(q + (size_t)a * stride, u0[a * n + i] + (long long)j * c[a]);
+    img[p] = acc;
+}
 `
 
 // kernelOptions: exact IEEE float arithmetic, no contraction into FMA.

@@ -94,26 +94,41 @@ type FBPSettings struct {
 // An invalid geometry or setting is returned as an error; slices of the
 // wrong length are a programmer mistake and panic with linop.ErrShape.
 func FBP(dst, sino []float32, g Geometry, s FBPSettings) error {
-	if err := g.Validate(); err != nil {
+	cut, err := checkFBP(g, s)
+	if err != nil {
 		return err
 	}
+	checkBatch("FBP", dst, sino, g.ImageLen(), g.SinoLen())
+	if g.Beam == Fan {
+		return fanFBP(dst, sino, g, s.Filter, cut)
+	}
+	backendMu.RLock()
+	fb, ok := backend.(FBPBackend)
+	backendMu.RUnlock()
+	if ok {
+		return fb.BackprojectFBP(dst, fbpRows(sino, g, s.Filter, cut))
+	}
+	q, qpad, stride := filterRows(sino, len(g.Angles), g.NDet, g.DetSpacing, parallelReach(g), s.Filter, cut, nil, fbpUpsample, angleWeights(g.Angles))
+	backprojectInterp(dst, q, qpad, stride, fbpUpsample, g)
+	return nil
+}
+
+// checkFBP validates FBP's geometry and settings and returns the cutoff.
+func checkFBP(g Geometry, s FBPSettings) (float64, error) {
+	if err := g.Validate(); err != nil {
+		return 0, err
+	}
 	if s.Filter < 0 || int(s.Filter) >= len(filterNames) {
-		return fmt.Errorf("radon: FBP: unknown filter %d", int(s.Filter))
+		return 0, fmt.Errorf("radon: FBP: unknown filter %d", int(s.Filter))
 	}
 	cut := s.Cutoff
 	if cut == 0 {
 		cut = 1
 	}
 	if !(cut > 0 && cut <= 1) {
-		return fmt.Errorf("radon: FBP: cutoff %g, must be in (0, 1]", s.Cutoff)
+		return 0, fmt.Errorf("radon: FBP: cutoff %g, must be in (0, 1]", s.Cutoff)
 	}
-	checkBatch("FBP", dst, sino, g.ImageLen(), g.SinoLen())
-	if g.Beam == Fan {
-		return fanFBP(dst, sino, g, s.Filter, cut)
-	}
-	q, qpad, stride := filterRows(sino, len(g.Angles), g.NDet, g.DetSpacing, parallelReach(g), s.Filter, cut, nil, fbpUpsample, angleWeights(g.Angles))
-	backprojectInterp(dst, q, qpad, stride, fbpUpsample, g)
-	return nil
+	return cut, nil
 }
 
 // parallelReach is how far from the detector's centre (detector units) a
