@@ -26,6 +26,7 @@ type Device struct {
 	fwd     uintptr
 	bwd     uintptr
 	fbp     uintptr
+	tr      uintptr
 	mu      sync.Mutex
 	fault   error // first sticky fault: the context is unusable after it
 	closing bool
@@ -111,7 +112,10 @@ func Open(ordinal int) (*Device, error) {
 		if err := drv.check("cuModuleGetFunction joseph_backward", drv.cuModuleGetFunction(&d.bwd, d.mod, "joseph_backward")); err != nil {
 			return err
 		}
-		return drv.check("cuModuleGetFunction fbp_backproject", drv.cuModuleGetFunction(&d.fbp, d.mod, "fbp_backproject"))
+		if err := drv.check("cuModuleGetFunction fbp_backproject", drv.cuModuleGetFunction(&d.fbp, d.mod, "fbp_backproject")); err != nil {
+			return err
+		}
+		return drv.check("cuModuleGetFunction transpose", drv.cuModuleGetFunction(&d.tr, d.mod, "transpose"))
 	})
 	keep(cubin)
 	if err != nil {
@@ -192,10 +196,15 @@ func (d *Device) download(dst unsafe.Pointer, b buffer, n uintptr) error {
 // launch runs kernel fn on a gx×gy grid of bx-thread blocks with the given
 // arguments (each a pointer to the argument's value) and waits for it.
 func (d *Device) launch(fn uintptr, name string, gx, gy, bx uint32, args ...unsafe.Pointer) error {
+	return d.launch3(fn, name, [3]uint32{gx, gy, 1}, [3]uint32{bx, 1, 1}, args...)
+}
+
+// launch3 is launch with three-dimensional grid and block sizes.
+func (d *Device) launch3(fn uintptr, name string, grid, block [3]uint32, args ...unsafe.Pointer) error {
 	params := make([]unsafe.Pointer, len(args))
 	copy(params, args)
 	err := d.call(func() int32 {
-		return d.d.cuLaunchKernel(fn, gx, gy, 1, bx, 1, 1, 0, 0, unsafe.Pointer(&params[0]), nil)
+		return d.d.cuLaunchKernel(fn, grid[0], grid[1], grid[2], block[0], block[1], block[2], 0, 0, unsafe.Pointer(&params[0]), nil)
 	}, "cuLaunchKernel "+name)
 	if err == nil {
 		err = d.call(func() int32 { return d.d.cuCtxSynchronize() }, "kernel "+name)

@@ -8,15 +8,41 @@ package cuda
 //
 // Layouts: images [slice][N][N], sinograms [slice][angle·NDet + bin]; the
 // ray table as in radon.RayTable. One thread per (ray, slice) in the
-// forward kernel; one thread per (pixel, chunk of up to SLICES slices) in
+// forward kernel, which reads rays nearer horizontal from a transposed copy
+// (as the CPU does); one thread per (pixel, chunk of up to SLICES slices) in
 // the backward one, which finds each angle's rays by bisection once and
 // reuses them for every slice of its chunk.
 const kernelSource = `
 #define SLICES 8
 
-__device__ __forceinline__ float pix(const float* __restrict__ im, int n, bool col, int r, int j) {
+// pix reads working row r, column j of the image (row-traversed rays) or
+// of its transpose imT (column-traversed rays, whose working row r is image
+// column r): both are row reads, so a warp's neighbouring rays read
+// neighbouring addresses.
+__device__ __forceinline__ float pix(const float* __restrict__ im, const float* __restrict__ imT, int n, bool col, int r, int j) {
     if (j < 0 || j >= n) return 0.0f;
-    return col ? im[j * n + r] : im[r * n + j];
+    return col ? imT[r * n + j] : im[r * n + j];
+}
+
+// transpose writes the transposes of a batch of n×n images, 32×32 tiles
+// through shared memory (grid: tiles × tiles × slices, 32×8 threads).
+extern "C" __global__ void transpose(const float* __restrict__ in, float* __restrict__ out, int n)
+{
+    __shared__ float tile[32][33];
+    const float* src = in + (size_t)blockIdx.z * n * n;
+    float* dst = out + (size_t)blockIdx.z * n * n;
+    int x = blockIdx.x * 32 + threadIdx.x, y0 = blockIdx.y * 32;
+    for (int dy = threadIdx.y; dy < 32; dy += 8) {
+        int y = y0 + dy;
+        if (x < n && y < n) tile[dy][threadIdx.x] = src[y * n + x];
+    }
+    __syncthreads();
+    x = blockIdx.y * 32 + threadIdx.x;
+    y0 = blockIdx.x * 32;
+    for (int dy = threadIdx.y; dy < 32; dy += 8) {
+        int y = y0 + dy;
+        if (x < n && y < n) dst[y * n + x] = tile[threadIdx.x][dy];
+    }
 }
 
 __device__ __forceinline__ float frac32(long long x) {
@@ -24,7 +50,7 @@ __device__ __forceinline__ float frac32(long long x) {
 }
 
 extern "C" __global__ void joseph_forward(
-    const float* __restrict__ img, float* __restrict__ sino,
+    const float* __restrict__ img, const float* __restrict__ imgT, float* __restrict__ sino,
     const long long* __restrict__ q, const long long* __restrict__ g,
     const int* __restrict__ r0s, const int* __restrict__ r1s,
     const float* __restrict__ w, const unsigned char* __restrict__ cols,
@@ -34,6 +60,7 @@ extern "C" __global__ void joseph_forward(
     if (ray >= nrays) return;
     int b = blockIdx.y;
     const float* im = img + (size_t)b * n * n;
+    const float* imT = imgT + (size_t)b * n * n;
     int r0 = r0s[ray], r1 = r1s[ray];
     bool col = cols[ray] != 0;
     long long G = g[ray];
@@ -42,7 +69,7 @@ extern "C" __global__ void joseph_forward(
     for (int r = r0; r < r1; r++) {
         int j = (int)(x >> 32) - pad;
         float f = frac32(x);
-        float v0 = pix(im, n, col, r, j), v1 = pix(im, n, col, r, j + 1);
+        float v0 = pix(im, imT, n, col, r, j), v1 = pix(im, imT, n, col, r, j + 1);
         float t = v0 + f * (v1 - v0);
         if (((r - r0) & 1) == 0) s0 += t; else s1 += t;
         x += G;

@@ -18,6 +18,13 @@ const cudaStubs = `
 #define __global__
 #define __device__
 #define __forceinline__ inline
+#define __shared__ static
+// Host emulation of a block barrier: a block's threads are run once with
+// phase 0, returning at the barrier, then again with phase 1 (the first
+// part rewrites the same values), so every write before the barrier
+// happens before any read after it.
+static int phase = 1;
+#define __syncthreads() do { if (phase == 0) return; } while (0)
 struct dim3_ { unsigned x, y, z; };
 static dim3_ blockIdx, blockDim, threadIdx;
 static inline int min(int a, int b) { return a < b ? a : b; }
@@ -49,6 +56,17 @@ func TestKernelSourceParses(t *testing.T) {
 // looping over the grid as the GPU would, and writes both results.
 const hostHarness = `
 #include <cstdio>
+// Runs one block of the transpose kernel with the barrier emulated.
+static void transposeHost(const float* in, float* out, int n, unsigned bx, unsigned by, unsigned bz) {
+    blockIdx.x = bx; blockIdx.y = by; blockIdx.z = bz;
+    for (phase = 0; phase < 2; phase++)
+        for (unsigned ty = 0; ty < 8; ty++)
+            for (unsigned tx = 0; tx < 32; tx++) {
+                threadIdx.x = tx; threadIdx.y = ty;
+                transpose(in, out, n);
+            }
+    phase = 1;
+}
 #include <cstdint>
 #include <vector>
 template <class T> static void rd(FILE* f, std::vector<T>& v, size_t n) { v.resize(n); if (n && fread(v.data(), sizeof(T), n, f) != n) throw 1; }
@@ -62,13 +80,17 @@ int main(int argc, char** argv) {
     rd(f, ro, na + 1); rd(f, rl, nruns); rd(f, rh, nruns); rd(f, rc, nruns);
     rd(f, img, (size_t)batch * n * n); rd(f, sino, (size_t)batch * nr);
     fclose(f);
-    std::vector<float> fwd((size_t)batch * nr, -1.0f), bwd((size_t)batch * n * n, -1.0f);
+    std::vector<float> fwd((size_t)batch * nr, -1.0f), bwd((size_t)batch * n * n, -1.0f), imgT((size_t)batch * n * n, -1.0f);
+    for (unsigned bz = 0; bz < (unsigned)batch; bz++)
+        for (unsigned by = 0; by < (unsigned)(n + 31) / 32; by++)
+            for (unsigned bx = 0; bx < (unsigned)(n + 31) / 32; bx++)
+                transposeHost(img.data(), imgT.data(), n, bx, by, bz);
     blockDim.x = 128;
     for (unsigned by = 0; by < (unsigned)batch; by++)
         for (unsigned bx = 0; bx < (unsigned)(nr + 127) / 128; bx++)
             for (unsigned tx = 0; tx < 128; tx++) {
                 blockIdx.x = bx; blockIdx.y = by; threadIdx.x = tx;
-                joseph_forward(img.data(), fwd.data(), q.data(), g.data(), r0.data(), r1.data(), w.data(), col.data(), n, nr, pad);
+                joseph_forward(img.data(), imgT.data(), fwd.data(), q.data(), g.data(), r0.data(), r1.data(), w.data(), col.data(), n, nr, pad);
             }
     for (unsigned by = 0; by < (unsigned)(batch + SLICES - 1) / SLICES; by++)
         for (unsigned bx = 0; bx < (unsigned)(n * n + 127) / 128; bx++)

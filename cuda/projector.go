@@ -32,6 +32,7 @@ type Projector struct {
 	err   error
 	table []buffer // q, g, r0, r1, w, col, runOff, runLo, runHi, runCol
 	img   buffer   // images, grown to the largest batch seen
+	imgT  buffer   // their transposes (for rays nearer horizontal)
 	sino  buffer
 	// Timing of the last call, for benchmarks: host→device, kernel,
 	// device→host.
@@ -102,8 +103,9 @@ func (p *Projector) Close() {
 		p.dev.free(b)
 	}
 	p.dev.free(p.img)
+	p.dev.free(p.imgT)
 	p.dev.free(p.sino)
-	p.table, p.img, p.sino = nil, buffer{}, buffer{}
+	p.table, p.img, p.imgT, p.sino = nil, buffer{}, buffer{}, buffer{}
 }
 
 // Dims returns (rays, pixels) as radon.Projector's.
@@ -120,12 +122,17 @@ func (p *Projector) Err() error {
 func (p *Projector) ensure(k int) error {
 	if need := uintptr(4 * k * p.n); p.img.size < need {
 		p.dev.free(p.img)
-		p.img = buffer{}
+		p.dev.free(p.imgT)
+		p.img, p.imgT = buffer{}, buffer{}
 		b, err := p.dev.alloc(need)
 		if err != nil {
 			return err
 		}
 		p.img = b
+		if b, err = p.dev.alloc(need); err != nil {
+			return err
+		}
+		p.imgT = b
 	}
 	if need := uintptr(4 * k * p.m); p.sino.size < need {
 		p.dev.free(p.sino)
@@ -158,10 +165,15 @@ func (p *Projector) Forward(dst, x []float32, k int) error {
 	}
 	t1 := time.Now()
 	n, nrays, pad := int32(p.tab.N), int32(p.m), int32(p.tab.Pad)
+	tiles := uint32((p.tab.N + 31) / 32)
+	if err := p.dev.launch3(p.dev.tr, "transpose", [3]uint32{tiles, tiles, uint32(k)}, [3]uint32{32, 8, 1},
+		unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&n)); err != nil {
+		return err
+	}
 	const block = 128
 	tb := p.table
 	err := p.dev.launch(p.dev.fwd, "joseph_forward", uint32((p.m+block-1)/block), uint32(k), block,
-		unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.sino.ptr),
+		unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&p.sino.ptr),
 		unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[2].ptr), unsafe.Pointer(&tb[3].ptr),
 		unsafe.Pointer(&tb[4].ptr), unsafe.Pointer(&tb[5].ptr),
 		unsafe.Pointer(&n), unsafe.Pointer(&nrays), unsafe.Pointer(&pad))
