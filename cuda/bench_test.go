@@ -52,3 +52,30 @@ func BenchmarkGPUForward512Batch128(b *testing.B) { benchGPU(b, true, 128) }
 func BenchmarkGPUBack512Batch128(b *testing.B)    { benchGPU(b, false, 128) }
 func BenchmarkGPUForward512Single(b *testing.B)   { benchGPU(b, true, 1) }
 func BenchmarkGPUBack512Single(b *testing.B)      { benchGPU(b, false, 1) }
+
+// benchCPU is the same geometry on radon's CPU projector (all cores), for
+// the GPU/CPU ratio in the same run; batch 8.
+func benchCPU(b *testing.B, forward bool) {
+	g := radon.NewGeometry(512, radon.EqualAngles(720))
+	g.NDet = 725
+	p := radon.NewProjector(g)
+	m, n := p.Dims()
+	const k = 8
+	rng := rand.New(rand.NewPCG(1, 1))
+	in, out := randVec(k*n, rng), make([]float32, k*m)
+	if !forward {
+		in, out = randVec(k*m, rng), make([]float32, k*n)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if forward {
+			p.ApplyBatch(out, in, k)
+		} else {
+			p.AdjointBatch(out, in, k)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*k), "ns/slice")
+}
+
+func BenchmarkCPUForward512Batch8(b *testing.B) { benchCPU(b, true) }
+func BenchmarkCPUBack512Batch8(b *testing.B)    { benchCPU(b, false) }

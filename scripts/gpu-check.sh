@@ -11,7 +11,7 @@
 #
 # It writes nvidia-smi.txt, tests.txt (every cuda test, required to find
 # the GPU), bench.txt (512², 720 angles, 725 bins: batch 128 and single
-# slice) and cli.txt (the CLI on a phantom with --device gpu against cpu)
+# slice, and the CPU projector on the same geometry for the ratio) and cli.txt (the CLI on a phantom with --device gpu against cpu)
 # under $OUT, and summary.txt with each step's exit status. Each step has
 # its own time limit, so one hang does not take the others with it.
 set -u
@@ -34,6 +34,8 @@ CTRECON_REQUIRE_GPU=1 timeout 240 build/cuda.test -test.v -test.count 1 > "$out/
 echo "tests: exit $?" >> "$out/summary.txt"
 timeout 150 build/cuda.test -test.run '^$' -test.bench GPU -test.benchtime 20x > "$out/bench.txt" 2>&1
 echo "bench: exit $?" >> "$out/summary.txt"
+timeout 120 build/cuda.test -test.run '^$' -test.bench CPU -test.benchtime 2x >> "$out/bench.txt" 2>&1
+echo "bench cpu: exit $?" >> "$out/summary.txt"
 
 if [ -x build/ctrecon ] && tar -C build -xJf build/lib.tar.xz; then
 	export LD_LIBRARY_PATH=$PWD/build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
