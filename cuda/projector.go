@@ -120,7 +120,7 @@ func (p *Projector) Err() error {
 
 // ensure grows the image and sinogram buffers to k slices.
 func (p *Projector) ensure(k int) error {
-	if need := uintptr(4 * k * p.n); p.img.size < need {
+	if need := uintptr(4 * k * p.n); p.img.size < need || p.imgT.size < need {
 		p.dev.free(p.img)
 		p.dev.free(p.imgT)
 		p.img, p.imgT = buffer{}, buffer{}
