@@ -111,18 +111,7 @@ int main(int argc, char** argv) {
 // for bit. What it cannot check is CUDA itself (memory, launches); the
 // indexing, the bisection and the arithmetic are the kernels' own.
 func TestKernelsOnHost(t *testing.T) {
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		t.Skip("no g++ to run the kernels on the host with")
-	}
-	dir := t.TempDir()
-	src, bin := filepath.Join(dir, "host.cpp"), filepath.Join(dir, "host")
-	if err := os.WriteFile(src, []byte(cudaStubs+kernelSource+hostHarness), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(gxx, "-std=c++17", "-O1", "-ffp-contract=off", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("g++: %v\n%s", err, out)
-	}
+	bin := hostProgram(t, hostHarness)
 	rng := rand.New(rand.NewPCG(14, 3))
 	fan := radon.NewFanGeometry(37, radon.FullAngles(23), 60, 30)
 	fan.Detector, fan.CenterOffset = radon.Arc, 0.4
@@ -132,28 +121,9 @@ func TestKernelsOnHost(t *testing.T) {
 		m, n := p.Dims()
 		const batch = 11 // one full chunk of SLICES = 8 and a remainder
 		x, y := randVec(batch*n, rng), randVec(batch*m, rng)
-		var buf bytes.Buffer
-		for _, v := range []any{
+		res := runHost(t, bin, batch*(m+n),
 			[]int32{int32(tab.N), int32(tab.NDet), int32(tab.NAngles), int32(tab.Pad), int32(m), int32(len(tab.RunLo)), batch},
-			tab.Q, tab.G, tab.R0, tab.R1, tab.W, tab.Col, tab.RunOff, tab.RunLo, tab.RunHi, tab.RunCol, x, y,
-		} {
-			binary.Write(&buf, binary.LittleEndian, v)
-		}
-		in, out := filepath.Join(dir, "in.bin"), filepath.Join(dir, "out.bin")
-		if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if o, err := exec.Command(bin, in, out).CombinedOutput(); err != nil {
-			t.Fatalf("host kernels: %v\n%s", err, o)
-		}
-		raw, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := make([]float32, batch*(m+n))
-		if err := binary.Read(bytes.NewReader(raw), binary.LittleEndian, res); err != nil {
-			t.Fatal(err)
-		}
+			tab.Q, tab.G, tab.R0, tab.R1, tab.W, tab.Col, tab.RunOff, tab.RunLo, tab.RunHi, tab.RunCol, x, y)
 		wantF, wantB := make([]float32, batch*m), make([]float32, batch*n)
 		p.ApplyBatch(wantF, x, batch)
 		p.AdjointBatch(wantB, y, batch)
@@ -200,18 +170,7 @@ int main(int argc, char** argv) {
 // TestFBPKernelOnHost: fbp_backproject run on the host equals radon.FBP
 // bit for bit (odd and even angle counts, an axis offset).
 func TestFBPKernelOnHost(t *testing.T) {
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		t.Skip("no g++ to run the kernels on the host with")
-	}
-	dir := t.TempDir()
-	src, bin := filepath.Join(dir, "fbp.cpp"), filepath.Join(dir, "fbp")
-	if err := os.WriteFile(src, []byte(cudaStubs+kernelSource+fbpHarness), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(gxx, "-std=c++17", "-O1", "-ffp-contract=off", "-o", bin, src).CombinedOutput(); err != nil {
-		t.Fatalf("g++: %v\n%s", err, out)
-	}
+	bin := hostProgram(t, fbpHarness)
 	rng := rand.New(rand.NewPCG(14, 4))
 	for _, g := range []radon.Geometry{radon.NewGeometry(45, radon.EqualAngles(31)), radon.NewGeometry(30, radon.EqualAngles(12))} {
 		g.CenterOffset = -0.6
@@ -221,25 +180,7 @@ func TestFBPKernelOnHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var buf bytes.Buffer
-		for _, v := range []any{[]int32{int32(r.N), int32(r.NAngles), int32(r.Stride)}, r.Q, r.U0, r.C} {
-			binary.Write(&buf, binary.LittleEndian, v)
-		}
-		in, out := filepath.Join(dir, "in.bin"), filepath.Join(dir, "out.bin")
-		if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if o, err := exec.Command(bin, in, out).CombinedOutput(); err != nil {
-			t.Fatalf("host kernel: %v\n%s", err, o)
-		}
-		raw, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := make([]float32, g.ImageLen())
-		if err := binary.Read(bytes.NewReader(raw), binary.LittleEndian, got); err != nil {
-			t.Fatal(err)
-		}
+		got := runHost(t, bin, g.ImageLen(), []int32{int32(r.N), int32(r.NAngles), int32(r.Stride)}, r.Q, r.U0, r.C)
 		want := make([]float32, g.ImageLen())
 		if err := radon.FBP(want, y, g, s); err != nil {
 			t.Fatal(err)
@@ -250,4 +191,51 @@ func TestFBPKernelOnHost(t *testing.T) {
 			}
 		}
 	}
+}
+
+// hostProgram compiles the kernels with a harness into a host program
+// (g++, no contraction into FMA, as --fmad=false on the GPU), or skips the
+// test without g++.
+func hostProgram(t *testing.T, harness string) string {
+	t.Helper()
+	gxx, err := exec.LookPath("g++")
+	if err != nil {
+		t.Skip("no g++ to run the kernels on the host with")
+	}
+	dir := t.TempDir()
+	src, bin := filepath.Join(dir, "host.cpp"), filepath.Join(dir, "host")
+	if err := os.WriteFile(src, []byte(cudaStubs+kernelSource+harness), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(gxx, "-std=c++17", "-O1", "-ffp-contract=off", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("g++: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runHost writes the inputs (little-endian, in order) to a file, runs the
+// host program on it and returns the first n float32 it writes.
+func runHost(t *testing.T, bin string, n int, inputs ...any) []float32 {
+	t.Helper()
+	var buf bytes.Buffer
+	for _, v := range inputs {
+		binary.Write(&buf, binary.LittleEndian, v)
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.bin"), filepath.Join(dir, "out.bin")
+	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := exec.Command(bin, in, out).CombinedOutput(); err != nil {
+		t.Fatalf("host kernels: %v\n%s", err, o)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make([]float32, n)
+	if err := binary.Read(bytes.NewReader(raw), binary.LittleEndian, res); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

@@ -151,41 +151,21 @@ func (p *Projector) Forward(dst, x []float32, k int) error {
 	if len(dst) != k*p.m || len(x) != k*p.n {
 		return fmt.Errorf("%w: cuda.Forward: %d and %d values for %d slices of %d rays and %d pixels", linop.ErrShape, len(dst), len(x), k, p.m, p.n)
 	}
-	if k == 0 {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err := p.ensure(k); err != nil {
-		return err
-	}
-	t0 := time.Now()
-	if err := p.dev.upload(p.img, unsafe.Pointer(&x[0]), uintptr(4*len(x))); err != nil {
-		return err
-	}
-	t1 := time.Now()
-	n, nrays, pad := int32(p.tab.N), int32(p.m), int32(p.tab.Pad)
-	tiles := uint32((p.tab.N + 31) / 32)
-	if err := p.dev.launch3(p.dev.tr, "transpose", [3]uint32{tiles, tiles, uint32(k)}, [3]uint32{32, 8, 1},
-		unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&n)); err != nil {
-		return err
-	}
-	const block = 128
-	tb := p.table
-	err := p.dev.launch(p.dev.fwd, "joseph_forward", uint32((p.m+block-1)/block), uint32(k), block,
-		unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&p.sino.ptr),
-		unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[2].ptr), unsafe.Pointer(&tb[3].ptr),
-		unsafe.Pointer(&tb[4].ptr), unsafe.Pointer(&tb[5].ptr),
-		unsafe.Pointer(&n), unsafe.Pointer(&nrays), unsafe.Pointer(&pad))
-	if err != nil {
-		return err
-	}
-	t2 := time.Now()
-	if err := p.dev.download(unsafe.Pointer(&dst[0]), p.sino, uintptr(4*len(dst))); err != nil {
-		return err
-	}
-	p.LastCopyIn, p.LastKernel, p.LastCopyOut = t1.Sub(t0), t2.Sub(t1), time.Since(t2)
-	return nil
+	return p.call(dst, x, k, true, func() error {
+		n, nrays, pad := int32(p.tab.N), int32(p.m), int32(p.tab.Pad)
+		tiles := uint32((p.tab.N + 31) / 32)
+		if err := p.dev.launch3(p.dev.tr, "transpose", [3]uint32{tiles, tiles, uint32(k)}, [3]uint32{32, 8, 1},
+			unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&n)); err != nil {
+			return err
+		}
+		const block = 128
+		tb := p.table
+		return p.dev.launch(p.dev.fwd, "joseph_forward", uint32((p.m+block-1)/block), uint32(k), block,
+			unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&p.sino.ptr),
+			unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[2].ptr), unsafe.Pointer(&tb[3].ptr),
+			unsafe.Pointer(&tb[4].ptr), unsafe.Pointer(&tb[5].ptr),
+			unsafe.Pointer(&n), unsafe.Pointer(&nrays), unsafe.Pointer(&pad))
+	})
 }
 
 // backSlices is the kernel's chunk of slices per thread (SLICES).
@@ -196,6 +176,22 @@ func (p *Projector) Back(dst, y []float32, k int) error {
 	if len(dst) != k*p.n || len(y) != k*p.m {
 		return fmt.Errorf("%w: cuda.Back: %d and %d values for %d slices of %d pixels and %d rays", linop.ErrShape, len(dst), len(y), k, p.n, p.m)
 	}
+	return p.call(dst, y, k, false, func() error {
+		n, ndet, na, pad, batch := int32(p.tab.N), int32(p.tab.NDet), int32(p.tab.NAngles), int32(p.tab.Pad), int32(k)
+		const block = 128
+		tb := p.table
+		return p.dev.launch(p.dev.bwd, "joseph_backward", uint32((p.n+block-1)/block), uint32((k+backSlices-1)/backSlices), block,
+			unsafe.Pointer(&p.sino.ptr), unsafe.Pointer(&p.img.ptr),
+			unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[4].ptr),
+			unsafe.Pointer(&tb[6].ptr), unsafe.Pointer(&tb[7].ptr), unsafe.Pointer(&tb[8].ptr), unsafe.Pointer(&tb[9].ptr),
+			unsafe.Pointer(&n), unsafe.Pointer(&ndet), unsafe.Pointer(&na), unsafe.Pointer(&pad), unsafe.Pointer(&batch))
+	})
+}
+
+// call runs one batched product of k slices: src into the image buffer
+// (forward) or the sinogram buffer, the kernels, the other buffer into
+// dst; each part timed for benchmarks.
+func (p *Projector) call(dst, src []float32, k int, forward bool, kernels func() error) error {
 	if k == 0 {
 		return nil
 	}
@@ -204,24 +200,20 @@ func (p *Projector) Back(dst, y []float32, k int) error {
 	if err := p.ensure(k); err != nil {
 		return err
 	}
+	in, out := &p.sino, &p.img
+	if forward {
+		in, out = &p.img, &p.sino
+	}
 	t0 := time.Now()
-	if err := p.dev.upload(p.sino, unsafe.Pointer(&y[0]), uintptr(4*len(y))); err != nil {
+	if err := p.dev.upload(*in, unsafe.Pointer(&src[0]), uintptr(4*len(src))); err != nil {
 		return err
 	}
 	t1 := time.Now()
-	n, ndet, na, pad, batch := int32(p.tab.N), int32(p.tab.NDet), int32(p.tab.NAngles), int32(p.tab.Pad), int32(k)
-	const block = 128
-	tb := p.table
-	err := p.dev.launch(p.dev.bwd, "joseph_backward", uint32((p.n+block-1)/block), uint32((k+backSlices-1)/backSlices), block,
-		unsafe.Pointer(&p.sino.ptr), unsafe.Pointer(&p.img.ptr),
-		unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[4].ptr),
-		unsafe.Pointer(&tb[6].ptr), unsafe.Pointer(&tb[7].ptr), unsafe.Pointer(&tb[8].ptr), unsafe.Pointer(&tb[9].ptr),
-		unsafe.Pointer(&n), unsafe.Pointer(&ndet), unsafe.Pointer(&na), unsafe.Pointer(&pad), unsafe.Pointer(&batch))
-	if err != nil {
+	if err := kernels(); err != nil {
 		return err
 	}
 	t2 := time.Now()
-	if err := p.dev.download(unsafe.Pointer(&dst[0]), p.img, uintptr(4*len(dst))); err != nil {
+	if err := p.dev.download(unsafe.Pointer(&dst[0]), *out, uintptr(4*len(dst))); err != nil {
 		return err
 	}
 	p.LastCopyIn, p.LastKernel, p.LastCopyOut = t1.Sub(t0), t2.Sub(t1), time.Since(t2)
