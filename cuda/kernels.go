@@ -13,6 +13,7 @@ package cuda
 // the backward one, which finds each angle's rays by bisection once and
 // reuses them for every slice of its chunk.
 const kernelSource = `
+// Only built-in types: NVRTC compiles this without any header.
 #define SLICES 8
 
 // pix reads working row r, column j of the image (row-traversed rays) or
@@ -29,8 +30,8 @@ __device__ __forceinline__ float pix(const float* __restrict__ im, const float* 
 extern "C" __global__ void transpose(const float* __restrict__ in, float* __restrict__ out, int n)
 {
     __shared__ float tile[32][33];
-    const float* src = in + (size_t)blockIdx.z * n * n;
-    float* dst = out + (size_t)blockIdx.z * n * n;
+    const float* src = in + (unsigned long long)blockIdx.z * n * n;
+    float* dst = out + (unsigned long long)blockIdx.z * n * n;
     int x = blockIdx.x * 32 + threadIdx.x, y0 = blockIdx.y * 32;
     for (int dy = threadIdx.y; dy < 32; dy += 8) {
         int y = y0 + dy;
@@ -59,8 +60,8 @@ extern "C" __global__ void joseph_forward(
     int ray = blockIdx.x * blockDim.x + threadIdx.x;
     if (ray >= nrays) return;
     int b = blockIdx.y;
-    const float* im = img + (size_t)b * n * n;
-    const float* imT = imgT + (size_t)b * n * n;
+    const float* im = img + (unsigned long long)b * n * n;
+    const float* imT = imgT + (unsigned long long)b * n * n;
     int r0 = r0s[ray], r1 = r1s[ray];
     bool col = cols[ray] != 0;
     long long G = g[ray];
@@ -74,12 +75,12 @@ extern "C" __global__ void joseph_forward(
         if (((r - r0) & 1) == 0) s0 += t; else s1 += t;
         x += G;
     }
-    sino[(size_t)b * nrays + ray] = (s0 + s1) * w[ray];
+    sino[(unsigned long long)b * nrays + ray] = (s0 + s1) * w[ray];
 }
 
 // addRun adds bins [k0, k1) of angle a to the pixel at working row r,
 // padded column c, for the nb slices of the chunk (radon's pixelRun).
-__device__ __forceinline__ void addRun(float* s, const float* __restrict__ sino, size_t sinoStride,
+__device__ __forceinline__ void addRun(float* s, const float* __restrict__ sino, unsigned long long sinoStride,
     const long long* __restrict__ q, const long long* __restrict__ g, const float* __restrict__ w,
     int base, int k0, int k1, int r, int c, int nb)
 {
@@ -120,10 +121,10 @@ extern "C" __global__ void joseph_backward(
     int p = blockIdx.x * blockDim.x + threadIdx.x;
     if (p >= n * n) return;
     int b0 = blockIdx.y * SLICES;
-    int nb = min(SLICES, batch - b0);
+    int nb = batch - b0 < SLICES ? batch - b0 : SLICES;
     int i = p / n, j = p - i * n;
-    size_t nrays = (size_t)nangles * ndet;
-    const float* sn = sino + (size_t)b0 * nrays;
+    unsigned long long nrays = (unsigned long long)nangles * ndet;
+    const float* sn = sino + (unsigned long long)b0 * nrays;
     float sRow[SLICES], sCol[SLICES];
     for (int b = 0; b < SLICES; b++) { sRow[b] = 0.0f; sCol[b] = 0.0f; }
     for (int a = 0; a < nangles; a++) {
@@ -135,7 +136,7 @@ extern "C" __global__ void joseph_backward(
         }
     }
     for (int b = 0; b < nb; b++)
-        img[(size_t)(b0 + b) * n * n + p] = sRow[b] + sCol[b];
+        img[(unsigned long long)(b0 + b) * n * n + p] = sRow[b] + sCol[b];
 }
 
 // FBP's back-projection (radon.FBPRows.backprojectRows): one thread per
@@ -156,10 +157,10 @@ extern "C" __global__ void fbp_backproject(const float* __restrict__ q, float* _
     float acc = 0.0f;
     int a = 0;
     for (; a + 1 < nangles; a += 2) {
-        acc += fbpInterp(q + (size_t)a * stride, u0[a * n + i] + (long long)j * c[a]) +
-               fbpInterp(q + (size_t)(a + 1) * stride, u0[(a + 1) * n + i] + (long long)j * c[a + 1]);
+        acc += fbpInterp(q + (unsigned long long)a * stride, u0[a * n + i] + (long long)j * c[a]) +
+               fbpInterp(q + (unsigned long long)(a + 1) * stride, u0[(a + 1) * n + i] + (long long)j * c[a + 1]);
     }
-    if (a < nangles) acc += fbpInterp(q + (size_t)a * stride, u0[a * n + i] + (long long)j * c[a]);
+    if (a < nangles) acc += fbpInterp(q + (unsigned long long)a * stride, u0[a * n + i] + (long long)j * c[a]);
     img[p] = acc;
 }
 `

@@ -27,8 +27,6 @@ static int phase = 1;
 #define __syncthreads() do { if (phase == 0) return; } while (0)
 struct dim3_ { unsigned x, y, z; };
 static dim3_ blockIdx, blockDim, threadIdx;
-static inline int min(int a, int b) { return a < b ? a : b; }
-#include <cstddef>
 `
 
 // TestKernelSourceParses checks the CUDA C of kernels.go with g++
