@@ -150,7 +150,7 @@ func (d *Device) call(f func() int32, what string) error {
 	if sticky[res] {
 		d.mu.Lock()
 		if d.fault == nil {
-			d.fault = fmt.Errorf("%v (a sticky fault: the GPU context is unusable for the rest of this process)", err)
+			d.fault = fmt.Errorf("%w (a sticky fault: the GPU context is unusable for the rest of this process)", err)
 		}
 		d.mu.Unlock()
 	}

@@ -3,6 +3,8 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -71,7 +73,7 @@ var (
 // loadDriver opens libcuda.so.1 once per process and binds the functions.
 func loadDriver() (*driverAPI, error) {
 	loadOnce.Do(func() {
-		h, err := purego.Dlopen("libcuda.so.1", purego.RTLD_NOW|purego.RTLD_GLOBAL)
+		h, err := purego.Dlopen(libPath("libcuda.so.1"), purego.RTLD_NOW|purego.RTLD_GLOBAL)
 		if err != nil {
 			loadErr = fmt.Errorf("%w: cannot load the driver library libcuda.so.1 (%v)", ErrNoDevice, err)
 			return
@@ -103,6 +105,27 @@ func loadDriver() (*driverAPI, error) {
 		drv = d
 	})
 	return drv, loadErr
+}
+
+// LibDirEnv names an environment variable: a folder searched before the
+// loader's path for libcuda.so.1 and NVRTC (a driver or toolkit installed
+// outside it; the tests' fake driver).
+const LibDirEnv = "CTRECON_CUDA_LIBDIR"
+
+// libPath is name inside $CTRECON_CUDA_LIBDIR when it is there, else name
+// (for the loader to find).
+func libPath(name string) string {
+	if d := os.Getenv(LibDirEnv); d != "" {
+		if p := filepath.Join(d, name); fileExists(p) {
+			return p
+		}
+	}
+	return name
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // check turns a CUresult into an error naming the call.

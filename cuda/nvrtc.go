@@ -30,7 +30,7 @@ func loadNVRTC() (*nvrtcAPI, error) {
 	var err error
 	var lib string
 	for _, name := range nvrtcNames {
-		if h, err = purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_GLOBAL); err == nil {
+		if h, err = purego.Dlopen(libPath(name), purego.RTLD_NOW|purego.RTLD_GLOBAL); err == nil {
 			lib = name
 			break
 		}
