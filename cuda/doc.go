@@ -19,6 +19,15 @@
 // atomics), which equal radon.Projector bit for bit; so the GPU projector
 // is the same exact matched pair A, Aᵀ, deterministic run to run.
 //
+// What is tested without a GPU: the kernels run on the host (g++, no FMA)
+// equal radon bit for bit, and a fake libcuda/NVRTC built by the tests
+// (device memory in host memory, launches run the host-compiled kernels)
+// takes the whole Go side through Open, compilation, copies and launches
+// with the same result, and through a faulting launch. What needs a GPU
+// (TestGPU*, the benchmarks; scripts/gpu-check.sh runs them): CUDA itself.
+// CTRECON_CUDA_LIBDIR (LibDirEnv) names a folder searched first for the
+// libraries.
+//
 // A kernel fault is an error, never a crash: a sticky fault (illegal
 // address, launch failure) disables the device for the rest of the
 // process, and Projector's linop methods, which cannot return errors, then
