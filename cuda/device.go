@@ -98,7 +98,7 @@ func Open(ordinal int) (*Device, error) {
 		return nil, err
 	}
 	d.NVRTC = nv.libraryTag
-	cubin, err := nv.compileCUBIN(kernelSource, "joseph.cu", d.Major, d.Minor, kernelOptions)
+	cubin, err := nv.compileCUBIN(KernelSource, "joseph.cu", d.Major, d.Minor, kernelOptions)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,6 @@
 package cuda
 
-// kernelSource is Joseph's method on the GPU, written line by line from the
+// KernelSource is Joseph's method on the GPU, written line by line from the
 // CPU references in package radon (RayTable.applyRays and adjointGather),
 // which are tested bit for bit against the CPU projector. Compiled with
 // --fmad=false: a + f·(b − a) and val − val·f must round as on the CPU
@@ -12,7 +12,7 @@ package cuda
 // (as the CPU does); one thread per (pixel, chunk of up to SLICES slices) in
 // the backward one, which finds each angle's rays by bisection once and
 // reuses them for every slice of its chunk.
-const kernelSource = `
+const KernelSource = `
 // Only built-in types: NVRTC compiles this without any header.
 #define SLICES 8
 

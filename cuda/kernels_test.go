@@ -9,25 +9,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ctrecon/ctrecon/internal/fakecuda"
 	"github.com/ctrecon/ctrecon/radon"
 )
-
-// cudaStubs lets a host C++ compiler parse the kernels: the CUDA
-// qualifiers become nothing and the built-in indices plain structs.
-const cudaStubs = `
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __shared__ static
-// Host emulation of a block barrier: a block's threads are run once with
-// phase 0, returning at the barrier, then again with phase 1 (the first
-// part rewrites the same values), so every write before the barrier
-// happens before any read after it.
-static int phase = 1;
-#define __syncthreads() do { if (phase == 0) return; } while (0)
-struct dim3_ { unsigned x, y, z; };
-static dim3_ blockIdx, blockDim, threadIdx;
-`
 
 // TestKernelSourceParses checks the CUDA C of kernels.go with g++
 // -fsyntax-only under stubs for the CUDA keywords, so that a typo is found
@@ -39,7 +23,7 @@ func TestKernelSourceParses(t *testing.T) {
 		t.Skip("no g++ to check the kernel source with")
 	}
 	f := filepath.Join(t.TempDir(), "joseph.cpp")
-	if err := os.WriteFile(f, []byte(cudaStubs+kernelSource), 0o644); err != nil {
+	if err := os.WriteFile(f, []byte(fakecuda.Stubs+KernelSource), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err := exec.Command(gxx, "-std=c++17", "-fsyntax-only", "-Wall", "-Werror", "-Wno-unused-function", f).CombinedOutput()
@@ -202,7 +186,7 @@ func hostProgram(t *testing.T, harness string) string {
 	}
 	dir := t.TempDir()
 	src, bin := filepath.Join(dir, "host.cpp"), filepath.Join(dir, "host")
-	if err := os.WriteFile(src, []byte(cudaStubs+kernelSource+harness), 0o644); err != nil {
+	if err := os.WriteFile(src, []byte(fakecuda.Stubs+KernelSource+harness), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(gxx, "-std=c++17", "-O1", "-ffp-contract=off", "-o", bin, src).CombinedOutput(); err != nil {

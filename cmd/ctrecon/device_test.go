@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ctrecon/ctrecon/cuda"
+	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/internal/fakecuda"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -43,5 +46,77 @@ func TestDeviceFlag(t *testing.T) {
 	mustRun(t, "--device", "cpu", "fbp", "-i", p("s.h5"), "-o", p("fbp-cpu.h5"))
 	if radon.BackendName() != "cpu" {
 		t.Errorf("backend %q after --device cpu", radon.BackendName())
+	}
+}
+
+// TestDeviceGPUWithFakeDriver runs the CLI with --device gpu on the fake
+// CUDA driver (internal/fakecuda: the real kernels run on the host inside
+// it) in a child process, and checks that fbp, tv, sirt and dip write the
+// same images bit for bit as with --device cpu, having launched kernels
+// with gpu and none with cpu: the whole path from the flag through
+// radon.NewOperator (and FBP's backend) to the kernels and back.
+func TestDeviceGPUWithFakeDriver(t *testing.T) {
+	if os.Getenv("CTRECON_FAKE_CLI_CHILD") != "" {
+		t.Skip("in the child")
+	}
+	dir := t.TempDir()
+	if err := fakecuda.Build(dir, cuda.KernelSource); errors.Is(err, fakecuda.ErrNoCompiler) {
+		t.Skip("no g++ to build the fake driver with")
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestDeviceGPUChild$", "-test.v")
+	cmd.Env = append(os.Environ(), cuda.LibDirEnv+"="+dir, "CTRECON_FAKE_CLI_CHILD="+t.TempDir(), "FAKE_CUDA_LOG="+filepath.Join(dir, "launches.log"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	} else {
+		t.Logf("child:\n%s", out)
+	}
+}
+
+// TestDeviceGPUChild is TestDeviceGPUWithFakeDriver's child.
+func TestDeviceGPUChild(t *testing.T) {
+	d := os.Getenv("CTRECON_FAKE_CLI_CHILD")
+	if d == "" {
+		t.Skip("runs as TestDeviceGPUWithFakeDriver's child")
+	}
+	p := func(s string) string { return filepath.Join(d, s) }
+	mustRun(t, "phantom", "--size", "24", "-o", p("img.h5"))
+	mustRun(t, "simulate", "-i", p("img.h5"), "--angles", "12", "-o", p("s.h5"))
+	launches := func() int { // kernels the fake driver has run so far
+		b, _ := os.ReadFile(os.Getenv("FAKE_CUDA_LOG"))
+		return strings.Count(string(b), "\n")
+	}
+	for _, dev := range []string{"cpu", "gpu"} {
+		for _, args := range [][]string{
+			{"fbp", "-i", p("s.h5"), "-o", p("fbp-" + dev + ".h5")},
+			{"tv", "-i", p("s.h5"), "--iters", "40", "-o", p("tv-" + dev + ".h5")},
+			{"sirt", "-i", p("s.h5"), "--iters", "20", "-o", p("sirt-" + dev + ".h5")},
+			{"dip", "-i", p("s.h5"), "--iters", "15", "-o", p("dip-" + dev + ".h5")},
+		} {
+			before := launches()
+			mustRun(t, append([]string{"--device", dev}, args...)...)
+			if n := launches() - before; (dev == "gpu") != (n > 0) {
+				t.Errorf("--device %s %s: %d kernel launches", dev, args[0], n)
+			}
+		}
+		if want := map[string]string{"cpu": "cpu", "gpu": "gpu Fake GPU"}[dev]; !strings.HasPrefix(radon.BackendName(), want) {
+			t.Fatalf("--device %s: backend %q", dev, radon.BackendName())
+		}
+	}
+	for _, m := range []string{"fbp", "tv", "sirt", "dip"} {
+		a, err := h5io.ReadRecon(p(m + "-cpu.h5"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := h5io.ReadRecon(p(m + "-gpu.h5"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range a.Image.Data {
+			if a.Image.Data[i] != b.Image.Data[i] {
+				t.Fatalf("%s: pixel %d: --device gpu %g, cpu %g", m, i, b.Image.Data[i], a.Image.Data[i])
+			}
+		}
 	}
 }
