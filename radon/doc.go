@@ -65,6 +65,16 @@
 // it at the discrepancy principle. AddNoise draws DESIGN's η-relative
 // Gaussian noise from a caller's *rand.Rand.
 //
+// # Other backends
+//
+// NewOperator is the one factory the reconstructions and designs use for A:
+// the CPU Projector, or the operator of a Backend set by SetBackend (the
+// CLI's --device; package cuda's GPU projector), which must be the same
+// matched pair. RayTable exports the projector's traversal and FBPRows
+// FBP's filtered rows and positions, so a backend computes the same
+// numbers; adjointGather and applyRays are their CPU references, equal to
+// Adjoint and Apply bit for bit (the GPU kernels are written from them).
+//
 // # Errors
 //
 // Run-time conditions (an invalid geometry or setting, as read from a file or
