@@ -15,7 +15,7 @@
 # are both safe: a finished part is skipped, an interrupted one continues.
 #
 # Environment: CTRECON (the binary; default bin/ctrecon beside this script),
-# DIP_FLAGS and UQ_FLAGS (extra flags, e.g. DIP_FLAGS="--warm-start"),
+# DIP_FLAGS and UQ_FLAGS (extra flags, e.g. DIP_FLAGS="--tv 0.0005 --warm-start --min-iters 100"),
 # THREADS (default: SLURM_CPUS_PER_TASK, else all CPUs), and for submit
 # SBATCH_FLAGS (e.g. "--partition=cpu --time=24:00:00 --mem=32G").
 set -euo pipefail
