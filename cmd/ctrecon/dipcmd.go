@@ -64,8 +64,8 @@ steps (without it a slice whose neighbour's network already meets the noise
 level stops at iteration 0). The warm start saves iterations only where the
 discrepancy stop binds: on the 108-slice head CT at 128² with --tv 5e-4,
 --warm-start took 10 min against about 5 h cold for 0.17 dB less PSNR, and
---warm-start --min-iters 100 about 30 min, 0.76 dB above the plain warm start
-and 0.4 dB above cold on the first 74 slices (docs/RESULTS.md). Each finished slice
+--warm-start --min-iters 100 about 30 min, 0.6 dB above the plain warm start
+and 0.45 dB above cold where cold fits were run (docs/RESULTS.md). Each finished slice
 is kept in OUT.slices/ and the slice in flight is checkpointed every
 --checkpoint-every iterations to OUT.ckpt; after an interruption (Ctrl-C, kill, a job engine's retry) the
 same command with --resume skips the finished slices, continues the one in
