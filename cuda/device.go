@@ -177,6 +177,17 @@ func (d *Device) free(b buffer) {
 	}
 }
 
+// allocCopy allocates n bytes, appends the buffer to *owned (whose owner
+// frees it) and copies n bytes at src into it.
+func (d *Device) allocCopy(owned *[]buffer, src unsafe.Pointer, n uintptr) (buffer, error) {
+	b, err := d.alloc(n)
+	if err != nil {
+		return b, err
+	}
+	*owned = append(*owned, b)
+	return b, d.upload(b, src, n)
+}
+
 // upload copies n bytes at src to b.
 func (d *Device) upload(b buffer, src unsafe.Pointer, n uintptr) error {
 	if n == 0 {
@@ -228,14 +239,7 @@ func (d *Device) BackprojectFBP(dst []float32, r *radon.FBPRows) error {
 			d.free(b)
 		}
 	}()
-	up := func(p unsafe.Pointer, bytes uintptr) (buffer, error) {
-		b, err := d.alloc(bytes)
-		if err != nil {
-			return b, err
-		}
-		bufs = append(bufs, b)
-		return b, d.upload(b, p, bytes)
-	}
+	up := func(p unsafe.Pointer, bytes uintptr) (buffer, error) { return d.allocCopy(&bufs, p, bytes) }
 	q, err := up(unsafe.Pointer(&r.Q[0]), uintptr(4*len(r.Q)))
 	if err != nil {
 		return err

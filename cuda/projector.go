@@ -53,14 +53,6 @@ func (d *Device) NewProjector(g radon.Geometry) (*Projector, error) {
 	t := cpu.RayTable()
 	m, n := cpu.Dims()
 	p := &Projector{dev: d, cpu: cpu, tab: t, m: m, n: n}
-	up := func(ptr unsafe.Pointer, bytes uintptr) error {
-		b, err := d.alloc(bytes)
-		if err != nil {
-			return err
-		}
-		p.table = append(p.table, b)
-		return d.upload(b, ptr, bytes)
-	}
 	nr, nruns := uintptr(len(t.Q)), uintptr(len(t.RunLo))
 	for _, a := range []struct {
 		ptr   unsafe.Pointer
@@ -73,7 +65,7 @@ func (d *Device) NewProjector(g radon.Geometry) (*Projector, error) {
 		{unsafe.Pointer(&t.RunLo[0]), 4 * nruns}, {unsafe.Pointer(&t.RunHi[0]), 4 * nruns},
 		{unsafe.Pointer(&t.RunCol[0]), nruns},
 	} {
-		if err := up(a.ptr, a.bytes); err != nil {
+		if _, err := d.allocCopy(&p.table, a.ptr, a.bytes); err != nil {
 			p.Close()
 			return nil, err
 		}
