@@ -72,7 +72,7 @@
 // CLI's --device; package cuda's GPU projector), which must be the same
 // matched pair. RayTable exports the projector's traversal and FBPRows
 // FBP's filtered rows and positions, so a backend computes the same
-// numbers; adjointGather and applyRays are their CPU references, equal to
+// numbers; adjointGather and applyRays (reference_test.go) are their CPU references, equal to
 // Adjoint and Apply bit for bit (the GPU kernels are written from them).
 //
 // # Errors

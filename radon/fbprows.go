@@ -58,29 +58,3 @@ func fbpRows(sino []float32, g Geometry, f Filter, cut float64) *FBPRows {
 	}
 	return r
 }
-
-// backprojectRows is the CPU reference of the GPU FBP back-projection:
-// pixel by pixel, angles in pairs ((v0 + f0(w0 − v0)) + (v1 + f1(w1 − v1))
-// added to the sum, then a last single angle), which is backprojectInterp's
-// order, so the two are equal bit for bit.
-func (r *FBPRows) backprojectRows(dst []float32) {
-	n := r.N
-	interp := func(a int, u int64) float32 {
-		k, f := tap(fixed(u))
-		row := r.Q[a*r.Stride:]
-		return row[k] + f*(row[k+1]-row[k])
-	}
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
-			var acc float32
-			a := 0
-			for ; a+1 < r.NAngles; a += 2 {
-				acc += interp(a, r.U0[a*n+i]+int64(j)*r.C[a]) + interp(a+1, r.U0[(a+1)*n+i]+int64(j)*r.C[a+1])
-			}
-			if a < r.NAngles {
-				acc += interp(a, r.U0[a*n+i]+int64(j)*r.C[a])
-			}
-			dst[i*n+j] = acc
-		}
-	}
-}
