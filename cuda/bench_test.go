@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -50,8 +51,24 @@ func benchGPU(b *testing.B, forward bool, k int) {
 
 func BenchmarkGPUForward512Batch128(b *testing.B) { benchGPU(b, true, 128) }
 func BenchmarkGPUBack512Batch128(b *testing.B)    { benchGPU(b, false, 128) }
-func BenchmarkGPUForward512Single(b *testing.B)   { benchGPU(b, true, 1) }
-func BenchmarkGPUBack512Single(b *testing.B)      { benchGPU(b, false, 1) }
+
+// BenchmarkGPUBlocks times other thread-block shapes than the projector's
+// (bins × angles forward, columns × rows backward), for tuning on a device.
+func BenchmarkGPUBlocks(b *testing.B) {
+	fwd, back := forwardBlock, backBlock
+	defer func() { forwardBlock, backBlock = fwd, back }()
+	for _, s := range [][3]uint32{{8, 32, 1}, {4, 64, 1}, {8, 16, 1}, {4, 32, 1}, {8, 64, 1}, {2, 128, 1}, {16, 16, 1}} {
+		forwardBlock = s
+		b.Run(fmt.Sprintf("forward%dx%d", s[0], s[1]), func(b *testing.B) { benchGPU(b, true, 128) })
+	}
+	forwardBlock = fwd
+	for _, s := range [][3]uint32{{32, 8, 1}, {16, 16, 1}, {32, 4, 1}} {
+		backBlock = s
+		b.Run(fmt.Sprintf("back%dx%d", s[0], s[1]), func(b *testing.B) { benchGPU(b, false, 128) })
+	}
+}
+func BenchmarkGPUForward512Single(b *testing.B) { benchGPU(b, true, 1) }
+func BenchmarkGPUBack512Single(b *testing.B)    { benchGPU(b, false, 1) }
 
 // benchCPU is the same geometry on radon's CPU projector (all cores), for
 // the GPU/CPU ratio in the same run; batch 8.

@@ -14,15 +14,16 @@ package cuda
 // reuses them for every slice of its chunk.
 const KernelSource = `
 // Only built-in types: NVRTC compiles this without any header.
+#ifndef SLICES
 #define SLICES 8
+#endif
 
-// pix reads working row r, column j of the image (row-traversed rays) or
-// of its transpose imT (column-traversed rays, whose working row r is image
+// pix reads column j of one working row of the image (row-traversed rays)
+// or of its transpose (column-traversed rays, whose working row r is image
 // column r): both are row reads, so a warp's neighbouring rays read
-// neighbouring addresses.
-__device__ __forceinline__ float pix(const float* __restrict__ im, const float* __restrict__ imT, int n, bool col, int r, int j) {
-    if (j < 0 || j >= n) return 0.0f;
-    return col ? imT[r * n + j] : im[r * n + j];
+// neighbouring addresses. Outside the row it is 0, as on the CPU.
+__device__ __forceinline__ float pix(const float* __restrict__ row, int n, int j) {
+    return (unsigned)j < (unsigned)n ? row[j] : 0.0f;
 }
 
 // transpose writes the transposes of a batch of n×n images, 32×32 tiles
@@ -46,83 +47,136 @@ extern "C" __global__ void transpose(const float* __restrict__ in, float* __rest
     }
 }
 
+// frac32 is the fractional part of a 32.32 fixed-point position. Its low
+// word converted as an unsigned 32-bit integer: the same value as the CPU's
+// (cheaper than converting the 64-bit integer, and exact either way).
 __device__ __forceinline__ float frac32(long long x) {
-    return (float)(x & 0xffffffffLL) * (1.0f / 4294967296.0f);
+    return (float)(unsigned)x * (1.0f / 4294967296.0f);
 }
 
+// joseph_forward: one thread per (ray, slice); a block holds neighbouring
+// bins (x) of neighbouring angles (y) of one slice (z), whose rays cross
+// nearly the same pixels row by row, so that its warps share cache lines.
+// Steps alternate between two partial sums as on the CPU; the loop takes
+// them in pairs so that no step branches on its parity.
 extern "C" __global__ void joseph_forward(
     const float* __restrict__ img, const float* __restrict__ imgT, float* __restrict__ sino,
     const long long* __restrict__ q, const long long* __restrict__ g,
     const int* __restrict__ r0s, const int* __restrict__ r1s,
     const float* __restrict__ w, const unsigned char* __restrict__ cols,
-    int n, int nrays, int pad)
+    int n, int ndet, int nangles, int pad)
 {
-    int ray = blockIdx.x * blockDim.x + threadIdx.x;
-    if (ray >= nrays) return;
-    int b = blockIdx.y;
-    const float* im = img + (unsigned long long)b * n * n;
-    const float* imT = imgT + (unsigned long long)b * n * n;
-    int r0 = r0s[ray], r1 = r1s[ray];
-    bool col = cols[ray] != 0;
+    int bin = blockIdx.x * blockDim.x + threadIdx.x, a = blockIdx.y * blockDim.y + threadIdx.y;
+    if (bin >= ndet || a >= nangles) return;
+    int ray = a * ndet + bin, nrays = nangles * ndet;
+    int b = blockIdx.z;
+    int r0 = r0s[ray], steps = r1s[ray] - r0;
+    const float* row = (cols[ray] != 0 ? imgT : img) + (unsigned long long)b * n * n + (long long)r0 * n;
     long long G = g[ray];
-    long long x = q[ray] + (long long)r0 * G;
+    long long x = q[ray] + (long long)r0 * G - ((long long)pad << 32);
     float s0 = 0.0f, s1 = 0.0f;
-    for (int r = r0; r < r1; r++) {
-        int j = (int)(x >> 32) - pad;
+    int r = 0;
+    for (; r + 1 < steps; r += 2) {
+        int j = (int)(x >> 32);
         float f = frac32(x);
-        float v0 = pix(im, imT, n, col, r, j), v1 = pix(im, imT, n, col, r, j + 1);
-        float t = v0 + f * (v1 - v0);
-        if (((r - r0) & 1) == 0) s0 += t; else s1 += t;
-        x += G;
+        float v0 = pix(row, n, j), v1 = pix(row, n, j + 1);
+        s0 += v0 + f * (v1 - v0);
+        x += G; row += n;
+        j = (int)(x >> 32);
+        f = frac32(x);
+        v0 = pix(row, n, j); v1 = pix(row, n, j + 1);
+        s1 += v0 + f * (v1 - v0);
+        x += G; row += n;
+    }
+    if (r < steps) {
+        int j = (int)(x >> 32);
+        float f = frac32(x);
+        float v0 = pix(row, n, j), v1 = pix(row, n, j + 1);
+        s0 += v0 + f * (v1 - v0);
     }
     sino[(unsigned long long)b * nrays + ray] = (s0 + s1) * w[ray];
 }
 
-// addRun adds bins [k0, k1) of angle a to the pixel at working row r,
-// padded column c, for the nb slices of the chunk (radon's pixelRun).
+// before reports whether ray k lies wholly before the pixel's window
+// [lo, hi) along the run's direction of increase: the predicate the run is
+// partitioned by (rays of one angle never cross, so it is monotonic).
+__device__ __forceinline__ bool before(long long xk, bool inc, long long lo, long long hi) {
+    return inc ? xk < lo : xk >= hi;
+}
+
+// addRun adds bins [k0, k1) of angle a (run u) to the pixel at working row
+// r, padded column c, for the nb slices of the chunk (radon's pixelRun).
+// The first ray that reaches the pixel is the run's partition point under
+// before(); the reference finds it by bisection. Here a guess from the
+// run's hints (linear interpolation between its end rays, in float) is
+// moved to the partition point by exact fixed-point probes: the same ray,
+// in about two probes instead of ~12 (exact for parallel beams, whose rays
+// are equally spaced; close for fans), and the probe that ends the walk
+// is the first ray's position.
 __device__ __forceinline__ void addRun(float* s, const float* __restrict__ sino, unsigned long long sinoStride,
     const long long* __restrict__ q, const long long* __restrict__ g, const float* __restrict__ w,
+    const float* __restrict__ hint, int direction,
     int base, int k0, int k1, int r, int c, int nb)
 {
     long long lo = (long long)(c - 1) << 32, hi = (long long)(c + 1) << 32;
-    long long xa = q[base + k0] + (long long)r * g[base + k0];
-    long long xb = q[base + k1 - 1] + (long long)r * g[base + k1 - 1];
-    bool inc = xb >= xa;
-    int a0 = k0, b0 = k1;
-    while (a0 < b0) {
-        int m = (int)((unsigned)(a0 + b0) >> 1);
-        long long xm = q[base + m] + (long long)r * g[base + m];
-        if ((inc && xm < lo) || (!inc && xm >= hi)) a0 = m + 1; else b0 = m;
+    const long long* qa = q + base;
+    const long long* ga = g + base;
+    bool inc = direction == 1;
+    if (direction == 2)
+        inc = qa[k1 - 1] + (long long)r * ga[k1 - 1] >= qa[k0] + (long long)r * ga[k0];
+    float fa = hint[0] + (float)r * hint[1], fb = hint[2] + (float)r * hint[3];
+    int k = k0;
+    if (fb != fa) {
+        float t = __fdividef((float)(inc ? c - 1 : c + 1) - fa, fb - fa);
+        float kf = (float)k0 + t * (float)(k1 - 1 - k0);
+        k = !(kf > (float)k0) ? k0 : (kf >= (float)k1 ? k1 : (int)kf); // NaN → k0
     }
-    for (int k = a0; k < k1; k++) {
-        int i = base + k;
-        long long xk = q[i] + (long long)r * g[i];
-        if (xk < lo || xk >= hi) break;
+    long long xk = 0;
+    if (k < k1 && before(xk = qa[k] + (long long)r * ga[k], inc, lo, hi)) {
+        do k++; while (k < k1 && before(xk = qa[k] + (long long)r * ga[k], inc, lo, hi));
+    } else {
+        while (k > k0) {
+            long long xp = qa[k - 1] + (long long)r * ga[k - 1];
+            if (before(xp, inc, lo, hi)) break;
+            k--;
+            xk = xp;
+        }
+    }
+    // Now xk is ray k's position (when k < k1); its rays reach the pixel
+    // until one leaves the window.
+    while (k < k1 && xk >= lo && xk < hi) {
         float f = frac32(xk);
         bool left = (int)(xk >> 32) == c;
-        float wk = w[i];
-        for (int b = 0; b < nb; b++) {
-            float v = sino[b * sinoStride + i];
-            if (v == 0.0f) continue;
-            float val = v * wk;
+        float wk = w[base + k];
+        const float* sk = sino + base + k;
+        // The CPU skips zero values; adding their ±0 contributions instead
+        // changes nothing, since a sum that starts at +0 is never −0 in
+        // round-to-nearest, and dropping the branch is cheaper here.
+        for (int b = 0; b < nb; b++, sk += sinoStride) {
+            float val = *sk * wk;
             float tt = val * f;
             s[b] += left ? val - tt : tt;
         }
+        if (++k < k1) xk = qa[k] + (long long)r * ga[k];
     }
 }
 
+// joseph_backward: one thread per (pixel, chunk of SLICES slices); a block
+// is a tile of pixels (x columns, y rows) of one chunk (z), whose rays and
+// sinogram bins overlap from row to row, so that its warps share them in
+// cache.
 extern "C" __global__ void joseph_backward(
     const float* __restrict__ sino, float* __restrict__ img,
     const long long* __restrict__ q, const long long* __restrict__ g, const float* __restrict__ w,
     const int* __restrict__ runOff, const int* __restrict__ runLo, const int* __restrict__ runHi,
-    const unsigned char* __restrict__ runCol,
+    const unsigned char* __restrict__ runCol, const float* __restrict__ runHint, const unsigned char* __restrict__ runDir,
     int n, int ndet, int nangles, int pad, int batch)
 {
-    int p = blockIdx.x * blockDim.x + threadIdx.x;
-    if (p >= n * n) return;
-    int b0 = blockIdx.y * SLICES;
+    int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= n || j >= n) return;
+    int p = i * n + j;
+    int b0 = blockIdx.z * SLICES;
     int nb = batch - b0 < SLICES ? batch - b0 : SLICES;
-    int i = p / n, j = p - i * n;
     unsigned long long nrays = (unsigned long long)nangles * ndet;
     const float* sn = sino + (unsigned long long)b0 * nrays;
     float sRow[SLICES], sCol[SLICES];
@@ -130,9 +184,9 @@ extern "C" __global__ void joseph_backward(
     for (int a = 0; a < nangles; a++) {
         for (int u = runOff[a]; u < runOff[a + 1]; u++) {
             if (runCol[u] == 0)
-                addRun(sRow, sn, nrays, q, g, w, a * ndet, runLo[u], runHi[u], i, j + pad, nb);
+                addRun(sRow, sn, nrays, q, g, w, runHint + 4 * u, runDir[u], a * ndet, runLo[u], runHi[u], i, j + pad, nb);
             else
-                addRun(sCol, sn, nrays, q, g, w, a * ndet, runLo[u], runHi[u], j, i + pad, nb);
+                addRun(sCol, sn, nrays, q, g, w, runHint + 4 * u, runDir[u], a * ndet, runLo[u], runHi[u], j, i + pad, nb);
         }
     }
     for (int b = 0; b < nb; b++)

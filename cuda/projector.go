@@ -30,7 +30,7 @@ type Projector struct {
 
 	mu    sync.Mutex
 	err   error
-	table []buffer // q, g, r0, r1, w, col, runOff, runLo, runHi, runCol
+	table []buffer // q, g, r0, r1, w, col, runOff, runLo, runHi, runCol, run hints, run directions
 	img   buffer   // images, grown to the largest batch seen
 	imgT  buffer   // their transposes (for rays nearer horizontal)
 	sino  buffer
@@ -54,6 +54,7 @@ func (d *Device) NewProjector(g radon.Geometry) (*Projector, error) {
 	m, n := cpu.Dims()
 	p := &Projector{dev: d, cpu: cpu, tab: t, m: m, n: n}
 	nr, nruns := uintptr(len(t.Q)), uintptr(len(t.RunLo))
+	hint, dir := runHints(t)
 	for _, a := range []struct {
 		ptr   unsafe.Pointer
 		bytes uintptr
@@ -64,13 +65,14 @@ func (d *Device) NewProjector(g radon.Geometry) (*Projector, error) {
 		{unsafe.Pointer(&t.RunOff[0]), 4 * uintptr(len(t.RunOff))},
 		{unsafe.Pointer(&t.RunLo[0]), 4 * nruns}, {unsafe.Pointer(&t.RunHi[0]), 4 * nruns},
 		{unsafe.Pointer(&t.RunCol[0]), nruns},
+		{unsafe.Pointer(&hint[0]), 16 * nruns}, {unsafe.Pointer(&dir[0]), nruns},
 	} {
 		if _, err := d.allocCopy(&p.table, a.ptr, a.bytes); err != nil {
 			p.Close()
 			return nil, err
 		}
 	}
-	keep(t)
+	keep(t, hint, dir)
 	// Projectors made through radon.NewOperator are not closed by their
 	// users (they are linop.Operators); free their memory with them.
 	runtime.SetFinalizer(p, (*Projector).Close)
@@ -144,24 +146,37 @@ func (p *Projector) Forward(dst, x []float32, k int) error {
 		return fmt.Errorf("%w: cuda.Forward: %d and %d values for %d slices of %d rays and %d pixels", linop.ErrShape, len(dst), len(x), k, p.m, p.n)
 	}
 	return p.call(dst, x, k, true, func() error {
-		n, nrays, pad := int32(p.tab.N), int32(p.m), int32(p.tab.Pad)
+		n, pad := int32(p.tab.N), int32(p.tab.Pad)
 		tiles := uint32((p.tab.N + 31) / 32)
 		if err := p.dev.launch3(p.dev.tr, "transpose", [3]uint32{tiles, tiles, uint32(k)}, [3]uint32{32, 8, 1},
 			unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&n)); err != nil {
 			return err
 		}
-		const block = 128
+		ndet, na := int32(p.tab.NDet), int32(p.tab.NAngles)
 		tb := p.table
-		return p.dev.launch(p.dev.fwd, "joseph_forward", uint32((p.m+block-1)/block), uint32(k), block,
+		return p.dev.launch3(p.dev.fwd, "joseph_forward", grid(forwardBlock, p.tab.NDet, p.tab.NAngles, k), forwardBlock,
 			unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&p.sino.ptr),
 			unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[2].ptr), unsafe.Pointer(&tb[3].ptr),
 			unsafe.Pointer(&tb[4].ptr), unsafe.Pointer(&tb[5].ptr),
-			unsafe.Pointer(&n), unsafe.Pointer(&nrays), unsafe.Pointer(&pad))
+			unsafe.Pointer(&n), unsafe.Pointer(&ndet), unsafe.Pointer(&na), unsafe.Pointer(&pad))
 	})
 }
 
 // backSlices is the kernel's chunk of slices per thread (SLICES).
 const backSlices = 8
+
+// Thread blocks: forward, bins × angles; backward, columns × rows (see the
+// kernels for why two-dimensional).
+var (
+	forwardBlock = [3]uint32{4, 32, 1}
+	backBlock    = [3]uint32{32, 8, 1}
+)
+
+// grid is the launch grid that covers nx × ny × nz threads in blocks of
+// the given shape.
+func grid(block [3]uint32, nx, ny, nz int) [3]uint32 {
+	return [3]uint32{(uint32(nx) + block[0] - 1) / block[0], (uint32(ny) + block[1] - 1) / block[1], uint32(nz)}
+}
 
 // Back sets dst = Aᵀ y for k sinograms stored back to back, on the GPU.
 func (p *Projector) Back(dst, y []float32, k int) error {
@@ -170,12 +185,12 @@ func (p *Projector) Back(dst, y []float32, k int) error {
 	}
 	return p.call(dst, y, k, false, func() error {
 		n, ndet, na, pad, batch := int32(p.tab.N), int32(p.tab.NDet), int32(p.tab.NAngles), int32(p.tab.Pad), int32(k)
-		const block = 128
 		tb := p.table
-		return p.dev.launch(p.dev.bwd, "joseph_backward", uint32((p.n+block-1)/block), uint32((k+backSlices-1)/backSlices), block,
+		return p.dev.launch3(p.dev.bwd, "joseph_backward", grid(backBlock, p.tab.N, p.tab.N, (k+backSlices-1)/backSlices), backBlock,
 			unsafe.Pointer(&p.sino.ptr), unsafe.Pointer(&p.img.ptr),
 			unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[4].ptr),
 			unsafe.Pointer(&tb[6].ptr), unsafe.Pointer(&tb[7].ptr), unsafe.Pointer(&tb[8].ptr), unsafe.Pointer(&tb[9].ptr),
+			unsafe.Pointer(&tb[10].ptr), unsafe.Pointer(&tb[11].ptr),
 			unsafe.Pointer(&n), unsafe.Pointer(&ndet), unsafe.Pointer(&na), unsafe.Pointer(&pad), unsafe.Pointer(&batch))
 	})
 }

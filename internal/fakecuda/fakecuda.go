@@ -55,6 +55,8 @@ const Stubs = `
 // happens before any read after it.
 static int phase = 1;
 #define __syncthreads() do { if (phase == 0) return; } while (0)
+// The GPU's fast division (approximate there; used only for guesses).
+static inline float __fdividef(float a, float b) { return a / b; }
 struct dim3_ { unsigned x, y, z; };
 static dim3_ blockIdx, blockDim, threadIdx;
 `
@@ -108,10 +110,11 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
             threadIdx.x = tx; threadIdx.y = ty; threadIdx.z = tz;
             switch (id) {
             case 1: joseph_forward(P(const float*, 0), P(const float*, 1), P(float*, 2), P(const long long*, 3), P(const long long*, 4),
-                        P(const int*, 5), P(const int*, 6), P(const float*, 7), P(const unsigned char*, 8), P(int, 9), P(int, 10), P(int, 11)); break;
+                        P(const int*, 5), P(const int*, 6), P(const float*, 7), P(const unsigned char*, 8), P(int, 9), P(int, 10), P(int, 11), P(int, 12)); break;
             case 2: joseph_backward(P(const float*, 0), P(float*, 1), P(const long long*, 2), P(const long long*, 3), P(const float*, 4),
                         P(const int*, 5), P(const int*, 6), P(const int*, 7), P(const unsigned char*, 8),
-                        P(int, 9), P(int, 10), P(int, 11), P(int, 12), P(int, 13)); break;
+                        P(const float*, 9), P(const unsigned char*, 10),
+                        P(int, 11), P(int, 12), P(int, 13), P(int, 14), P(int, 15)); break;
             case 3: fbp_backproject(P(const float*, 0), P(float*, 1), P(const long long*, 2), P(const long long*, 3), P(int, 4), P(int, 5), P(int, 6)); break;
             case 4: transpose(P(const float*, 0), P(float*, 1), P(int, 2)); break;
             default: return 400;
