@@ -92,7 +92,7 @@ leaves no partial file.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress bars")
 	pf.Float64Var(&g.memory, "memory", 0, "GiB this process may plan for (0: what is available, capped by a cgroup limit); give each of several processes on one machine its share")
 	pf.StringVar(&g.data, "data", "", "folder of the fetched data sets (default: $CTRECON_DATA, ./data, or data/ beside bin/)")
-	pf.StringVar(&g.device, "device", "cpu", deviceHelp)
+	pf.StringVar(&g.device, "device", "auto", deviceHelp)
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to this file")
 	pf.MarkHidden("cpuprofile")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
