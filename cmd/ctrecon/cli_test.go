@@ -16,6 +16,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -83,7 +84,7 @@ func TestPipelinePhantomSimulateFBP(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns, _ := h5io.ReadScan(p("scan.h5"))
-	geo, _ := scanGeometry(ns)
+	geo, _ := pipeline.ScanGeometry(ns)
 	want := make([]float32, 64*64)
 	if err := radon.FBP(want, ns.Sinogram(nil, 0), geo, radon.FBPSettings{Filter: radon.Hann}); err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func TestPipelinePhantomSimulateFBP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ageo, _ := scanGeometry(scan)
+	ageo, _ := pipeline.ScanGeometry(scan)
 	wantTV := make([]float32, 64*64)
 	if err := radon.TV(wantTV, scan.Sinogram(nil, 0), ageo,
 		radon.TVSettings{Iters: 100, Lambda: radon.TVLambdaForNoise(ageo, scan.NoiseStd)}, nil); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/volume"
 	"math"
 	"os"
@@ -178,7 +179,7 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 		if !(scan.NoiseStd > 0) {
 			return fmt.Errorf("%s does not record noise_std; the DIP's stopping rule needs it", path)
 		}
-		geo, err := scanGeometry(scan)
+		geo, err := pipeline.ScanGeometry(scan)
 		if err != nil {
 			return err
 		}
@@ -190,7 +191,7 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 		}
 		// The scans' names and contents, not their paths: a study can be
 		// resumed from the same scans regenerated elsewhere (simulate is seeded).
-		files = append(files, filepath.Base(path)+"#"+scanHash(scan))
+		files = append(files, filepath.Base(path)+"#"+h5io.ScanHash(scan))
 		base := strings.TrimSuffix(filepath.Base(path), ".h5")
 		for k := 0; k < scan.Slices; k++ {
 			images = append(images, &design.LoopImage{Name: fmt.Sprintf("%s:%d", base, k), Geo: geo, Full: scan.Sinogram(nil, k),

@@ -1,23 +1,17 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ctrecon/ctrecon/dip"
-	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/internal/par"
-	"github.com/ctrecon/ctrecon/linop"
-	"github.com/ctrecon/ctrecon/metrics"
-	"github.com/ctrecon/ctrecon/radon"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/volume"
 )
 
@@ -184,7 +178,7 @@ func checkMemory(what string, need int64) error {
 	return nil
 }
 
-func runDIP(cmd *cobra.Command, o dipOpts) (err error) {
+func runDIP(cmd *cobra.Command, o dipOpts) error {
 	if o.in == "" {
 		return usagef("an input scan is required: -i SCAN")
 	}
@@ -200,13 +194,14 @@ func runDIP(cmd *cobra.Command, o dipOpts) (err error) {
 		return usagef("--iters must be ≥ 0, --lr > 0 and --checkpoint-every ≥ 1")
 	case o.stop == "holdout" && !(o.holdout > 0 && o.holdout < 0.5):
 		return usagef("--holdout must be in (0, 0.5)")
+	case o.minIters < 0:
+		return usagef("--min-iters must be ≥ 0")
 	}
 	scan, err := loadScan(cmd, o.in)
 	if err != nil {
 		return err
 	}
-	geo, err := scanGeometry(scan)
-	if err != nil {
+	if _, err := pipeline.ScanGeometry(scan); err != nil {
 		return err
 	}
 	n := scan.ImageSize
@@ -221,214 +216,38 @@ func runDIP(cmd *cobra.Command, o dipOpts) (err error) {
 	if err := arch.Validate(n); err != nil {
 		return err
 	}
-	need, err := dip.EstimateBytes(arch, n, 1)
-	if err != nil {
-		return err
-	}
-	if err := checkMemory(fmt.Sprintf("the %s U-Net at %d²", preset, n), need); err != nil {
-		return err
-	}
-	base := dip.DefaultFitSettings(n, scan.Angles(), scan.NoiseRel)
+	fit := dip.DefaultFitSettings(n, scan.Angles(), scan.NoiseRel)
 	if o.iters > 0 {
-		base.MaxIter = o.iters
+		fit.MaxIter = o.iters
 	}
 	if o.tv >= 0 {
-		base.Gamma = o.tv
+		fit.Gamma = o.tv
 	}
-	base.LR, base.Tau, base.Seed = o.lr, o.tau, g.seed
-	if o.minIters < 0 {
-		return usagef("--min-iters must be ≥ 0")
-	}
-	base.MinIter = o.minIters
+	fit.LR, fit.Tau, fit.Seed, fit.MinIter = o.lr, o.tau, g.seed, o.minIters
 	if o.stop == "holdout" {
-		base.HoldOut = o.holdout
+		fit.HoldOut = o.holdout
 	}
 	lo, hi, err := parseSlices(o.slices, scan.Slices)
 	if err != nil {
 		return err
 	}
-	rng := volume.Range{Lo: lo, Hi: hi}
-	A, err := radon.NewOperator(geo)
-	if err != nil {
-		return err
-	}
-	ckpt := o.out + ".ckpt"
-	// settings are what make slices comparable (merge checks them); the
-	// fingerprint adds what makes a resumed slice bit-identical.
-	settings := fmt.Sprintf("preset=%s input=%s iters=%d lr=%g tv=%g stop=%s tau=%g holdout=%g seed=%d warm_start=%v",
-		preset, o.input, base.MaxIter, base.LR, base.Gamma, o.stop, o.tau, base.HoldOut, g.seed, o.warm)
-	if o.minIters > 0 { // only when set, so that earlier runs still resume and merge
-		settings += fmt.Sprintf(" min_iters=%d", o.minIters)
-	}
-	fp := fmt.Sprintf("%s scan=%s threads=%d", settings, scanHash(scan), par.Threads()) + backendTag()
-	job := volume.Job{Dir: volume.SliceDir(o.out), Fingerprint: fp, Range: rng, ScanSlices: scan.Slices}
-	u0, err := dip.NewUNet(arch, n)
-	if err != nil {
-		return err
-	}
-	// One slice's network at a time, plus the assembled volume (image,
-	// input and parameters per slice).
-	need += volume.AssemblyBytes(rng.Len(), n, int64(u0.NumParams()+n*n))
-	if err := checkMemory(fmt.Sprintf("dip on slices %s (%s U-Net at %d²)", rng, preset, n), need); err != nil {
-		return err
-	}
-	if !o.resume {
-		if _, err := os.Stat(ckpt); err == nil {
-			return fmt.Errorf("%s exists from an interrupted run: add --resume to continue it, or delete it to start again", ckpt)
-		}
-	}
-	if err := job.Start(o.resume); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			job.Abandon()
-		}
-	}()
-	start := time.Now()
-	sino := make([]float32, geo.SinoLen())
-	var prevParams []float32 // the previous slice's trained weights (--warm-start)
-	for k := rng.Lo; k < rng.Hi; k++ {
-		if done, err := job.Done(k); err != nil {
-			return err
-		} else if done {
-			if o.warm {
-				rc, err := job.Load(k)
-				if err != nil {
-					return err
-				}
-				m, err := dip.ReadModel(job.Dir, rc)
-				if err != nil {
-					return err
-				}
-				prevParams = m.Params
-			}
-			logf("slice %d: done in an earlier run", k)
-			continue
-		}
-		t0 := time.Now()
-		scan.Sinogram(sino, k)
-		s := base
-		if scan.NoiseStd > 0 {
-			s.NoiseStd = scan.NoiseStd
-		} else if s.NoiseStd, err = dip.EstimateNoiseStd(sino, geo.NDet); err != nil {
-			return err
-		}
-		if o.stop != "discrepancy" {
-			s.NoiseStd = 0
-		}
-		if o.input == "fbp" {
-			s.Input = make([]float32, n*n)
-			if err := radon.FBP(s.Input, sino, geo, radon.FBPSettings{Filter: radon.Hann}); err != nil {
-				return err
-			}
-		}
-		if scan.GroundTruth != nil {
-			s.GroundTruth = scan.GroundTruth.Slice(k)
-		}
-		if o.warm && prevParams != nil {
-			s.InitParams = prevParams
-		}
-		if _, err := os.Stat(ckpt); err == nil && o.resume {
-			cp, err := readCheckpoint(ckpt, fp)
-			if err != nil {
-				return err
-			}
-			if cp.slice == k {
-				s.Resume = cp.state
-				logf("resuming %s: slice %d, iteration %d", o.out, k, cp.state.Iter)
-			}
-		}
-		u, err := dip.NewUNet(arch, n)
-		if err != nil {
-			return err
-		}
-		res, err := fitCheckpointed(cmd, u, A, sino, s, o.ckptEvery, k, scan.Slices, func(st dip.FitState) error {
-			err := writeCheckpoint(ckpt, fp, k, st)
+	job := &pipeline.DIPVolume{Scan: scan, ScanPath: absPath(o.in), Out: o.out, Range: volume.Range{Lo: lo, Hi: hi},
+		Preset: preset, Arch: arch, Fit: fit, Input: o.input, Stop: o.stop, WarmStart: o.warm,
+		CheckpointEvery: o.ckptEvery, Resume: o.resume, Threads: par.Threads(), Backend: backendTag(),
+		Hooks: cliHooks()}
+	return job.Run(cmd.Context())
+}
+
+// cliHooks connect a pipeline run to the CLI: its log, progress bars,
+// memory check and the tests' checkpoint hook.
+func cliHooks() pipeline.Hooks {
+	return pipeline.Hooks{Logf: logf, CheckMemory: checkMemory,
+		NewBar: func(total int, what string) pipeline.Progress { return newBar(total, what) },
+		AfterCheckpoint: func() {
 			if afterCheckpoint != nil {
 				afterCheckpoint()
 			}
-			return err
-		})
-		if err != nil {
-			if errors.Is(err, cmd.Context().Err()) {
-				logf("interrupted: slices before %d are kept in %s and the fit of slice %d in %s; run the same command with --resume to continue", k, job.Dir, k, ckpt)
-			}
-			return err
-		}
-		rc := dipSliceResult(res, preset, arch, n, o, base, settings, scan, k, time.Since(t0).Seconds())
-		if err := job.Save(k, rc); err != nil {
-			return err
-		}
-		os.Remove(ckpt)
-		prevParams = res.Params
-		msg := fmt.Sprintf("slice %d: stopped by %s after %d iterations, best iterate %d", k, res.Reason, res.Iter, res.BestIter)
-		if !math.IsNaN(res.PSNR) {
-			msg += fmt.Sprintf(", PSNR %.2f dB", res.PSNR)
-		}
-		logf("%s (%s)", msg, fmtDur(time.Since(t0).Seconds()))
-	}
-	out, err := job.Assemble()
-	if err != nil {
-		return err
-	}
-	out.SetAttr("scan", absPath(o.in))
-	if err := h5io.WriteRecon(o.out, out); err != nil {
-		return err
-	}
-	job.Clean()
-	os.Remove(ckpt)
-	logf("wrote %s: slices %s (%s)", o.out, rng, fmtDur(time.Since(start).Seconds()))
-	return nil
-}
-
-// stopCodes numbers the DIP's stop reasons in the per-slice table.
-var stopCodes = []string{"discrepancy", "held-out", "max-iter", "cancelled"}
-
-func stopCode(reason string) float32 {
-	for i, r := range stopCodes {
-		if r == reason {
-			return float32(i)
-		}
-	}
-	return float32(len(stopCodes))
-}
-
-// dipSliceResult is one fitted slice as a one-slice reconstruction: the
-// image, the trained model (/dip) and the slice's row of the per-slice
-// table (/slices).
-func dipSliceResult(res dip.FitResult, preset string, arch dip.Arch, n int, o dipOpts, base dip.FitSettings,
-	settings string, scan *h5io.Scan, k int, seconds float64) *h5io.Recon {
-	model := &dip.Model{Preset: preset, Arch: arch, N: n, Slices: 1,
-		Input: res.State.Input, OutputScale: []float32{res.State.OutputScale}, Params: res.Params}
-	model.Attrs = []h5io.Attr{{Name: "gamma", Value: base.Gamma}, {Name: "lr", Value: base.LR},
-		{Name: "max_iter", Value: base.MaxIter}, {Name: "stop", Value: o.stop}, {Name: "seed", Value: int(g.seed)},
-		{Name: "input_kind", Value: o.input}, {Name: "scan_hash", Value: scanHash(scan)}, {Name: "warm_start", Value: b2i(o.warm)},
-		{Name: "min_iters", Value: o.minIters}}
-	img := h5io.NewVolume(1, n)
-	copy(img.Data, res.Image)
-	row := func(name string, v float64) h5io.Array {
-		return h5io.Array{Name: name, Shape: []int{1}, Data: []float32{float32(v)}}
-	}
-	// Columns a run has for every slice (PSNR and SSIM only against a
-	// ground truth, SSIM from 7² up).
-	table := h5io.Group{Path: h5io.SlicesGroup, Attrs: []h5io.Attr{{Name: "stop_codes", Value: strings.Join(stopCodes, ",")}},
-		Arrays: []h5io.Array{row("iterations", float64(res.Iter)), row("best_iter", float64(res.BestIter)),
-			row("stop", float64(stopCode(res.Reason))), row("seconds", seconds)}}
-	attrs := []h5io.Attr{{Name: h5io.AttrScanHash, Value: scanHash(scan)}, {Name: h5io.AttrSettings, Value: settings},
-		{Name: "seconds", Value: seconds}}
-	if scan.GroundTruth != nil {
-		truth := scan.GroundTruth.Slice(k)
-		p := metrics.PSNR(img.Data, truth, 0)
-		attrs = append(attrs, h5io.Attr{Name: "psnr", Value: p})
-		table.Arrays = append(table.Arrays, row("psnr", p))
-		if n >= 7 {
-			q := metrics.SSIM(img.Data, truth, n, 0)
-			attrs = append(attrs, h5io.Attr{Name: "ssim", Value: q})
-			table.Arrays = append(table.Arrays, row("ssim", q))
-		}
-	}
-	return &h5io.Recon{Method: "dip", Image: img, Attrs: attrs, Groups: []h5io.Group{model.Group(), table}}
+		}}
 }
 
 // afterCheckpoint, when set (by tests), runs after each checkpoint is saved.
@@ -439,101 +258,4 @@ func absPath(p string) string {
 		return a
 	}
 	return p
-}
-
-// fitCheckpointed runs dip.Fit in chunks of every iterations, calling save
-// with the state after each chunk. A chunk ends as a max-iter stop before
-// its Adam step; resuming evaluates the same iterate again and takes that
-// step, so the chunked run is bit-identical to one Fit call.
-func fitCheckpointed(cmd *cobra.Command, u *dip.UNet, A linop.Operator, y []float32, s dip.FitSettings,
-	every, slice, slices int, save func(dip.FitState) error) (dip.FitResult, error) {
-	total := s.MaxIter
-	b := newBar(total, fmt.Sprintf("dip slice %d/%d", slice+1, slices))
-	defer b.Finish()
-	progress := func(p dip.FitProgress) {
-		d := fmt.Sprintf("dip %d/%d loss %.3g", slice+1, slices, p.Loss)
-		if !math.IsNaN(p.PSNR) {
-			d += fmt.Sprintf(" PSNR %.1f", p.PSNR)
-		}
-		b.Describe(d)
-		b.Add(p.Iter - b.done)
-	}
-	s.ProgressEvery = max(1, min(every, 50))
-	for {
-		cur := 0
-		if s.Resume != nil {
-			cur = s.Resume.Iter
-		}
-		s.MaxIter = min(total, cur+every)
-		res, err := dip.Fit(cmd.Context(), u, A, y, s, progress)
-		if err != nil {
-			if errors.Is(err, cmd.Context().Err()) && res.State.Params != nil {
-				if serr := save(res.State); serr != nil {
-					return res, fmt.Errorf("%v; saving the checkpoint also failed: %v", err, serr)
-				}
-			}
-			return res, err
-		}
-		st := res.State
-		if st.Reason != "max-iter" || st.Iter >= total {
-			return res, nil
-		}
-		st.Done = false
-		if err := save(st); err != nil {
-			return res, err
-		}
-		s.Resume = &st
-	}
-}
-
-type checkpoint struct {
-	slice int
-	state *dip.FitState
-}
-
-// writeCheckpoint saves the state of the slice in flight (finished slices
-// are in the job's folder).
-func writeCheckpoint(path, fp string, slice int, st dip.FitState) error {
-	w, err := h5io.Create(path)
-	if err != nil {
-		return err
-	}
-	w.GroupAttrs("/ckpt", h5io.Attr{Name: "fingerprint", Value: fp}, h5io.Attr{Name: "slice", Value: slice},
-		h5io.Attr{Name: "iter", Value: st.Iter}, h5io.Attr{Name: "best_loss", Value: st.BestLoss},
-		h5io.Attr{Name: "best_iter", Value: st.BestIter}, h5io.Attr{Name: "output_scale", Value: float64(st.OutputScale)},
-		h5io.Attr{Name: "done", Value: b2i(st.Done)}, h5io.Attr{Name: "reason", Value: st.Reason})
-	for _, a := range []struct {
-		name string
-		d    []float32
-	}{{"params", st.Params}, {"m", st.M}, {"v", st.V}, {"best_params", st.BestParams}, {"input", st.Input}} {
-		w.Float32("/ckpt/"+a.name, []int{len(a.d)}, a.d, h5io.DatasetOptions{})
-	}
-	return w.Commit()
-}
-
-func readCheckpoint(path, fp string) (*checkpoint, error) {
-	r, err := h5io.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--resume: %v", err)
-	}
-	defer r.Close()
-	g1, err := r.ReadGroup("/ckpt")
-	if err != nil {
-		return nil, err
-	}
-	if got, _ := g1.AttrString("fingerprint"); got != fp {
-		return nil, fmt.Errorf("%s was made with other settings:\n  %s\nnow:\n  %s\nresume with the same flags and --threads, or delete the checkpoint", path, got, fp)
-	}
-	num := func(name string) float64 { v, _ := g1.AttrFloat(name); return v }
-	reason, _ := g1.AttrString("reason")
-	arr := func(g *h5io.Group, name string) []float32 {
-		if a := g.Get(name); a != nil {
-			return a.Data
-		}
-		return nil
-	}
-	st := &dip.FitState{Iter: int(num("iter")), Params: arr(&g1, "params"), M: arr(&g1, "m"), V: arr(&g1, "v"),
-		BestParams: arr(&g1, "best_params"), BestLoss: num("best_loss"), BestIter: int(num("best_iter")),
-		Input: arr(&g1, "input"), OutputScale: float32(num("output_scale")), Done: num("done") != 0, Reason: reason}
-	return &checkpoint{slice: int(num("slice")), state: st}, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/pipeline"
 )
 
 // TestFanBeamEndToEnd: a fan-beam scan simulated from the exact line
@@ -26,7 +27,7 @@ func TestFanBeamEndToEnd(t *testing.T) {
 		s.ThetaDeg[1] != 1.5 || s.DetSpacing != 1.6 {
 		t.Fatalf("fan scan metadata: %+v (θ₁ = %v°)", s.Geometry, s.ThetaDeg[1])
 	}
-	geo, err := scanGeometry(s)
+	geo, err := pipeline.ScanGeometry(s)
 	if err != nil || !geo.Covers() {
 		t.Fatalf("geometry %v, covers %v", err, geo.Covers())
 	}

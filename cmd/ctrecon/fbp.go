@@ -7,33 +7,9 @@ import (
 
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 )
-
-// scanGeometry is the reconstruction geometry of a scan file: parallel or
-// fan beam as its attributes say, with its rotation-axis offset.
-func scanGeometry(s *h5io.Scan) (radon.Geometry, error) {
-	geo := radon.Geometry{N: s.ImageSize, Angles: radon.Radians(s.ThetaDeg), NDet: s.NDet, DetSpacing: s.DetSpacing,
-		CenterOffset: s.CenterOffset}
-	if s.Geometry == "fan" {
-		det, err := radon.ParseDetector(s.Detector)
-		if err != nil {
-			return geo, err
-		}
-		geo.Beam, geo.SourceDistance, geo.DetectorDistance, geo.Detector = radon.Fan, s.SourceDistance, s.DetectorDistance, det
-	}
-	return geo, geo.Validate()
-}
-
-// setScanGeometry records geo's beam geometry in the scan's attributes (the
-// inverse of scanGeometry).
-func setScanGeometry(s *h5io.Scan, geo radon.Geometry) {
-	s.Geometry = geo.Beam.String()
-	s.CenterOffset = geo.CenterOffset
-	if geo.Beam == radon.Fan {
-		s.SourceDistance, s.DetectorDistance, s.Detector = geo.SourceDistance, geo.DetectorDistance, geo.Detector.String()
-	}
-}
 
 // reportPSNR logs PSNR/SSIM against the scan's ground truth, when it has one,
 // and returns them as attributes for the output file.
@@ -109,7 +85,7 @@ reconstructs to about v. Writes /recon/image with method "fbp".`,
 
 // fbpVolume reconstructs every slice of a scan.
 func fbpVolume(cmd *cobra.Command, scan *h5io.Scan, s radon.FBPSettings) (h5io.Volume, error) {
-	geo, err := scanGeometry(scan)
+	geo, err := pipeline.ScanGeometry(scan)
 	if err != nil {
 		return h5io.Volume{}, err
 	}

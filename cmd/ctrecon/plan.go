@@ -15,6 +15,7 @@ import (
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/linearised"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -191,7 +192,7 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 		return fmt.Errorf("%s holds %d slice(s) of %d², but %s has %d slice(s) of %d²: they do not belong together", o.recon, rc.Image.Slices, rc.Image.N, o.in, scan.Slices, n)
 	}
 	if grp := rc.Group(dip.ModelGroup); grp != nil {
-		if want, ok := grp.AttrString("scan_hash"); ok && want != scanHash(scan) {
+		if want, ok := grp.AttrString("scan_hash"); ok && want != h5io.ScanHash(scan) {
 			return fmt.Errorf("%s was made from another scan than %s (the data or angles differ)", o.recon, o.in)
 		}
 	}
@@ -226,7 +227,7 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 			return err
 		}
 	}
-	geo, err := scanGeometry(scan)
+	geo, err := pipeline.ScanGeometry(scan)
 	if err != nil {
 		return err
 	}

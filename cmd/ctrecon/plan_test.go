@@ -13,6 +13,7 @@ import (
 	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/linearised"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -122,7 +123,7 @@ func TestUncertaintyStoresItsModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	scan, _ := h5io.ReadScan(p("s.h5"))
-	geo, _ := scanGeometry(scan)
+	geo, _ := pipeline.ScanGeometry(scan)
 	lm, err := st.Rebuild(context.Background(), model, 0, rc.Image.Slice(0), radon.NewProjector(geo), scan.Sinogram(nil, 0), linearised.DefaultDIPSettings(0))
 	if err != nil {
 		t.Fatal(err)

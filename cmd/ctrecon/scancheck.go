@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/pipeline"
 )
 
 // loadScan reads a scan file for a command that reconstructs from it, and
@@ -62,7 +63,7 @@ func warnRaw(w io.Writer, path string, s *h5io.Scan) {
 // about the result, not progress. An invalid geometry is left to the
 // command, which reports it.
 func warnTruncated(w io.Writer, path string, s *h5io.Scan) {
-	geo, err := scanGeometry(s)
+	geo, err := pipeline.ScanGeometry(s)
 	if err != nil || geo.Covers() {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -210,7 +211,7 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 	scan := &h5io.Scan{ThetaDeg: deg, Slices: img.Slices, NDet: geo.NDet, ImageSize: img.N,
 		DetSpacing: geo.DetSpacing, GroundTruth: &img,
 		Data: make([]float32, len(deg)*img.Slices*geo.NDet)}
-	setScanGeometry(scan, geo)
+	pipeline.SetScanGeometry(scan, geo)
 	sino := make([]float32, geo.SinoLen())
 	bar := newBar(img.Slices, "projecting")
 	for k := 0; k < img.Slices; k++ {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -48,7 +49,7 @@ iterate whose residual is at the noise level the file's noise_std gives
 			if discrepancy && !(scan.NoiseStd > 0) {
 				return usagef("--discrepancy needs the noise level, and %s has no noise_std attribute on /exchange/data", in)
 			}
-			geo, err := scanGeometry(scan)
+			geo, err := pipeline.ScanGeometry(scan)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -28,7 +29,7 @@ func TestSIRTCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	geo, err := scanGeometry(scan)
+	geo, err := pipeline.ScanGeometry(scan)
 	if err != nil {
 		t.Fatal(err)
 	}

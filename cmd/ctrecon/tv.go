@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 )
 
@@ -40,7 +41,7 @@ noise_std, or 5% of the mean measurement when the file does not say.`,
 			if err != nil {
 				return err
 			}
-			geo, err := scanGeometry(scan)
+			geo, err := pipeline.ScanGeometry(scan)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,33 +14,10 @@ import (
 	"github.com/ctrecon/ctrecon/internal/par"
 	"github.com/ctrecon/ctrecon/linearised"
 	"github.com/ctrecon/ctrecon/linop"
+	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/radon"
 	"github.com/ctrecon/ctrecon/volume"
 )
-
-// scanHash identifies a scan's data and angles, so that a DIP model is only
-// ever linearised against the measurement it was fitted to.
-func scanHash(s *h5io.Scan) string {
-	h := fnv.New64a()
-	var b [8]byte
-	for _, v := range s.Data {
-		u := math.Float32bits(v)
-		b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
-		h.Write(b[:4])
-	}
-	for _, t := range s.ThetaDeg {
-		u := math.Float64bits(t)
-		for i := range b {
-			b[i] = byte(u >> (8 * i))
-		}
-		h.Write(b[:])
-	}
-	fmt.Fprintf(h, "%d/%g/%d", s.NDet, s.DetSpacing, s.ImageSize)
-	if s.Geometry == "fan" || s.CenterOffset != 0 { // parallel scans keep their earlier hashes
-		fmt.Fprintf(h, "/%s/%g/%g/%s/%g", s.Geometry, s.SourceDistance, s.DetectorDistance, s.Detector, s.CenterOffset)
-	}
-	return strconv.FormatUint(h.Sum64(), 16)
-}
 
 type uqOpts struct {
 	in, recon, out string
@@ -200,7 +176,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) (err error) {
 	if err != nil {
 		return err
 	}
-	if want, ok := rc.Group(dip.ModelGroup).AttrString("scan_hash"); ok && want != scanHash(scan) {
+	if want, ok := rc.Group(dip.ModelGroup).AttrString("scan_hash"); ok && want != h5io.ScanHash(scan) {
 		return fmt.Errorf("%s was fitted to another scan than %s (the data or angles differ); run ctrecon dip on this scan first", o.recon, o.in)
 	}
 	dStart, dTotal := rc.SliceRange()
@@ -221,7 +197,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) (err error) {
 	if o.fixNoise && !(scan.NoiseStd > 0) {
 		return fmt.Errorf("--fix-noise: %s has no noise_std", o.in)
 	}
-	geo, err := scanGeometry(scan)
+	geo, err := pipeline.ScanGeometry(scan)
 	if err != nil {
 		return err
 	}
@@ -254,7 +230,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) (err error) {
 	}
 	settings := fmt.Sprintf("regime=%s fit=%s steps=%d samples=%d delta=%v nofit=%v fixnoise=%v predcp=%v rank=%d maxrank=%d samplecg=%v prior=%s gprior=%v/%d seed=%d",
 		o.regime, o.fit, o.steps, o.samples, !o.noDelta, o.noFit, o.fixNoise, o.predcp, o.rank, o.maxRank, o.sampleCG, o.priorMean, o.gPrior, o.gPriorProbes, g.seed)
-	fp := fmt.Sprintf("%s scan=%s dip=%s threads=%d", settings, scanHash(scan), reconHash(rc), par.Threads()) + backendTag()
+	fp := fmt.Sprintf("%s scan=%s dip=%s threads=%d", settings, h5io.ScanHash(scan), reconHash(rc), par.Threads()) + backendTag()
 	job := volume.Job{Dir: volume.SliceDir(o.out), Fingerprint: fp, Range: rng, ScanSlices: scan.Slices}
 	if err := checkMemory(fmt.Sprintf("the assembled uncertainty of slices %s", rng),
 		volume.AssemblyBytes(rng.Len(), n, int64((2+o.samples)*n*n+len(model.Params)/model.Slices))); err != nil {
@@ -424,7 +400,7 @@ func uncertaintySlice(cmd *cobra.Command, o uqOpts, rc *h5io.Recon, model *dip.M
 	sigmaY := math.Sqrt(res.Hyper.NoiseVar())
 	logf("slice %d: σ_y %.4g (scan noise_std %.4g), δ %.3g, mean std %.4g", k, sigmaY, scan.NoiseStd, res.Delta, mean32(res.Std))
 	seconds := time.Since(t0).Seconds()
-	out.Attrs = []h5io.Attr{{Name: h5io.AttrScanHash, Value: scanHash(scan)}, {Name: h5io.AttrSettings, Value: settings},
+	out.Attrs = []h5io.Attr{{Name: h5io.AttrScanHash, Value: h5io.ScanHash(scan)}, {Name: h5io.AttrSettings, Value: settings},
 		{Name: "regime", Value: chosen.String()}, {Name: "prior_mean", Value: lm.Centre.String()},
 		{Name: "g_prior", Value: b2i(o.gPrior)}, {Name: "with_delta", Value: b2i(!o.noDelta)},
 		{Name: "sigma_y", Value: sigmaY}, {Name: "delta", Value: res.Delta}, {Name: "fit_steps", Value: res.Fit.Steps},

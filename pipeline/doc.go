@@ -1,0 +1,15 @@
+// Package pipeline runs ctrecon's per-slice methods over a scan volume as
+// files: the DIP fit of each slice of a range, checkpointed and resumable,
+// written as the reconstruction file of DESIGN.md §2.
+//
+// It is its own package because this glue joins four others (dip for the
+// method, h5io for the files, volume for resumable slice jobs, radon for
+// the projector and FBP) and must not live in the CLI: a command parses
+// flags, builds a job here, and prints. Tests and other programs drive the
+// same runs, with the same settings strings and resume fingerprints, so a
+// run started by one resumes in the other.
+//
+// What a run needs from its caller (log lines, progress bars, the memory
+// check against what the machine has) comes in through Hooks; every hook
+// may be nil.
+package pipeline
