@@ -88,7 +88,7 @@ func (v *DIPVolume) checkpointPath() string { return v.Out + ".ckpt" }
 // Run fits the slices and writes Out. It refuses, before writing anything,
 // a job that does not fit in memory (Hooks.CheckMemory) or a new run over
 // an interrupted one's checkpoint without Resume.
-func (v *DIPVolume) Run(ctx context.Context) (err error) {
+func (v *DIPVolume) Run(ctx context.Context) error {
 	if err := v.check(); err != nil {
 		return err
 	}
@@ -130,45 +130,35 @@ func (v *DIPVolume) Run(ctx context.Context) (err error) {
 	}
 	fp := v.Fingerprint()
 	job := volume.Job{Dir: volume.SliceDir(v.Out), Fingerprint: fp, Range: v.Range, ScanSlices: scan.Slices}
-	if err := job.Start(v.Resume); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			job.Abandon()
-		}
-	}()
 	start := time.Now()
 	sino := make([]float32, geo.SinoLen())
 	var prevParams []float32 // the previous slice's trained weights (WarmStart)
-	for k := v.Range.Lo; k < v.Range.Hi; k++ {
-		if done, err := job.Done(k); err != nil {
-			return err
-		} else if done {
-			if v.WarmStart {
-				rc, err := job.Load(k)
-				if err != nil {
-					return err
-				}
-				m, err := dip.ReadModel(job.Dir, rc)
-				if err != nil {
-					return err
-				}
-				prevParams = m.Params
+	skip := func(k int) error {
+		if v.WarmStart {
+			rc, err := job.Load(k)
+			if err != nil {
+				return err
 			}
-			v.logf("slice %d: done in an earlier run", k)
-			continue
+			m, err := dip.ReadModel(job.Dir, rc)
+			if err != nil {
+				return err
+			}
+			prevParams = m.Params
 		}
+		v.logf("slice %d: done in an earlier run", k)
+		return nil
+	}
+	err = job.Each(v.Resume, skip, func(k int) (*h5io.Recon, error) {
 		t0 := time.Now()
 		scan.Sinogram(sino, k)
 		s, err := v.sliceSettings(sino, geo, k, prevParams)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := os.Stat(ckpt); err == nil && v.Resume {
 			cp, err := readCheckpoint(ckpt, fp)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if cp.slice == k {
 				s.Resume = cp.state
@@ -177,7 +167,7 @@ func (v *DIPVolume) Run(ctx context.Context) (err error) {
 		}
 		u, err := dip.NewUNet(v.Arch, n)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		res, err := v.fitCheckpointed(ctx, u, A, sino, s, k, func(st dip.FitState) error {
 			err := writeCheckpoint(ckpt, fp, k, st)
@@ -190,18 +180,22 @@ func (v *DIPVolume) Run(ctx context.Context) (err error) {
 			if errors.Is(err, ctx.Err()) {
 				v.logf("interrupted: slices before %d are kept in %s and the fit of slice %d in %s; run the same command with --resume to continue", k, job.Dir, k, ckpt)
 			}
-			return err
+			return nil, err
 		}
-		if err := job.Save(k, v.sliceResult(res, k, time.Since(t0).Seconds())); err != nil {
-			return err
-		}
-		os.Remove(ckpt)
+		// The checkpoint stays until the next slice's first one replaces it
+		// or the output is written: a resume ignores a checkpoint of
+		// another slice, and dropping it before the slice file is saved
+		// could lose the fit.
 		prevParams = res.Params
 		msg := fmt.Sprintf("slice %d: stopped by %s after %d iterations, best iterate %d", k, res.Reason, res.Iter, res.BestIter)
 		if !math.IsNaN(res.PSNR) {
 			msg += fmt.Sprintf(", PSNR %.2f dB", res.PSNR)
 		}
 		v.logf("%s (%.2fs)", msg, time.Since(t0).Seconds())
+		return v.sliceResult(res, k, time.Since(t0).Seconds()), nil
+	})
+	if err != nil {
+		return err
 	}
 	out, err := job.Assemble()
 	if err != nil {

@@ -1,10 +1,14 @@
 // Package pipeline runs ctrecon's per-slice methods over a scan volume as
-// files: the DIP fit of each slice of a range, checkpointed and resumable,
-// written as the reconstruction file of DESIGN.md §2.
+// files: the DIP fit of each slice of a range, checkpointed and resumable
+// (DIPVolume), and the linearised uncertainty of a DIP file's slices
+// (UQVolume), each written as the reconstruction file of DESIGN.md §2 with
+// its per-slice table, and the mapping between scan files and projector
+// geometries (ScanGeometry).
 //
-// It is its own package because this glue joins four others (dip for the
-// method, h5io for the files, volume for resumable slice jobs, radon for
-// the projector and FBP) and must not live in the CLI: a command parses
+// It is its own package because this glue joins several others (dip and
+// linearised for the methods, evaluation for the calibration columns, h5io
+// for the files, volume for resumable slice jobs, radon for the projector
+// and FBP) and must not live in the CLI: a command parses
 // flags, builds a job here, and prints. Tests and other programs drive the
 // same runs, with the same settings strings and resume fingerprints, so a
 // run started by one resumes in the other.

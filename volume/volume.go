@@ -150,6 +150,44 @@ func (j Job) Assemble() (*h5io.Recon, error) {
 	return out, nil
 }
 
+// Each starts the job (Start) and runs do for every slice of its range
+// that is not finished, saving each result as it comes; skip, when not nil,
+// is called instead for the slices an earlier run finished (in order, so a
+// warm start can pick up the last one). If it fails before a slice is
+// finished it leaves nothing behind (Abandon).
+func (j Job) Each(resume bool, skip func(k int) error, do func(k int) (*h5io.Recon, error)) (err error) {
+	if err := j.Start(resume); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			j.Abandon()
+		}
+	}()
+	for k := j.Range.Lo; k < j.Range.Hi; k++ {
+		done, err := j.Done(k)
+		if err != nil {
+			return err
+		}
+		if done {
+			if skip != nil {
+				if err := skip(k); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		rc, err := do(k)
+		if err != nil {
+			return err
+		}
+		if err := j.Save(k, rc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Abandon removes the job's folder if no slice was finished in it (a run
 // refused or failed before its first slice leaves nothing behind that a
 // rerun would have to --resume).

@@ -1,6 +1,8 @@
 package volume
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,5 +90,49 @@ func TestJobSavesResumesAndAssembles(t *testing.T) {
 	}
 	if _, err := os.Stat(j.Dir); !os.IsNotExist(err) {
 		t.Error("folder left after Clean")
+	}
+}
+
+// TestEachSkipsFinishedSlicesAndCleansUpAFailedStart: Each runs do for the
+// unfinished slices only and skip, in order, for the finished ones; a run
+// that fails before finishing a slice leaves no folder behind, one that
+// fails later keeps its finished slices for a resume.
+func TestEachSkipsFinishedSlicesAndCleansUpAFailedStart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out.h5.slices")
+	j := Job{Dir: dir, Fingerprint: "fp", Range: Range{Lo: 2, Hi: 5}, ScanSlices: 6}
+	boom := errors.New("boom")
+	if err := j.Each(false, nil, func(k int) (*h5io.Recon, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("first slice failing: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("a run that finished no slice left its folder")
+	}
+	var did []int
+	if err := j.Each(false, nil, func(k int) (*h5io.Recon, error) {
+		if k == 4 {
+			return nil, boom
+		}
+		did = append(did, k)
+		return oneSlice(float32(k)), nil
+	}); !errors.Is(err, boom) {
+		t.Fatalf("third slice failing: %v", err)
+	}
+	var skipped []int
+	did = nil
+	if err := j.Each(true, func(k int) error { skipped = append(skipped, k); return nil }, func(k int) (*h5io.Recon, error) {
+		did = append(did, k)
+		return oneSlice(float32(k)), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(skipped) != "[2 3]" || fmt.Sprint(did) != "[4]" {
+		t.Errorf("resume skipped %v and ran %v, want [2 3] and [4]", skipped, did)
+	}
+	out, err := j.Assemble()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Image.Slices != 3 {
+		t.Errorf("assembled %d slices", out.Image.Slices)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math"
@@ -10,9 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctrecon/ctrecon/evaluation"
 	"github.com/ctrecon/ctrecon/h5io"
-	"github.com/ctrecon/ctrecon/linearised"
-	"github.com/ctrecon/ctrecon/metrics"
 )
 
 type evaluateOpts struct {
@@ -66,6 +64,11 @@ values per region, null where no whole patch fits).`,
 	f.StringVar(&o.patchLL, "patch-ll", "1,2,10", "patch sizes for the patch-wise LL (needs /recon/samples)")
 	f.StringVar(&o.json, "json", "", "also write every number to this JSON file (one object per slice), for scripts")
 	return cmd
+}
+
+// settings are the evaluation's settings from the flags.
+func (o evaluateOpts) settings() evaluation.Settings {
+	return evaluation.Settings{Object: o.object, Patch: o.patch, Bins: o.bins}
 }
 
 func runEvaluate(w io.Writer, o evaluateOpts) error {
@@ -132,13 +135,13 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 		return err
 	}
 	for sl := a; sl < b; sl++ {
-		e, err := evaluateSlice(truth.Slice(sl), rc.Image.Slice(sl), stdSlice(rc.Std, sl), n, o)
+		e, err := evaluation.EvaluateSlice(truth.Slice(sl), rc.Image.Slice(sl), stdSlice(rc.Std, sl), n, o.settings())
 		if err != nil {
 			return fmt.Errorf("%s, slice %d: %w", o.in, sl, err)
 		}
 		fmt.Fprintf(w, "%s slice %d (%d×%d) against %s\n", o.in, sl, n, n, o.truth)
-		e.write(w)
-		js := e.json(sl)
+		writeEval(w, e)
+		js := evalJSONOf(e, sl)
 		if k > 0 && rc.Std != nil && len(sizes) > 0 {
 			zero := make([]float32, k*n*n)
 			img := rc.Image.Slice(sl)
@@ -148,7 +151,7 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 					zero[r*n*n+i] = v - img[i]
 				}
 			}
-			rows, err := patchLL(truth.Slice(sl), img, e.variance, e.object, zero, k, delta, n, sizes)
+			rows, err := evaluation.PatchLL(truth.Slice(sl), img, e.Variance, e.Object, zero, k, delta, n, sizes)
 			if err != nil {
 				return fmt.Errorf("%s, slice %d: %w", o.in, sl, err)
 			}
@@ -170,96 +173,14 @@ func stdSlice(std *h5io.Volume, k int) []float32 {
 	return std.Slice(k)
 }
 
-// regionEval is the evaluation of one region (all pixels or the object).
-type regionEval struct {
-	name        string
-	pixels      int
-	rmse        float64
-	cal         *linearised.Calibration // nil without a std map
-	oracleLL    float64                 // test LL of a constant σ = rmse
-	patchRho    float64
-	patchRhoErr error // too few patches in the region
-}
-
-type sliceEval struct {
-	psnr, ssim float64
-	patch      int
-	regions    []regionEval
-	variance   []float64 // σ² per pixel; nil without a std map
-	object     []bool    // the object region's mask
-}
-
-// stdVariance returns σ² of each pixel of a std map.
-func stdVariance(std []float32) []float64 {
-	v := make([]float64, len(std))
-	for i, sd := range std {
-		v[i] = float64(sd) * float64(sd)
-	}
-	return v
-}
-
-// evaluateSlice scores one n×n slice; std may be nil (accuracy only).
-func evaluateSlice(truth, img, std []float32, n int, o evaluateOpts) (*sliceEval, error) {
-	for i := range img {
-		if v := float64(img[i]); math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("the reconstruction has %g at pixel %d", v, i)
-		}
-		if v := float64(truth[i]); math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("the ground truth has %g at pixel %d", v, i)
-		}
-	}
-	e := &sliceEval{psnr: metrics.PSNR(img, truth, 0), ssim: metrics.SSIM(img, truth, n, 0), patch: o.patch,
-		object: metrics.ObjectMask(truth, n, float32(o.object), 1)}
-	if std != nil {
-		e.variance = stdVariance(std)
-	}
-	for _, reg := range []struct {
-		name string
-		mask []bool
-	}{{"all pixels", nil}, {"object", e.object}} {
-		r := regionEval{name: reg.name, rmse: linearised.RMSE(truth, img, reg.mask)}
-		for _, in := range reg.mask {
-			if in {
-				r.pixels++
-			}
-		}
-		if reg.mask == nil {
-			r.pixels = n * n
-		}
-		if r.pixels == 0 {
-			e.regions = append(e.regions, r)
-			continue
-		}
-		if e.variance != nil {
-			c, err := linearised.Calibrate(truth, img, e.variance, reg.mask, o.bins)
-			if err != nil {
-				return nil, err
-			}
-			r.cal = &c
-			if r.rmse > 0 {
-				oc, err := linearised.Calibrate(truth, img, linearised.ConstantVariance(n*n, r.rmse*r.rmse), reg.mask, 1)
-				if err != nil {
-					return nil, err
-				}
-				r.oracleLL = oc.LogLik
-			} else {
-				r.oracleLL = math.Inf(1)
-			}
-			r.patchRho, r.patchRhoErr = linearised.PatchSpearman(truth, img, e.variance, n, o.patch, reg.mask)
-		}
-		e.regions = append(e.regions, r)
-	}
-	return e, nil
-}
-
 // evalJSON is one slice's numbers as `evaluate --json` writes them.
 type evalJSON struct {
-	Slice        int          `json:"slice"`
-	PSNR         *float64     `json:"psnr"` // null when the image is exact
-	SSIM         float64      `json:"ssim"`
-	Regions      []regionJSON `json:"regions"`
-	PatchSamples int          `json:"patch_samples,omitempty"`
-	PatchLL      []patchLLRow `json:"patch_ll,omitempty"`
+	Slice        int                     `json:"slice"`
+	PSNR         *float64                `json:"psnr"` // null when the image is exact
+	SSIM         float64                 `json:"ssim"`
+	Regions      []regionJSON            `json:"regions"`
+	PatchSamples int                     `json:"patch_samples,omitempty"`
+	PatchLL      []evaluation.PatchLLRow `json:"patch_ll,omitempty"`
 }
 
 // regionJSON is one region's numbers; the calibration fields are absent
@@ -280,22 +201,23 @@ type regionJSON struct {
 	BinCount           []int     `json:"bin_count,omitempty"`
 }
 
-func (e *sliceEval) json(slice int) evalJSON {
+// evalJSONOf is one slice's evaluation as --json writes it.
+func evalJSONOf(e *evaluation.Slice, slice int) evalJSON {
 	fin := func(v float64) *float64 {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil
 		}
 		return &v
 	}
-	js := evalJSON{Slice: slice, PSNR: fin(e.psnr), SSIM: e.ssim}
-	for _, r := range e.regions {
-		rj := regionJSON{Name: r.name, Pixels: r.pixels, RMSE: r.rmse}
-		if c := r.cal; c != nil {
-			rj.TestLL, rj.OracleLL = fin(c.LogLik), fin(r.oracleLL)
+	js := evalJSON{Slice: slice, PSNR: fin(e.PSNR), SSIM: e.SSIM}
+	for _, r := range e.Regions {
+		rj := regionJSON{Name: r.Name, Pixels: r.Pixels, RMSE: r.RMSE}
+		if c := r.Cal; c != nil {
+			rj.TestLL, rj.OracleLL = fin(c.LogLik), fin(r.OracleLL)
 			rj.Coverage1, rj.Coverage2 = fin(c.Cover1), fin(c.Cover2)
 			rj.Spearman, rj.SpearmanCalibrated = fin(c.Spearman), fin(c.SpearmanCalibrated)
-			if r.patchRhoErr == nil {
-				rj.SpearmanPatch = fin(r.patchRho)
+			if r.PatchRhoErr == nil {
+				rj.SpearmanPatch = fin(r.PatchRho)
 			}
 			for _, b := range c.Bins {
 				rj.BinSigma, rj.BinError, rj.BinCount = append(rj.BinSigma, b.RMSSigma), append(rj.BinError, b.RMSError), append(rj.BinCount, b.Count)
@@ -306,48 +228,49 @@ func (e *sliceEval) json(slice int) evalJSON {
 	return js
 }
 
-func (e *sliceEval) write(w io.Writer) {
-	row := func(label string, f func(r regionEval) string) {
+// writeEval prints one slice's evaluation.
+func writeEval(w io.Writer, e *evaluation.Slice) {
+	row := func(label string, f func(r evaluation.Region) string) {
 		fmt.Fprintf(w, "  %-34s", label)
-		for _, r := range e.regions {
+		for _, r := range e.Regions {
 			fmt.Fprintf(w, " %-16s", f(r))
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "  PSNR %.2f dB (range of the truth), SSIM %.4f\n", e.psnr, e.ssim)
-	row("", func(r regionEval) string { return r.name })
-	row("pixels", func(r regionEval) string { return fmt.Sprint(r.pixels) })
-	row("RMSE", func(r regionEval) string { return fmt.Sprintf("%.4g", r.rmse) })
-	if len(e.regions) == 0 || e.regions[0].cal == nil {
+	fmt.Fprintf(w, "  PSNR %.2f dB (range of the truth), SSIM %.4f\n", e.PSNR, e.SSIM)
+	row("", func(r evaluation.Region) string { return r.Name })
+	row("pixels", func(r evaluation.Region) string { return fmt.Sprint(r.Pixels) })
+	row("RMSE", func(r evaluation.Region) string { return fmt.Sprintf("%.4g", r.RMSE) })
+	if len(e.Regions) == 0 || e.Regions[0].Cal == nil {
 		fmt.Fprintln(w, "  no std map: accuracy only")
 		return
 	}
-	cal := func(f func(r regionEval) string) func(r regionEval) string {
-		return func(r regionEval) string {
-			if r.cal == nil {
+	cal := func(f func(r evaluation.Region) string) func(r evaluation.Region) string {
+		return func(r evaluation.Region) string {
+			if r.Cal == nil {
 				return "–"
 			}
 			return f(r)
 		}
 	}
-	row("test LL per pixel", cal(func(r regionEval) string { return fmt.Sprintf("%.3f", r.cal.LogLik) }))
-	row("  constant σ = true RMSE (oracle)", cal(func(r regionEval) string { return fmt.Sprintf("%.3f", r.oracleLL) }))
-	row("±1σ / ±2σ coverage", cal(func(r regionEval) string { return fmt.Sprintf("%.3f / %.3f", r.cal.Cover1, r.cal.Cover2) }))
-	row("Spearman(|error|, σ)", cal(func(r regionEval) string { return fmt.Sprintf("%.3f", r.cal.Spearman) }))
-	row("  a calibrated σ of this map", cal(func(r regionEval) string { return fmt.Sprintf("%.3f", r.cal.SpearmanCalibrated) }))
-	row(fmt.Sprintf("  on %d×%d patches (RMS)", e.patch, e.patch), cal(func(r regionEval) string {
-		if r.patchRhoErr != nil {
+	row("test LL per pixel", cal(func(r evaluation.Region) string { return fmt.Sprintf("%.3f", r.Cal.LogLik) }))
+	row("  constant σ = true RMSE (oracle)", cal(func(r evaluation.Region) string { return fmt.Sprintf("%.3f", r.OracleLL) }))
+	row("±1σ / ±2σ coverage", cal(func(r evaluation.Region) string { return fmt.Sprintf("%.3f / %.3f", r.Cal.Cover1, r.Cal.Cover2) }))
+	row("Spearman(|error|, σ)", cal(func(r evaluation.Region) string { return fmt.Sprintf("%.3f", r.Cal.Spearman) }))
+	row("  a calibrated σ of this map", cal(func(r evaluation.Region) string { return fmt.Sprintf("%.3f", r.Cal.SpearmanCalibrated) }))
+	row(fmt.Sprintf("  on %d×%d patches (RMS)", e.Patch, e.Patch), cal(func(r evaluation.Region) string {
+		if r.PatchRhoErr != nil {
 			return "too few"
 		}
-		return fmt.Sprintf("%.3f", r.patchRho)
+		return fmt.Sprintf("%.3f", r.PatchRho)
 	}))
-	for _, r := range e.regions {
-		if r.cal == nil {
+	for _, r := range e.Regions {
+		if r.Cal == nil {
 			continue
 		}
-		fmt.Fprintf(w, "  %s by σ bin: RMS σ → RMS error (pixels)\n", r.name)
+		fmt.Fprintf(w, "  %s by σ bin: RMS σ → RMS error (pixels)\n", r.Name)
 		var parts []string
-		for _, b := range r.cal.Bins {
+		for _, b := range r.Cal.Bins {
 			parts = append(parts, fmt.Sprintf("%.4g → %.4g (%d)", b.RMSSigma, b.RMSError, b.Count))
 		}
 		for i := 0; i < len(parts); i += 4 {
@@ -374,61 +297,8 @@ func parsePatchSizes(spec string, n int) ([]int, error) {
 	return sizes, nil
 }
 
-// patchLLRow is the patch-wise test LL per pixel of one patch size, for
-// all pixels and for the object (nil where no whole patch fits; both nil
-// with TooFewSamples).
-type patchLLRow struct {
-	Size          int           `json:"size"`
-	TooFewSamples bool          `json:"too_few_samples,omitempty"`
-	All           *patchLLValue `json:"all"`
-	Object        *patchLLValue `json:"object"`
-}
-
-// patchLLValue is one region's patch LL under the samples' covariance plus
-// δ (Joint) and under independent pixels with the std map (Independent).
-type patchLLValue struct {
-	Joint       float64 `json:"joint"`
-	Independent float64 `json:"independent"`
-}
-
-// patchLL computes the patch-wise test LL (linearised.PatchLogLik) of each
-// size, on all pixels and on the object (mask), under the k zero-mean
-// samples' covariance plus δ and under independent pixels with the std
-// map's variances.
-func patchLL(truth, img []float32, variance []float64, mask []bool, samples []float32, k int, delta float64, n int, sizes []int) ([]patchLLRow, error) {
-	full := linearised.SampleCovFunc(samples, k, n*n, delta)
-	diag := linearised.DiagCovFunc(variance)
-	var rows []patchLLRow
-	for _, size := range sizes {
-		row := patchLLRow{Size: size, TooFewSamples: k < size*size}
-		if !row.TooFewSamples {
-			for ri, m := range [][]bool{nil, mask} {
-				if len(linearised.PatchesInside(n, size, m)) == 0 {
-					continue
-				}
-				ll, err := linearised.PatchLogLik(context.Background(), truth, img, n, size, m, full)
-				if err != nil {
-					return nil, err
-				}
-				ld, err := linearised.PatchLogLik(context.Background(), truth, img, n, size, m, diag)
-				if err != nil {
-					return nil, err
-				}
-				v := &patchLLValue{Joint: ll, Independent: ld}
-				if ri == 0 {
-					row.All = v
-				} else {
-					row.Object = v
-				}
-			}
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
-}
-
 // writePatchLL prints the rows of patchLL.
-func writePatchLL(w io.Writer, rows []patchLLRow, k int, delta float64) {
+func writePatchLL(w io.Writer, rows []evaluation.PatchLLRow, k int, delta float64) {
 	fmt.Fprintf(w, "  patch LL per pixel, covariance of %d samples + δ %.3g (independent pixels, std map):\n", k, delta)
 	for _, r := range rows {
 		if r.TooFewSamples {
@@ -436,7 +306,7 @@ func writePatchLL(w io.Writer, rows []patchLLRow, k int, delta float64) {
 			continue
 		}
 		fmt.Fprintf(w, "    %-6s", fmt.Sprintf("%d×%d", r.Size, r.Size))
-		for _, v := range []*patchLLValue{r.All, r.Object} {
+		for _, v := range []*evaluation.PatchLLValue{r.All, r.Object} {
 			if v == nil {
 				fmt.Fprintf(w, " %-24s", "no whole patch")
 				continue

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctrecon/ctrecon/evaluation"
 	"github.com/ctrecon/ctrecon/h5io"
 )
 
@@ -97,9 +98,9 @@ func TestEvaluate(t *testing.T) {
 		t.Fatalf("size mismatch: %v", err)
 	}
 	// h5io refuses to write NaN, so a NaN reconstruction can only come
-	// from another tool; evaluateSlice refuses it too.
+	// from another tool; evaluation.EvaluateSlice refuses it too.
 	img.Data[5] = float32(math.NaN())
-	if _, err := evaluateSlice(truth.Data, img.Data, std.Data, n, evaluateOpts{object: 0.01, patch: 8, bins: 10}); err == nil || !strings.Contains(err.Error(), "NaN") {
+	if _, err := evaluation.EvaluateSlice(truth.Data, img.Data, std.Data, n, evaluation.DefaultSettings()); err == nil || !strings.Contains(err.Error(), "NaN") {
 		t.Fatalf("NaN in the reconstruction: %v", err)
 	}
 	scan := &h5io.Scan{ThetaDeg: []float64{0, 90}, Slices: 1, NDet: 3, Data: make([]float32, 6), ImageSize: n, DetSpacing: 1}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/datasets"
 	"github.com/ctrecon/ctrecon/design"
+	"github.com/ctrecon/ctrecon/evaluation"
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/metrics"
@@ -571,7 +572,7 @@ func readPatchLL(path string) (map[int][4]float64, error) {
 	for _, sl := range rep[:min(1, len(rep))] {
 		for _, r := range sl.PatchLL {
 			v := [4]float64{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
-			for q, x := range []*patchLLValue{r.All, r.Object} {
+			for q, x := range []*evaluation.PatchLLValue{r.All, r.Object} {
 				if x != nil {
 					v[2*q], v[2*q+1] = x.Joint, x.Independent
 				}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/datasets"
 	"github.com/ctrecon/ctrecon/dip"
+	"github.com/ctrecon/ctrecon/evaluation"
 	"github.com/ctrecon/ctrecon/linearised"
 	"github.com/ctrecon/ctrecon/linop"
 	"github.com/ctrecon/ctrecon/metrics"
@@ -419,7 +420,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 					return err
 				}
 				if has("lin") {
-					if err := calib("lin", res.Image, stdVariance(lr.Std)); err != nil {
+					if err := calib("lin", res.Image, evaluation.Variance(lr.Std)); err != nil {
 						return err
 					}
 				}
@@ -434,7 +435,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 				if err != nil {
 					return err
 				}
-				if err := calib("linmap", res.Image, stdVariance(lr.Std)); err != nil {
+				if err := calib("linmap", res.Image, evaluation.Variance(lr.Std)); err != nil {
 					return err
 				}
 			}
