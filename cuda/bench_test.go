@@ -96,3 +96,40 @@ func benchCPU(b *testing.B, forward bool) {
 
 func BenchmarkCPUForward512Batch8(b *testing.B) { benchCPU(b, true) }
 func BenchmarkCPUBack512Batch8(b *testing.B)    { benchCPU(b, false) }
+
+// fanBench is a 512² flat-detector fan beam over 720 angles of the full
+// circle and its rows for FBP.
+func fanBench(b *testing.B) (radon.Geometry, []float32, *radon.FanFBPRows) {
+	g := radon.NewFanGeometry(512, radon.FullAngles(720), 1000, 500)
+	y := randVec(g.SinoLen(), rand.New(rand.NewPCG(1, 2)))
+	r, err := radon.NewFanFBPRows(y, g, radon.FBPSettings{Filter: radon.Hann})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g, y, r
+}
+
+// BenchmarkGPUFanFBPBackproject512: fan-beam FBP's back-projection on the
+// GPU (copies included; the filtering is the CPU's in both).
+func BenchmarkGPUFanFBPBackproject512(b *testing.B) {
+	d := device(b)
+	g, _, r := fanBench(b)
+	dst := make([]float32, g.ImageLen())
+	for b.Loop() {
+		if err := d.BackprojectFanFBP(dst, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCPUFanFBP512: the whole fan-beam FBP on the CPU (all cores), for
+// the ratio.
+func BenchmarkCPUFanFBP512(b *testing.B) {
+	g, y, _ := fanBench(b)
+	dst := make([]float32, g.ImageLen())
+	for b.Loop() {
+		if err := radon.FBP(dst, y, g, radon.FBPSettings{Filter: radon.Hann}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

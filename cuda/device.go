@@ -26,6 +26,7 @@ type Device struct {
 	fwd     uintptr
 	bwd     uintptr
 	fbp     uintptr
+	fanFBP  uintptr
 	tr      uintptr
 	mu      sync.Mutex
 	fault   error // first sticky fault: the context is unusable after it
@@ -113,6 +114,9 @@ func Open(ordinal int) (*Device, error) {
 			return err
 		}
 		if err := drv.check("cuModuleGetFunction fbp_backproject", drv.cuModuleGetFunction(&d.fbp, d.mod, "fbp_backproject")); err != nil {
+			return err
+		}
+		if err := drv.check("cuModuleGetFunction fan_backproject", drv.cuModuleGetFunction(&d.fanFBP, d.mod, "fan_backproject")); err != nil {
 			return err
 		}
 		return drv.check("cuModuleGetFunction transpose", drv.cuModuleGetFunction(&d.tr, d.mod, "transpose"))
@@ -262,6 +266,51 @@ func (d *Device) BackprojectFBP(dst []float32, r *radon.FBPRows) error {
 	if err := d.launch(d.fbp, "fbp_backproject", uint32((len(dst)+block-1)/block), 1, block,
 		unsafe.Pointer(&q.ptr), unsafe.Pointer(&img.ptr), unsafe.Pointer(&u0.ptr), unsafe.Pointer(&c.ptr),
 		unsafe.Pointer(&n), unsafe.Pointer(&na), unsafe.Pointer(&stride)); err != nil {
+		return err
+	}
+	keep(r)
+	return d.download(unsafe.Pointer(&dst[0]), img, uintptr(4*len(dst)))
+}
+
+var _ radon.FanFBPBackend = (*Device)(nil)
+
+// BackprojectFanFBP is fan-beam FBP's back-projection of r on the GPU
+// (radon.FanFBPBackend): weighting and filtering stay on the CPU, the
+// N²·angles interpolations (in double, as on the CPU) run here.
+func (d *Device) BackprojectFanFBP(dst []float32, r *radon.FanFBPRows) error {
+	if len(dst) != r.N*r.N {
+		return fmt.Errorf("cuda: BackprojectFanFBP: %d values for a %d² image", len(dst), r.N)
+	}
+	var bufs []buffer
+	defer func() {
+		for _, b := range bufs {
+			d.free(b)
+		}
+	}()
+	q, err := d.allocCopy(&bufs, unsafe.Pointer(&r.Q[0]), uintptr(4*len(r.Q)))
+	if err != nil {
+		return err
+	}
+	dir, err := d.allocCopy(&bufs, unsafe.Pointer(&r.Dir[0]), uintptr(8*len(r.Dir)))
+	if err != nil {
+		return err
+	}
+	img, err := d.alloc(uintptr(4 * len(dst)))
+	if err != nil {
+		return err
+	}
+	bufs = append(bufs, img)
+	n, na, stride, arc := int32(r.N), int32(r.NAngles), int32(r.Stride), int32(0)
+	if r.Arc {
+		arc = 1
+	}
+	ds, spacing, off, up, last := r.SourceDistance, r.Spacing, r.Off, r.Up, r.Last
+	block := [3]uint32{32, 8, 1}
+	if err := d.launch3(d.fanFBP, "fan_backproject", [3]uint32{(uint32(r.N) + 31) / 32, (uint32(r.N) + 7) / 8, 1}, block,
+		unsafe.Pointer(&q.ptr), unsafe.Pointer(&img.ptr), unsafe.Pointer(&dir.ptr),
+		unsafe.Pointer(&n), unsafe.Pointer(&na), unsafe.Pointer(&stride),
+		unsafe.Pointer(&ds), unsafe.Pointer(&spacing), unsafe.Pointer(&off), unsafe.Pointer(&up), unsafe.Pointer(&last),
+		unsafe.Pointer(&arc)); err != nil {
 		return err
 	}
 	keep(r)

@@ -122,6 +122,23 @@ func TestFakeDriverChild(t *testing.T) {
 			t.Fatalf("FBP through the fake device, pixel %d: %g, CPU %g", i, got[i], want[i])
 		}
 	}
+	// Fan-beam FBP through the device (flat detector: bit for bit).
+	g = radon.NewFanGeometry(27, radon.FullAngles(24), 50, 30)
+	sino = randVec(g.SinoLen(), rng)
+	want, got = make([]float32, g.ImageLen()), make([]float32, g.ImageLen())
+	radon.SetBackend(nil)
+	if err := radon.FBP(want, sino, g, s); err != nil {
+		t.Fatal(err)
+	}
+	radon.SetBackend(d)
+	if err := radon.FBP(got, sino, g, s); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] || math.IsNaN(float64(got[i])) {
+			t.Fatalf("fan-beam FBP through the fake device, pixel %d: %g, CPU %g", i, got[i], want[i])
+		}
+	}
 	op, err := radon.NewOperator(g)
 	if _, ok := op.(*Projector); !ok || err != nil {
 		t.Errorf("radon.NewOperator with the device as backend gave %T (%v)", op, err)

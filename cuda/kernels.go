@@ -217,6 +217,42 @@ extern "C" __global__ void fbp_backproject(const float* __restrict__ q, float* _
     if (a < nangles) acc += fbpInterp(q + (unsigned long long)a * stride, u0[a * n + i] + (long long)j * c[a]);
     img[p] = acc;
 }
+
+// Fan-beam FBP's back-projection (radon.FanFBPRows.backproject): one
+// thread per pixel (x columns, y rows of a block), the angles in order, the
+// positions and weights in double as on the CPU, the sum in double.
+extern "C" __global__ void fan_backproject(const float* __restrict__ q, float* __restrict__ img,
+    const double* __restrict__ dir, int n, int nangles, int stride,
+    double ds, double spacing, double off, double up, double last, int arc)
+{
+    int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= n || j >= n) return;
+    double h = (double)n / 2 - 0.5;
+    double y = h - (double)i, x = (double)j - h;
+    double acc = 0;
+    for (int a = 0; a < nangles; a++) {
+        const double* d = dir + 4 * a;
+        double ell = ds + x * d[0] + y * d[1];
+        double across = x * d[2] + y * d[3];
+        double pos, wt;
+        if (arc) {
+            pos = atan2(across, ell);
+            wt = 1 / (ell * ell + across * across);
+        } else {
+            pos = ds * across / ell;
+            double u = ds / ell;
+            wt = u * u;
+        }
+        double m = up * (pos / spacing + off);
+        if (!(m >= 0 && m <= last)) continue;
+        int k = (int)m;
+        float t = (float)(m - (double)k);
+        const float* row = q + (unsigned long long)a * stride;
+        float v = row[k] + t * (row[k + 1] - row[k]);
+        acc += (double)v * wt;
+    }
+    img[(unsigned long long)i * n + j] = (float)acc;
+}
 `
 
 // kernelOptions: exact IEEE float arithmetic, no contraction into FMA.

@@ -27,12 +27,28 @@ import (
 // the source. Filtering in γ avoids resampling the arc onto a flat grid
 // (which, with linear interpolation, cost 3.6 dB on Shepp–Logan at 128²).
 func fanFBP(dst, sino []float32, g Geometry, f Filter, cut float64) error {
+	r, err := fanFBPRows(sino, g, f, cut)
+	if err != nil {
+		return err
+	}
+	backendMu.RLock()
+	fb, ok := backend.(FanFBPBackend)
+	backendMu.RUnlock()
+	if ok {
+		return fb.BackprojectFanFBP(dst, r)
+	}
+	r.backproject(dst)
+	return nil
+}
+
+// fanFBPRows weights and filters the rows of fan-beam FBP (fanFBP).
+func fanFBPRows(sino []float32, g Geometry, f Filter, cut float64) (*FanFBPRows, error) {
 	ds := g.SourceDistance
 	l := ds + g.DetectorDistance
 	na, nd := len(g.Angles), g.NDet
 	red, quad, err := fanWeights(g)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	arc := g.Detector == Arc
 	// The filtering grid: p on the virtual flat detector (spacing
@@ -55,8 +71,8 @@ func fanFBP(dst, sino []float32, g Geometry, f Filter, cut float64) error {
 		}
 	})
 	// Pixel centres lie within the fan angle asin(r/Ds) of the central ray.
-	r := float64(g.N) / math.Sqrt2
-	gmax := math.Asin(r / ds)
+	half := float64(g.N) / math.Sqrt2
+	gmax := math.Asin(half / ds)
 	reach := ds*math.Tan(gmax) + math.Abs(g.CenterOffset)*spacing
 	var mod func(int) float64
 	if arc {
@@ -70,8 +86,56 @@ func fanFBP(dst, sino []float32, g Geometry, f Filter, cut float64) error {
 		}
 	}
 	q, qpad, stride := filterRows(pre, na, nd, spacing, reach, f, cut, mod, fbpUpsample, quad)
-	fanBackproject(dst, q, qpad, stride, fbpUpsample, g, spacing)
-	return nil
+	rows := &FanFBPRows{N: g.N, NAngles: na, Stride: stride, Q: q, Dir: make([]float64, 4*na),
+		SourceDistance: ds, Spacing: spacing, Off: float64(g.NDet)/2 - 0.5 + g.CenterOffset + float64(qpad),
+		Up: float64(fbpUpsample), Last: float64(stride - 2), Arc: arc}
+	for a, th := range g.Angles {
+		copy(rows.Dir[4*a:], []float64{-math.Sin(th), math.Cos(th), math.Cos(th), math.Sin(th)})
+	}
+	return rows, nil
+}
+
+// FanFBPRows is fan-beam FBP cut where a backend (a GPU) can take over the
+// back-projection: Q holds the weighted, filtered rows resampled Up times
+// finer than the filtering grid ([angle][Stride]), and the back-projection
+// of pixel (x, y) (centred coordinates, y up) under angle a is
+//
+//	ℓ = SourceDistance + x·Dir[4a] + y·Dir[4a+1], s = x·Dir[4a+2] + y·Dir[4a+3]
+//	flat: p = SourceDistance·s/ℓ, weight (SourceDistance/ℓ)²
+//	arc:  p = atan2(s, ℓ), weight 1/(ℓ² + s²)
+//	m = Up·(p/Spacing + Off), Q linearly interpolated at m where 0 ≤ m ≤ Last
+//
+// summed over the angles in order in float64 (backproject). All positions
+// are float64 as on the CPU, so a backend that evaluates them in the same
+// order gets FBP's numbers (arc: up to atan2's last bit).
+type FanFBPRows struct {
+	N, NAngles, Stride int
+	Q                  []float32
+	Dir                []float64 // per angle: the central ray's direction (2) and the detector's (2)
+	SourceDistance     float64
+	Spacing, Off       float64
+	Up, Last           float64
+	Arc                bool
+}
+
+// FanFBPBackend is a Backend that also back-projects fan-beam FBP's rows.
+type FanFBPBackend interface {
+	BackprojectFanFBP(dst []float32, r *FanFBPRows) error
+}
+
+// NewFanFBPRows weights and filters one fan-beam sinogram as FBP does (for
+// a backend's tests and benchmarks; FBP itself hands the rows to a
+// FanFBPBackend).
+func NewFanFBPRows(sino []float32, g Geometry, s FBPSettings) (*FanFBPRows, error) {
+	cut, err := checkFBP(g, s)
+	if err != nil {
+		return nil, err
+	}
+	if g.Beam != Fan {
+		return nil, fmt.Errorf("radon: FanFBPRows: fan beam only")
+	}
+	checkBatch("FanFBPRows", make([]float32, g.ImageLen()), sino, g.ImageLen(), g.SinoLen())
+	return fanFBPRows(sino, g, s.Filter, cut)
 }
 
 // fanWeights returns the redundancy weight of each ray (a function of its
@@ -170,36 +234,27 @@ func parkerWeight(beta, gam, delta float64) float64 {
 	}
 }
 
-// fanBackproject sets dst = Σ_a q_a(p(r))·(Ds/ℓ(r))² (flat) or
+// backproject sets dst = Σ_a q_a(p(r))·(Ds/ℓ(r))² (flat) or
 // Σ_a q_a(γ(r))/L(r)² (arc), q_a linearly interpolated on its filtering grid
-// of the given spacing and zero beyond it.
-func fanBackproject(dst, q []float32, qpad, stride, up int, g Geometry, spacing float64) {
-	n := g.N
-	ds := g.SourceDistance
-	arc := g.Detector == Arc
-	type angle struct{ dx, dy, ex, ey float64 }
-	as := make([]angle, len(g.Angles))
-	for a, th := range g.Angles {
-		as[a] = angle{-math.Sin(th), math.Cos(th), math.Cos(th), math.Sin(th)}
-	}
+// of the given spacing and zero beyond it (FanFBPRows says how).
+func (r *FanFBPRows) backproject(dst []float32) {
+	n := r.N
+	ds := r.SourceDistance
 	h := float64(n)/2 - 0.5
-	off := float64(g.NDet)/2 - 0.5 + g.CenterOffset + float64(qpad)
-	fu := float64(up)
-	last := float64(stride - 2)
 	par.ForGrain(n, 2, func(lo, hi int) {
 		acc := make([]float64, n)
 		for i := lo; i < hi; i++ {
 			clear(acc)
 			y := h - float64(i)
-			for a := range as {
-				an := &as[a]
-				row := q[a*stride : (a+1)*stride]
+			for a := 0; a < r.NAngles; a++ {
+				d := r.Dir[4*a : 4*a+4]
+				row := r.Q[a*r.Stride : (a+1)*r.Stride]
 				for j := range acc {
 					x := float64(j) - h
-					ell := ds + x*an.dx + y*an.dy // distance from the source along the central ray
-					across := x*an.ex + y*an.ey
+					ell := ds + x*d[0] + y*d[1] // distance from the source along the central ray
+					across := x*d[2] + y*d[3]
 					var pos, wt float64
-					if arc {
+					if r.Arc {
 						pos = math.Atan2(across, ell)
 						wt = 1 / (ell*ell + across*across)
 					} else {
@@ -207,8 +262,8 @@ func fanBackproject(dst, q []float32, qpad, stride, up int, g Geometry, spacing 
 						u := ds / ell
 						wt = u * u
 					}
-					m := fu * (pos/spacing + off)
-					if !(m >= 0 && m <= last) {
+					m := r.Up * (pos/r.Spacing + r.Off)
+					if !(m >= 0 && m <= r.Last) {
 						continue
 					}
 					k := int(m)

@@ -45,6 +45,7 @@ func Build(dir, kernels string) error {
 // the built-in indices plain structs, and a block barrier is emulated by
 // running a block's threads twice (phase 0 returns at the barrier).
 const Stubs = `
+#include <cmath>
 #define __global__
 #define __device__
 #define __forceinline__ inline
@@ -86,8 +87,8 @@ CUresult cuModuleLoadData(void** m, const void* image) {
 }
 CUresult cuModuleGetFunction(void** f, void* m, const char* name) {
     if (m != (void*)0x2) return 400;
-    const char* names[] = {"joseph_forward", "joseph_backward", "fbp_backproject", "transpose"};
-    for (long i = 0; i < 4; i++) if (strcmp(name, names[i]) == 0) { *f = (void*)(i + 1); return 0; }
+    const char* names[] = {"joseph_forward", "joseph_backward", "fbp_backproject", "transpose", "fan_backproject"};
+    for (long i = 0; i < 5; i++) if (strcmp(name, names[i]) == 0) { *f = (void*)(i + 1); return 0; }
     return 500; // CUDA_ERROR_NOT_FOUND
 }
 CUresult cuMemAlloc_v2(dptr* p, size_t n) { *p = (dptr)malloc(n); return *p ? 0 : 2; }
@@ -116,6 +117,8 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
                         P(const float*, 9), P(const unsigned char*, 10),
                         P(int, 11), P(int, 12), P(int, 13), P(int, 14), P(int, 15)); break;
             case 3: fbp_backproject(P(const float*, 0), P(float*, 1), P(const long long*, 2), P(const long long*, 3), P(int, 4), P(int, 5), P(int, 6)); break;
+            case 5: fan_backproject(P(const float*, 0), P(float*, 1), P(const double*, 2), P(int, 3), P(int, 4), P(int, 5),
+                        P(double, 6), P(double, 7), P(double, 8), P(double, 9), P(double, 10), P(int, 11)); break;
             case 4: transpose(P(const float*, 0), P(float*, 1), P(int, 2)); break;
             default: return 400;
             }
