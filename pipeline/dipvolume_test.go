@@ -33,10 +33,10 @@ func TestSettingsMatchEarlierRuns(t *testing.T) {
 	}
 }
 
-// tinyScan is a 2-slice 16² parallel scan of random images.
-func tinyScan(t *testing.T) *h5io.Scan {
+// tinyScan is a 16² parallel scan of random images over 8 angles.
+func tinyScan(t *testing.T, slices int) *h5io.Scan {
 	t.Helper()
-	const n, na, slices = 16, 8, 2
+	const n, na = 16, 8
 	geo := radon.NewGeometry(n, radon.EqualAngles(na))
 	p := radon.NewProjector(geo)
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -58,12 +58,15 @@ func tinyScan(t *testing.T) *h5io.Scan {
 	return s
 }
 
-func tinyJob(t *testing.T, out string) *DIPVolume {
+// tinyJob is a short DIP fit of a 2-slice tiny scan.
+func tinyJob(t *testing.T, out string) *DIPVolume { return tinyJobN(t, out, 2) }
+
+func tinyJobN(t *testing.T, out string, slices int) *DIPVolume {
 	arch, err := dip.Preset("small")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := tinyScan(t)
+	s := tinyScan(t, slices)
 	return &DIPVolume{Scan: s, Out: out, Range: volume.Range{Lo: 0, Hi: s.Slices}, Preset: "small", Arch: arch,
 		Fit: dip.FitSettings{MaxIter: 6, LR: 1e-3, Tau: 1, Seed: 1}, Input: "fbp", Stop: "max", CheckpointEvery: 2}
 }
@@ -175,4 +178,23 @@ func TestDIPVolumeResumes(t *testing.T) {
 			t.Fatalf("parameter %d: resumed %g, uninterrupted %g", i, mb.Params[i], x)
 		}
 	}
+}
+
+// fitted runs a tiny DIP fit of the given slice count into dir and returns
+// it with its file and trained models.
+func fitted(t *testing.T, dir string, slices int) (*DIPVolume, *h5io.Recon, *dip.Model) {
+	t.Helper()
+	fit := tinyJobN(t, filepath.Join(dir, "dip.h5"), slices)
+	if err := fit.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := h5io.ReadRecon(fit.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := dip.ReadModel(fit.Out, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fit, rc, model
 }

@@ -2,7 +2,9 @@
 // files: the DIP fit of each slice of a range, checkpointed and resumable
 // (DIPVolume), and the linearised uncertainty of a DIP file's slices
 // (UQVolume), each written as the reconstruction file of DESIGN.md §2 with
-// its per-slice table, and the mapping between scan files and projector
+// its per-slice table; the plan of the next angles from an uncertainty file
+// (PlanJob: the file's samples or its rebuilt model, design's selection, the
+// plan file's contents); and the mapping between scan files and projector
 // geometries (ScanGeometry).
 //
 // It is its own package because this glue joins several others (dip and

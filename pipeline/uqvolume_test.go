@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/volume"
 )
@@ -33,18 +32,7 @@ func TestUQSettingsMatchEarlierRuns(t *testing.T) {
 // writes a std for every pixel of the slices asked for.
 func TestUQVolumeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	fit := tinyJob(t, filepath.Join(dir, "dip.h5"))
-	if err := fit.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := h5io.ReadRecon(fit.Out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := dip.ReadModel(fit.Out, rc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fit, rc, model := fitted(t, dir, 2)
 	job := func(out string) *UQVolume {
 		o := defaultUQ()
 		o.Steps = 5

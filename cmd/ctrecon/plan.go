@@ -3,20 +3,15 @@ package main
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ctrecon/ctrecon/design"
-	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
-	"github.com/ctrecon/ctrecon/linearised"
 	"github.com/ctrecon/ctrecon/pipeline"
-	"github.com/ctrecon/ctrecon/radon"
 )
 
 type planOpts struct {
@@ -157,6 +152,8 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 		return usagef("--candidates %d: want at least 1", o.candidates)
 	case o.targetStd < 0 || math.IsNaN(o.targetStd):
 		return usagef("--target-std must be positive")
+	case o.samples < 2:
+		return usagef("--samples %d: want at least 2", o.samples)
 	}
 	lo, hi, err := parseRangeDeg("--range", o.rangeDeg)
 	if err != nil {
@@ -187,151 +184,44 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 	if err != nil {
 		return err
 	}
-	n := scan.ImageSize
-	if rc.Image.N != n || rc.Image.Slices != scan.Slices {
-		return fmt.Errorf("%s holds %d slice(s) of %d², but %s has %d slice(s) of %d²: they do not belong together", o.recon, rc.Image.Slices, rc.Image.N, o.in, scan.Slices, n)
-	}
-	if grp := rc.Group(dip.ModelGroup); grp != nil {
-		if want, ok := grp.AttrString("scan_hash"); ok && want != h5io.ScanHash(scan) {
-			return fmt.Errorf("%s was made from another scan than %s (the data or angles differ)", o.recon, o.in)
+	var roi []bool
+	if o.roi != "" {
+		if roi, err = parseROI(o.roi, scan.ImageSize); err != nil {
+			return err
 		}
-	}
-	per := scan.Slices * n * n
-	k := len(rc.Samples) / per
-	g0 := h5io.Group{Attrs: rc.Attrs}
-	sigmaY, ok := g0.AttrFloat("sigma_y")
-	if !ok || !(sigmaY > 0) {
-		return fmt.Errorf("%s does not record the fitted noise level sigma_y; make it with ctrecon uncertainty", o.recon)
-	}
-	delta := 0.0
-	if wd, ok := g0.AttrFloat("with_delta"); !ok || wd != 0 {
-		delta, _ = g0.AttrFloat("delta")
-	}
-	if o.samples < 2 {
-		return usagef("--samples %d: want at least 2", o.samples)
-	}
-	stored, haveModel, err := linearised.ReadStored(o.recon, rc)
-	if err != nil {
-		return err
-	}
-	rebuild := o.closedForm || k < 2
-	if rebuild && !haveModel {
-		return fmt.Errorf("%s has %d posterior samples and no stored model to draw them from: run ctrecon uncertainty -i %s --recon DIP --samples 256 -o %s", o.recon, k, o.in, o.recon)
 	}
 	if o.closedForm && scan.Slices != 1 {
 		return usagef("--closed-form plans one slice; %s has %d", o.in, scan.Slices)
 	}
-	var roi []bool
-	if o.roi != "" {
-		if roi, err = parseROI(o.roi, n); err != nil {
-			return err
-		}
+	if o.closedForm && scan.ImageSize*scan.ImageSize > design.MaxDensePixels {
+		return usagef("--closed-form: the dense posterior covariance of a %d² image is too large (up to %d pixels)", scan.ImageSize, design.MaxDensePixels)
 	}
-	geo, err := pipeline.ScanGeometry(scan)
-	if err != nil {
-		return err
-	}
-	if geo.Beam != radon.Parallel {
-		return fmt.Errorf("%s is a %v-beam scan; experimental design supports parallel beam only (its candidate angles are directions mod 180°)", o.in, geo.Beam)
-	}
-	cands, err := design.NewCandidates(o.candidates, design.Interval{Lo: lo * math.Pi / 180, Hi: hi * math.Pi / 180}, geo.Angles, excl)
-	if err != nil {
-		return usageError{err}
-	}
-	free := cands.NumFree()
-	if free == 0 {
-		return fmt.Errorf("no candidate angle is left: all %d in %s° are measured or excluded", o.candidates, o.rangeDeg)
-	}
-	want := o.next
+	job := &pipeline.PlanJob{Scan: scan, ScanPath: o.in, Recon: rc, ReconPath: o.recon, Criterion: crit,
+		Candidates: o.candidates, Range: design.Interval{Lo: lo * math.Pi / 180, Hi: hi * math.Pi / 180}, Exclude: excl, ROI: roi,
+		RangeSpec: o.rangeDeg, ExcludeSpec: o.exclude, ROISpec: o.roi, Next: o.next, TargetStd: o.targetStd, TopK: o.topK,
+		ClosedForm: o.closedForm, Samples: o.samples, Seed: g.seed, MemAvailable: memAvailable(), Hooks: cliHooks()}
 	if o.targetStd > 0 && !nextSet {
-		want = free
+		job.AllFree = true // as many as it takes
 	}
-	if want > free {
-		return fmt.Errorf("--next %d: only %d candidate angles are free", want, free)
-	}
-	var slices []design.SliceSamples
-	var dense []float64
-	if rebuild {
-		if slices, dense, err = storedPosterior(cmd, o, scan, rc, stored, geo); err != nil {
-			return err
-		}
-		if dense == nil {
-			k = o.samples
-			sigmaY = math.Sqrt(slices[0].NoiseVar)
-			for i := range slices {
-				slices[i].Delta = delta
-			}
-		}
-	} else {
-		slices = make([]design.SliceSamples, scan.Slices)
-		for sl := range slices {
-			x := make([]float32, k*n*n)
-			img := rc.Image.Slice(sl)
-			for r := 0; r < k; r++ {
-				src := rc.Samples[r*per+sl*n*n : r*per+(sl+1)*n*n]
-				for i, v := range src {
-					x[r*n*n+i] = v - img[i]
-				}
-			}
-			sy, dl := perSlice(rc, "sigma_y", sl, sigmaY), delta
-			if delta != 0 {
-				dl = perSlice(rc, "delta", sl, delta)
-			}
-			slices[sl] = design.SliceSamples{X: x, S: k, NoiseVar: sy * sy, Delta: dl}
-		}
-	}
-	var stop func(float64, float64) bool
-	if o.targetStd > 0 {
-		stop = func(_, roiStd float64) bool { return roiStd < o.targetStd }
-	}
-	start := time.Now()
-	b := newBar(-1, "plan")
-	sel := design.Settings{Criterion: crit, ROI: roi, TopK: o.topK}
-	var plan *design.Plan
-	if dense != nil {
-		plan, err = design.SelectDense(cmd.Context(), geo, cands, dense, sigmaY*sigmaY, delta, want, sel, stop)
-	} else {
-		plan, err = design.Select(cmd.Context(), geo, cands, slices, want, sel, rand.New(rand.NewPCG(g.seed, 0x706c616e)), stop)
-	}
-	b.Finish()
+	res, err := job.Run(cmd.Context())
 	if err != nil {
 		return err
 	}
-	secs := time.Since(start).Seconds()
-	deg := func(i int) float64 { return cands.Angles[i] * 180 / math.Pi }
-	selected := make([]float64, len(plan.Chosen))
-	scores := make([]float64, 0, len(plan.Chosen)*len(cands.Angles))
-	for i, c := range plan.Chosen {
-		selected[i] = deg(c)
-		scores = append(scores, plan.Scores[i]...)
-	}
-	candDeg := make([]float64, len(cands.Angles))
-	for i := range candDeg {
-		candDeg[i] = deg(i)
-	}
-	attrs := []h5io.Attr{{Name: "sigma_y", Value: sigmaY}, {Name: "samples", Value: k}, {Name: "joint", Value: b2i(!o.topK)},
-		{Name: "closed_form", Value: b2i(dense != nil)},
-		{Name: "roi", Value: o.roi}, {Name: "range", Value: o.rangeDeg}, {Name: "exclude", Value: o.exclude},
-		{Name: "delta", Value: delta}, {Name: "scan", Value: absPath(o.in)}, {Name: "recon", Value: absPath(o.recon)},
-		{Name: "seed", Value: int(g.seed)}, {Name: "seconds", Value: secs}}
-	if o.targetStd > 0 {
-		attrs = append(attrs, h5io.Attr{Name: "target_std", Value: o.targetStd})
-	}
-	p := &h5io.Plan{Criterion: crit.String(), Candidates: candDeg, Selected: selected, Scores: scores,
-		PredictedMeanStd: plan.MeanStd, PredictedROIStd: plan.ROIStd, Attrs: attrs}
-	if err := h5io.WritePlan(o.out, p); err != nil {
+	if err := h5io.WritePlan(o.out, res.File); err != nil {
 		return err
 	}
+	plan, cands := res.Plan, res.Candidates
+	deg := func(i int) float64 { return cands.Angles[i] * 180 / math.Pi }
 	w := cmd.OutOrStdout()
 	where := "whole image"
 	if roi != nil {
 		where = "ROI " + o.roi
 	}
-	from := fmt.Sprintf("%d samples", k)
-	if dense != nil {
+	from := fmt.Sprintf("%d samples", res.Samples)
+	if res.Dense {
 		from = "exact posterior covariance"
 	}
-	fmt.Fprintf(w, "next %d angle(s) by %s (%s, σ_y %.4g, %s):\n", len(plan.Chosen), crit, from, sigmaY, map[bool]string{true: "scored once, top-k", false: "chosen jointly"}[o.topK])
+	fmt.Fprintf(w, "next %d angle(s) by %s (%s, σ_y %.4g, %s):\n", len(plan.Chosen), crit, from, res.SigmaY, map[bool]string{true: "scored once, top-k", false: "chosen jointly"}[o.topK])
 	fmt.Fprintf(w, "  now            predicted mean std %.4g (%s %.4g)\n", plan.MeanStd[0], where, plan.ROIStd[0])
 	for i, c := range plan.Chosen {
 		fmt.Fprintf(w, "  %2d  %7.2f°  score %-10.4g predicted mean std %.4g (%s %.4g)\n", i+1, deg(c), plan.Scores[i][c], plan.MeanStd[i+1], where, plan.ROIStd[i+1])
@@ -345,81 +235,16 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 		}
 	}
 	fmt.Fprintf(w, "the predicted stds are the linear model's with its hyperparameters and the DIP fixed; refit after measuring\n")
-	if dense == nil && len(plan.Chosen) > 0 {
-		fmt.Fprintf(w, "(from %d samples the predicted fall in std is optimistic: 1.8× the exact one at 256 samples, 1.1× at 2048, on a 32² test; --closed-form is exact)\n", k)
+	if !res.Dense && len(plan.Chosen) > 0 {
+		fmt.Fprintf(w, "(from %d samples the predicted fall in std is optimistic: 1.8× the exact one at 256 samples, 1.1× at 2048, on a 32² test; --closed-form is exact)\n", res.Samples)
 	}
 	if png != "none" {
-		if err := planFigure(png, cands, geo.Angles, plan, crit); err != nil {
+		if err := planFigure(png, cands, res.Geometry.Angles, plan, crit); err != nil {
 			return err
 		}
 	}
-	logf("wrote %s (%s)", o.out, fmtDur(secs))
+	logf("wrote %s (%s)", o.out, fmtDur(res.Seconds))
 	return nil
-}
-
-// perSlice returns slice k's value of a column of the file's per-slice
-// table (/slices; uncertainty writes σ_y and δ there), or def when the file
-// has none (a single-slice file, or one made before the table existed: its
-// attribute is the last slice's).
-func perSlice(rc *h5io.Recon, name string, k int, def float64) float64 {
-	if t := rc.Group(h5io.SlicesGroup); t != nil {
-		if a := t.Get(name); a != nil && len(a.Data) == rc.Image.Slices && a.Data[k] > 0 {
-			return float64(a.Data[k])
-		}
-	}
-	return def
-}
-
-// storedPosterior rebuilds the uncertainty file's model slice by slice
-// from its DIP and stored hyperparameters: the exact posterior covariance
-// (--closed-form, one slice) or o.samples fresh zero-mean samples.
-func storedPosterior(cmd *cobra.Command, o planOpts, scan *h5io.Scan, rc *h5io.Recon, stored *linearised.Stored, geo radon.Geometry) ([]design.SliceSamples, []float64, error) {
-	model, err := dip.ReadModel(o.recon, rc)
-	if err != nil {
-		return nil, nil, err
-	}
-	A, err := radon.NewOperator(geo)
-	if err != nil {
-		return nil, nil, err
-	}
-	n := scan.ImageSize
-	set := linearised.DefaultDIPSettings(memAvailable())
-	if o.closedForm {
-		set.Regime = linearised.ExactRegime
-		if n*n > design.MaxDensePixels {
-			return nil, nil, usagef("--closed-form: the dense posterior covariance of a %d² image is too large (up to %d pixels)", n, design.MaxDensePixels)
-		}
-	}
-	var out []design.SliceSamples
-	for k := 0; k < scan.Slices; k++ {
-		t0 := time.Now()
-		lm, err := stored.Rebuild(cmd.Context(), model, k, rc.Image.Slice(k), A, scan.Sinogram(nil, k), set)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: slice %d: %v", o.recon, k, err)
-		}
-		if lm.Regime == linearised.ExactRegime {
-			if err := checkMemory("the exact linearised model", lm.Bytes()); err != nil {
-				return nil, nil, err
-			}
-		}
-		rng := rand.New(rand.NewPCG(g.seed, 0x706c6100+uint64(k)))
-		res, err := lm.Run(cmd.Context(), rng, nil)
-		if err != nil {
-			return nil, nil, err
-		}
-		if o.closedForm {
-			sigma, err := res.Exact.ImageCovariance(cmd.Context())
-			logf("rebuilt the exact model of %s in %s", o.recon, fmtDur(time.Since(t0).Seconds()))
-			return nil, sigma, err
-		}
-		x := make([]float32, o.samples*n*n)
-		if err := res.DrawSamples(cmd.Context(), x, o.samples, rng); err != nil {
-			return nil, nil, err
-		}
-		out = append(out, design.SliceSamples{X: x, S: o.samples, NoiseVar: res.NoiseVar()})
-		logf("slice %d: drew %d samples from the stored %s model in %s", k, o.samples, lm.Regime, fmtDur(time.Since(t0).Seconds()))
-	}
-	return out, nil, nil
 }
 
 // planFigure draws the first-round scores against angle, with the chosen
