@@ -4,8 +4,10 @@
 // (UQVolume), each written as the reconstruction file of DESIGN.md §2 with
 // its per-slice table; the plan of the next angles from an uncertainty file
 // (PlanJob: the file's samples or its rebuilt model, design's selection, the
-// plan file's contents); and the mapping between scan files and projector
-// geometries (ScanGeometry).
+// plan file's contents); the simulated acquisition study kept in a folder
+// (DesignStudy: state.json, resume, parts merged, results.h5, table.md,
+// psnr.png); and the mapping between scan files and projector geometries
+// (ScanGeometry).
 //
 // It is its own package because this glue joins several others (dip and
 // linearised for the methods, evaluation for the calibration columns, h5io

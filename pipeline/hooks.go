@@ -12,6 +12,8 @@ type Progress interface {
 type Hooks struct {
 	// Logf prints a line for the user (the CLI's log, silenced by -q).
 	Logf func(format string, args ...any)
+	// Debugf prints a line for -v.
+	Debugf func(format string, args ...any)
 	// NewBar starts a progress bar of total steps (total < 0: unknown).
 	NewBar func(total int, what string) Progress
 	// CheckMemory refuses a job that would need more than the machine has
@@ -25,6 +27,12 @@ type Hooks struct {
 func (h Hooks) logf(format string, args ...any) {
 	if h.Logf != nil {
 		h.Logf(format, args...)
+	}
+}
+
+func (h Hooks) debugf(format string, args ...any) {
+	if h.Debugf != nil {
+		h.Debugf(format, args...)
 	}
 }
 

@@ -119,12 +119,7 @@ func parseInts(s string) ([]int, error) {
 // writeFileAtomic writes data to path through a temporary file in the same
 // folder and a rename, so an interrupted write leaves no partial file; the
 // file gets the usual 0666 less the umask.
-func writeFileAtomic(path string, b []byte) error {
-	return atomicfile.Write(path, func(f *os.File) error {
-		_, err := f.Write(b)
-		return err
-	})
-}
+func writeFileAtomic(path string, b []byte) error { return atomicfile.WriteBytes(path, b) }
 
 // acceptInputArg lets a command that reads its input with -i FILE take the
 // file as its one positional argument instead (ctrecon plot scan.h5, as for

@@ -11,6 +11,7 @@
 package atomicfile
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -64,4 +65,21 @@ func Write(path string, write func(f *os.File) error) (err error) {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// WriteBytes creates path atomically with the contents b.
+func WriteBytes(path string, b []byte) error {
+	return Write(path, func(f *os.File) error {
+		_, err := f.Write(b)
+		return err
+	})
+}
+
+// WriteJSON creates path atomically with v as indented JSON.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	return WriteBytes(path, b)
 }

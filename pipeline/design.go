@@ -1,0 +1,383 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ctrecon/ctrecon/design"
+	"github.com/ctrecon/ctrecon/figures"
+	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/internal/atomicfile"
+	"github.com/ctrecon/ctrecon/radon"
+	"github.com/ctrecon/ctrecon/volume"
+)
+
+// DesignStudy is the simulated adaptive-acquisition study (design.Acquire
+// for every image, DIP seed and strategy) kept in a folder: state.json holds
+// every run's steps and is saved after each, so a study resumes where it
+// stopped; results.h5, table.md and psnr.png are written from the finished
+// runs. Studies run as parts (Images) are joined with Merge and Report.
+type DesignStudy struct {
+	// Scans are the full scans (every candidate angle), with the paths
+	// they were read from (their base names name the images).
+	Scans      []*h5io.Scan
+	Paths      []string
+	Out        string // the study's folder
+	Strategies []design.Strategy
+	Loop       design.LoopSettings // DIPSeed is set per run
+	RegimeName string              // the regime as given (the fingerprint records it)
+	DIPSeeds   []int               // offsets added to Loop.Seed, one run each
+	Images     string              // a:b of the images (every slice of every scan, 0-based); "" all
+	Resume     bool
+	Report     bool     // write the tables of the runs so far, run nothing
+	Merge      []string // with Report: other parts' folders to join
+	// Threads and Backend enter the fingerprint: a DIP fit resumes
+	// bit-identically only with the same thread count.
+	Threads int
+	Backend string
+
+	Hooks
+}
+
+// designState is state.json: the settings it belongs to and every run.
+type designState struct {
+	Fingerprint string
+	Runs        map[string]*design.RunState
+}
+
+// designFiles starts a study's fingerprint (state.json, and /study's
+// settings attribute in results.h5): the scans as name#hash, comma-separated.
+const designFiles = "files="
+
+// DesignScanNames returns the scan file names a study's fingerprint records.
+func DesignScanNames(fp string) []string {
+	files, _, _ := strings.Cut(strings.TrimPrefix(fp, designFiles), " ")
+	var names []string
+	for _, f := range strings.Split(files, ",") {
+		name, _, _ := strings.Cut(f, "#")
+		names = append(names, name)
+	}
+	return names
+}
+
+// images checks the scans (ground truth, noise level, parallel beam) and
+// lists the study's images (every slice of every scan) and the scans'
+// names with their content hashes.
+func (s *DesignStudy) images() ([]*design.LoopImage, []string, error) {
+	var images []*design.LoopImage
+	var files []string
+	for i, scan := range s.Scans {
+		path := s.Paths[i]
+		if scan.GroundTruth == nil {
+			return nil, nil, fmt.Errorf("%s has no /exchange/ground_truth: a design study scores against the truth (make the scan with ctrecon simulate)", path)
+		}
+		if !(scan.NoiseStd > 0) {
+			return nil, nil, fmt.Errorf("%s does not record noise_std; the DIP's stopping rule needs it", path)
+		}
+		geo, err := ScanGeometry(scan)
+		if err != nil {
+			return nil, nil, err
+		}
+		if geo.Beam != radon.Parallel {
+			return nil, nil, fmt.Errorf("%s is a %v-beam scan; experimental design supports parallel beam only (its candidate angles are directions mod 180°)", path, geo.Beam)
+		}
+		if err := s.Loop.Check(scan.Angles()); err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "design: "))
+		}
+		// The scans' names and contents, not their paths: a study can be
+		// resumed from the same scans regenerated elsewhere (simulate is seeded).
+		files = append(files, filepath.Base(path)+"#"+h5io.ScanHash(scan))
+		base := strings.TrimSuffix(filepath.Base(path), ".h5")
+		for k := 0; k < scan.Slices; k++ {
+			images = append(images, &design.LoopImage{Name: fmt.Sprintf("%s:%d", base, k), Geo: geo, Full: scan.Sinogram(nil, k),
+				Truth: scan.GroundTruth.Slice(k), NoiseStd: scan.NoiseStd, NoiseRel: scan.NoiseRel})
+		}
+	}
+	return images, files, nil
+}
+
+// fingerprint is what a study's runs must share to be resumed or merged.
+func (s *DesignStudy) fingerprint(files []string) string {
+	l := s.Loop
+	return fmt.Sprintf(designFiles+"%s start=%d budget=%d refit=%d eval=%v samples=%d seed=%d dipseeds=%v dipiters=%d fixedhyper=%v fixnoise=%v closedform=%v regime=%s threads=%d",
+		strings.Join(files, ","), l.Start, l.Budget, l.RefitEvery, l.Eval, l.Samples, l.Seed, s.DIPSeeds, l.DIPIters, l.FixedHyper, l.FixNoise, l.ClosedForm, s.RegimeName, s.Threads) + s.Backend
+}
+
+// Run runs (or resumes, or with Report tabulates) the study.
+func (s *DesignStudy) Run(ctx context.Context) error {
+	if len(s.Scans) == 0 || len(s.Scans) != len(s.Paths) {
+		return fmt.Errorf("design study: %d scans and %d paths", len(s.Scans), len(s.Paths))
+	}
+	if len(s.Merge) > 0 && !s.Report {
+		return fmt.Errorf("merging parts writes their tables: use it with Report")
+	}
+	images, files, err := s.images()
+	if err != nil {
+		return err
+	}
+	if s.Images != "" {
+		r, err := volume.ParseRange(s.Images, len(images))
+		if err != nil {
+			return fmt.Errorf("--images: %v", err)
+		}
+		images = images[r.Lo:r.Hi]
+	}
+	if st, err := os.Stat(s.Out); err == nil && !st.IsDir() {
+		return fmt.Errorf("%s exists and is not a folder", s.Out)
+	}
+	if err := os.MkdirAll(s.Out, 0o755); err != nil {
+		return err
+	}
+	fp := s.fingerprint(files)
+	statePath := filepath.Join(s.Out, "state.json")
+	state := &designState{Fingerprint: fp, Runs: map[string]*design.RunState{}}
+	if b, err := os.ReadFile(statePath); err == nil {
+		if !s.Resume && !s.Report {
+			return fmt.Errorf("%s holds a study already: add --resume to continue it, or choose another folder", s.Out)
+		}
+		var old designState
+		if err := json.Unmarshal(b, &old); err != nil {
+			return fmt.Errorf("%s: unreadable (%v); move it away to start again", statePath, err)
+		}
+		if old.Fingerprint != fp {
+			return fmt.Errorf("%s was started with other settings or scans:\n  then: %s\n  now:  %s", statePath, old.Fingerprint, fp)
+		}
+		state = &old
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	} else if s.Resume || s.Report {
+		if s.Report && len(s.Merge) == 0 {
+			return fmt.Errorf("--report: %s has no state.json to report", s.Out)
+		}
+		if !s.Report {
+			s.logf("nothing to resume in %s: starting", s.Out)
+		}
+	}
+	if len(s.Merge) > 0 {
+		if err := mergeDesignStates(state, s.Merge); err != nil {
+			return err
+		}
+	}
+	evals, budget := s.Loop.Eval, s.Loop.Budget
+	if s.Report {
+		return s.writeResults(state, evals, budget, 0)
+	}
+	total := len(images) * len(s.DIPSeeds) * len(s.Strategies)
+	b := s.bar(total, "design")
+	done := 0
+	for _, r := range state.Runs {
+		if r.Done {
+			done++
+		}
+	}
+	b.Add(done)
+	start := time.Now()
+	for _, off := range s.DIPSeeds {
+		for _, img := range images {
+			for _, st := range s.Strategies {
+				key := fmt.Sprintf("%s/seed%d/%s", img.Name, off, st)
+				prev := state.Runs[key]
+				if prev != nil && prev.Done {
+					continue
+				}
+				ls := s.Loop
+				ls.DIPSeed = s.Loop.Seed + uint64(off)
+				run := *img
+				run.Name = fmt.Sprintf("%s/seed%d", img.Name, off)
+				res, err := design.Acquire(ctx, &run, st, ls, prev, func(r *design.RunState) error {
+					state.Runs[key] = r
+					err := atomicfile.WriteJSON(statePath, state)
+					if s.AfterCheckpoint != nil {
+						s.AfterCheckpoint()
+					}
+					return err
+				}, func(what string) { b.Describe(what); s.debugf("%s", what) })
+				if err != nil {
+					if ctx.Err() != nil {
+						s.logf("interrupted: the finished steps are in %s; run the same command with --resume to continue", statePath)
+					}
+					return err
+				}
+				state.Runs[key] = res
+				b.Add(1)
+			}
+		}
+	}
+	b.Finish()
+	return s.writeResults(state, evals, budget, time.Since(start).Seconds())
+}
+
+// mergeDesignStates adds the runs of the studies in dirs to state. Their
+// settings must be state's; a run found in two of them must be the same
+// (the parts should hold different images; a copied run is accepted when
+// it agrees, the one further along is kept).
+func mergeDesignStates(state *designState, dirs []string) error {
+	for _, dir := range dirs {
+		path := filepath.Join(strings.TrimSpace(dir), "state.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("--merge: %v", err)
+		}
+		var part designState
+		if err := json.Unmarshal(b, &part); err != nil {
+			return fmt.Errorf("--merge: %s: unreadable (%v)", path, err)
+		}
+		if part.Fingerprint != state.Fingerprint {
+			return fmt.Errorf("--merge: %s was run with other settings or scans:\n  it:   %s\n  this: %s", path, part.Fingerprint, state.Fingerprint)
+		}
+		for key, r := range part.Runs {
+			have, ok := state.Runs[key]
+			if !ok {
+				state.Runs[key] = r
+				continue
+			}
+			short, long := have.Acquired, r.Acquired
+			if len(short) > len(long) {
+				short, long = long, short
+			}
+			if !slices.Equal(short, long[:len(short)]) {
+				return fmt.Errorf("--merge: run %s differs between %s and another part (different angles acquired)", key, path)
+			}
+			if r.Done && !have.Done || len(r.Acquired) > len(have.Acquired) {
+				state.Runs[key] = r
+			}
+		}
+	}
+	return nil
+}
+
+// writeResults writes results.h5, table.md and psnr.png from the runs.
+func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, secs float64) error {
+	dir, strats := s.Out, s.Strategies
+	var runs []*design.RunState
+	keys := make([]string, 0, len(state.Runs))
+	for k := range state.Runs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		runs = append(runs, state.Runs[k])
+	}
+	sm := design.Summarise(runs, evals)
+	var md bytes.Buffer
+	images := map[string]bool{}
+	finished := 0
+	for _, r := range runs {
+		images[r.Image] = true
+		if r.Done {
+			finished++
+		}
+	}
+	fmt.Fprintf(&md, "# Experimental-design study\n\n%d runs (images × DIP seeds) per strategy, %d of %d strategy runs finished; settings: %s\n",
+		len(images), finished, len(images)*len(strats), state.Fingerprint)
+	sm.Markdown(&md)
+	if err := atomicfile.WriteBytes(filepath.Join(dir, "table.md"), md.Bytes()); err != nil {
+		return err
+	}
+	w, err := h5io.Create(filepath.Join(dir, "results.h5"))
+	if err != nil {
+		return err
+	}
+	w.GroupAttrs("/study", h5io.Attr{Name: "settings", Value: state.Fingerprint}, h5io.Attr{Name: "seconds", Value: secs})
+	ev := make([]float64, len(evals))
+	for i, e := range evals {
+		ev[i] = float64(e)
+	}
+	w.Float64("/study/eval_angles", []int{len(evals)}, ev, h5io.DatasetOptions{})
+	for _, st := range strats {
+		var names []string
+		var dp, ds, tp, ts, ang []float64
+		for _, r := range runs {
+			if r.Strategy != st {
+				continue
+			}
+			names = append(names, r.Image)
+			for _, k := range evals {
+				e := design.Eval{DIPPSNR: math.NaN(), DIPSSIM: math.NaN(), TVPSNR: math.NaN(), TVSSIM: math.NaN()}
+				for _, x := range r.Evals {
+					if x.Angles == k {
+						e = x
+					}
+				}
+				dp, ds, tp, ts = append(dp, e.DIPPSNR), append(ds, e.DIPSSIM), append(tp, e.TVPSNR), append(ts, e.TVSSIM)
+			}
+			row := make([]float64, budget)
+			for i := range row {
+				row[i] = -1 // equal spacing keeps no sequence
+				if i < len(r.Acquired) {
+					row[i] = float64(r.Acquired[i])
+				}
+			}
+			ang = append(ang, row...)
+		}
+		if len(names) == 0 {
+			continue
+		}
+		p := "/study/" + string(st)
+		w.GroupAttrs(p, h5io.Attr{Name: "runs", Value: strings.Join(names, ",")})
+		sh := []int{len(names), len(evals)}
+		w.Float64(p+"/psnr_dip", sh, nanToNeg(dp), h5io.DatasetOptions{})
+		w.Float64(p+"/ssim_dip", sh, nanToNeg(ds), h5io.DatasetOptions{})
+		w.Float64(p+"/psnr_tv", sh, nanToNeg(tp), h5io.DatasetOptions{})
+		w.Float64(p+"/ssim_tv", sh, nanToNeg(ts), h5io.DatasetOptions{})
+		w.Float64(p+"/acquired_candidates", []int{len(names), budget}, ang, h5io.DatasetOptions{})
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	var series []figures.Series
+	for _, st := range strats {
+		cells := sm.Cells[st] // none for a strategy not started yet (Report)
+		var x, y, e []float64
+		for i, k := range evals {
+			if i >= len(cells) {
+				break
+			}
+			c := cells[i].DIP
+			if c.N == 0 {
+				continue
+			}
+			x, y = append(x, float64(k)), append(y, c.Mean)
+			e = append(e, 0)
+			if !math.IsNaN(c.SE) {
+				e[len(e)-1] = c.SE
+			}
+		}
+		if len(x) > 0 {
+			series = append(series, figures.Series{Name: string(st), X: x, Y: y, Err: e, Points: true})
+		}
+	}
+	if len(series) > 0 {
+		pn, err := figures.LinePanel(figures.LineOptions{Title: "DIP reconstruction by strategy (mean ± s.e.)", XLabel: "number of angles",
+			YLabel: "PSNR (dB)"}, series...)
+		if err != nil {
+			return err
+		}
+		if err := figures.SavePNG(filepath.Join(dir, "psnr.png"), 1, pn); err != nil {
+			return err
+		}
+	}
+	s.logf("wrote %s/{results.h5,table.md,psnr.png}", dir)
+	return nil
+}
+
+// nanToNeg keeps the results file free of NaN (h5io refuses it): a missing
+// score is written as −1.
+func nanToNeg(v []float64) []float64 {
+	for i, x := range v {
+		if math.IsNaN(x) {
+			v[i] = -1
+		}
+	}
+	return v
+}
