@@ -14,6 +14,7 @@ import (
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/phantoms"
 )
 
 type demoOpts struct {
@@ -91,7 +92,7 @@ func runStep(cmd *cobra.Command, s step) (time.Duration, error) {
 
 func runDemo(cmd *cobra.Command, o demoOpts) error {
 	if !isBuiltin(o.phantom) {
-		return usagef("--phantom %q: want one of %s", o.phantom, strings.Join(builtinKinds, ", "))
+		return usagef("--phantom %q: want one of %s", o.phantom, strings.Join(phantoms.BuiltinKinds, ", "))
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,34 +11,16 @@ import (
 	"github.com/ctrecon/ctrecon/phantoms"
 )
 
-// builtinKinds are the phantoms that need no download and have analytic
-// sinograms.
-var builtinKinds = []string{"shepp-logan", "ellipses", "rectangles"}
-
-// builtinPhantom returns draw number k of a built-in phantom kind. Draw k
-// of a seed is the same whatever other draws are made, so `phantom` and
-// `simulate --analytic` agree on what "seed s, slice k" is.
+// builtinPhantom is phantoms.Builtin with an unknown kind as a usage error.
 func builtinPhantom(kind string, seed uint64, k int) (phantoms.Phantom, error) {
-	rng := rand.New(rand.NewPCG(seed, uint64(k)+0x9e3779b97f4a7c15))
-	switch kind {
-	case "shepp-logan":
-		return phantoms.SheppLogan(), nil
-	case "ellipses":
-		return phantoms.RandomEllipses(rng, 8), nil
-	case "rectangles":
-		return phantoms.RandomRectangles(rng, phantoms.DefaultRectangles, phantoms.DefaultRectangleSpread), nil
+	ph, err := phantoms.Builtin(kind, seed, k)
+	if err != nil {
+		return ph, usageError{err}
 	}
-	return phantoms.Phantom{}, usagef("unknown phantom kind %q (built in: %s)", kind, strings.Join(builtinKinds, ", "))
+	return ph, nil
 }
 
-func isBuiltin(kind string) bool {
-	for _, k := range builtinKinds {
-		if k == kind {
-			return true
-		}
-	}
-	return false
-}
+func isBuiltin(kind string) bool { return slices.Contains(phantoms.BuiltinKinds, kind) }
 
 type phantomOpts struct {
 	kind        string
@@ -181,5 +163,5 @@ func makePhantom(o phantomOpts, sizeSet bool) (h5io.Volume, []h5io.Attr, error) 
 		attrs = append(attrs, h5io.Attr{Name: "label", Value: label}, h5io.Attr{Name: "index", Value: o.index})
 		return v, attrs, nil
 	}
-	return h5io.Volume{}, nil, usagef("unknown --kind %q (want %s, ct, dicom or digit)", o.kind, strings.Join(builtinKinds, ", "))
+	return h5io.Volume{}, nil, usagef("unknown --kind %q (want %s, ct, dicom or digit)", o.kind, strings.Join(phantoms.BuiltinKinds, ", "))
 }

@@ -222,7 +222,7 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 			p, _ := builtinPhantom(o.phantom, g.seed, k)
 			sino = p.BinSinogram(geo)
 		} else if o.oversample > 1 {
-			if sino, err = projectOversampled(img.Slice(k), geo, o.oversample); err != nil {
+			if sino, err = radon.ProjectOversampled(img.Slice(k), geo, o.oversample); err != nil {
 				return err
 			}
 		} else {

@@ -290,7 +290,7 @@ func runStudy(cmd *cobra.Command, o studyOpts) error {
 			var y []float32
 			if im.exact != nil {
 				y = im.exact(geo)
-			} else if y, err = projectOversampled(im.x, geo, 4); err != nil {
+			} else if y, err = radon.ProjectOversampled(im.x, geo, 4); err != nil {
 				return err
 			}
 			rng := rand.New(rand.NewPCG(g.seed, uint64(1000*na+draw)))

@@ -1,25 +1,21 @@
-package main
+package radon
 
-import (
-	"fmt"
+import "fmt"
 
-	"github.com/ctrecon/ctrecon/radon"
-)
-
-// projectOversampled returns the sinogram of the n×n pixel image x in
+// ProjectOversampled returns the sinogram of the n×n pixel image x in
 // geometry g, computed on a grid `factor` times finer: each pixel becomes a
 // factor×factor block of equal values (the image read as piecewise constant)
 // and the rays are traced with bins factor times narrower in fine-pixel
 // units, then scaled back to coarse-pixel units. Data made this way do not
 // share the reconstruction projector's discretisation, which would flatter
 // any method built on it (the "inverse crime").
-func projectOversampled(x []float32, g radon.Geometry, factor int) ([]float32, error) {
+func ProjectOversampled(x []float32, g Geometry, factor int) ([]float32, error) {
 	if factor < 1 {
-		return nil, fmt.Errorf("oversampling factor %d must be ≥ 1", factor)
+		return nil, fmt.Errorf("radon: oversampling factor %d must be ≥ 1", factor)
 	}
 	if factor == 1 {
 		y := make([]float32, g.SinoLen())
-		radon.NewProjector(g).Apply(y, x)
+		NewProjector(g).Apply(y, x)
 		return y, nil
 	}
 	n, f := g.N, factor
@@ -33,7 +29,7 @@ func projectOversampled(x []float32, g radon.Geometry, factor int) ([]float32, e
 	gf := g
 	gf.N, gf.DetSpacing = n*f, g.DetSpacing*float64(f)
 	gf.SourceDistance, gf.DetectorDistance = g.SourceDistance*float64(f), g.DetectorDistance*float64(f)
-	p, err := radon.NewProjectorChecked(gf)
+	p, err := NewProjectorChecked(gf)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package main
+package radon_test
 
 import (
 	"math"
@@ -17,7 +17,7 @@ func TestProjectOversampledConverges(t *testing.T) {
 	p := phantoms.SheppLogan()
 	x := p.Image(n, 8)
 	g := radon.NewGeometry(n, radon.EqualAngles(45))
-	y1, err := projectOversampled(x, g, 1)
+	y1, err := radon.ProjectOversampled(x, g, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,10 +29,10 @@ func TestProjectOversampledConverges(t *testing.T) {
 		}
 	}
 	// Reference: the factor-16 projection (the limit, to within 1/16 pixel).
-	ref, _ := projectOversampled(x, g, 16)
+	ref, _ := radon.ProjectOversampled(x, g, 16)
 	prev := math.Inf(1)
 	for _, f := range []int{1, 2, 4} {
-		y, _ := projectOversampled(x, g, f)
+		y, _ := radon.ProjectOversampled(x, g, f)
 		var num, den float64
 		for i := range y {
 			d := float64(y[i] - ref[i])
