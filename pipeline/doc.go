@@ -6,8 +6,9 @@
 // (PlanJob: the file's samples or its rebuilt model, design's selection, the
 // plan file's contents); the simulated acquisition study kept in a folder
 // (DesignStudy: state.json, resume, parts merged, results.h5, table.md,
-// psnr.png); and the mapping between scan files and projector geometries
-// (ScanGeometry).
+// psnr.png); the accuracy-and-calibration study over many images (Study:
+// the tables of docs/RESULTS.md, per-image values saved and merged); and the
+// mapping between scan files and projector geometries (ScanGeometry).
 //
 // It is its own package because this glue joins several others (dip and
 // linearised for the methods, evaluation for the calibration columns, h5io

@@ -515,7 +515,7 @@ func studyValue(t *testing.T, file, method, metric string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []studyRecord
+	var recs []pipeline.StudyRecord
 	if err := json.Unmarshal(data, &recs); err != nil {
 		t.Fatal(err)
 	}

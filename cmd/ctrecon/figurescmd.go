@@ -22,6 +22,7 @@ import (
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/metrics"
+	"github.com/ctrecon/ctrecon/pipeline"
 )
 
 // figuresSettings are the sizes and budgets of one `ctrecon figures` preset.
@@ -496,7 +497,7 @@ func (r *figRunner) loglikFigure(set figuresSettings) error {
 	}
 	vals := map[key][]float64{}
 	for _, f := range values {
-		recs, err := readStudyValues(f)
+		recs, err := pipeline.ReadStudyValues(f)
 		if err != nil {
 			return err
 		}
