@@ -7,8 +7,10 @@
 // plan file's contents); the simulated acquisition study kept in a folder
 // (DesignStudy: state.json, resume, parts merged, results.h5, table.md,
 // psnr.png); the accuracy-and-calibration study over many images (Study:
-// the tables of docs/RESULTS.md, per-image values saved and merged); and the
-// mapping between scan files and projector geometries (ScanGeometry).
+// the tables of docs/RESULTS.md, per-image values saved and merged); the
+// simulated scan of an image or phantom (Simulation: projection, Gaussian
+// noise or photon counts); and the mapping between scan files and projector
+// geometries (ScanGeometry).
 //
 // It is its own package because this glue joins several others (dip and
 // linearised for the methods, evaluation for the calibration columns, h5io

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -206,98 +204,18 @@ func runSimulate(cmd *cobra.Command, o simulateOpts) error {
 	if err := geo.Validate(); err != nil {
 		return usageError{err}
 	}
-	proj := radon.NewProjector(geo)
 	start := time.Now()
-	scan := &h5io.Scan{ThetaDeg: deg, Slices: img.Slices, NDet: geo.NDet, ImageSize: img.N,
-		DetSpacing: geo.DetSpacing, GroundTruth: &img,
-		Data: make([]float32, len(deg)*img.Slices*geo.NDet)}
-	pipeline.SetScanGeometry(scan, geo)
-	sino := make([]float32, geo.SinoLen())
-	bar := newBar(img.Slices, "projecting")
-	for k := 0; k < img.Slices; k++ {
-		if err := cmd.Context().Err(); err != nil {
-			return err
-		}
-		if o.analytic {
-			p, _ := builtinPhantom(o.phantom, g.seed, k)
-			sino = p.BinSinogram(geo)
-		} else if o.oversample > 1 {
-			if sino, err = radon.ProjectOversampled(img.Slice(k), geo, o.oversample); err != nil {
-				return err
-			}
-		} else {
-			proj.Apply(sino, img.Slice(k))
-		}
-		scan.SetSinogram(k, sino)
-		bar.Add(1)
-	}
-	bar.Finish()
-	scan.Attrs = []h5io.Attr{{Name: "seed", Value: int(g.seed)}}
-	if o.phantom != "" {
-		scan.Attrs = append(scan.Attrs, h5io.Attr{Name: "phantom", Value: o.phantom})
-	}
-	if o.analytic {
-		scan.Attrs = append(scan.Attrs, h5io.Attr{Name: "analytic", Value: 1})
-	}
-	if o.oversample > 1 {
-		scan.Attrs = append(scan.Attrs, h5io.Attr{Name: "oversample", Value: o.oversample})
-	}
-	if o.photons > 0 {
-		if err := simulateCounts(scan, o); err != nil {
-			return err
-		}
-	} else if o.noise > 0 {
-		// One σ for the whole scan (mean |A x| over every slice), seeded.
-		rng := rand.New(rand.NewPCG(g.seed, 0x6e6f697365))
-		scan.NoiseStd = radon.AddNoise(scan.Data, scan.Data, o.noise, rng)
-		scan.NoiseRel = o.noise
+	sim := &pipeline.Simulation{Image: img, Geometry: geo, Degrees: deg, Phantom: o.phantom, Analytic: o.analytic,
+		Oversample: o.oversample, Noise: o.noise, Photons: o.photons, Attenuation: o.attenuation, Flats: o.flats,
+		Seed: g.seed, Hooks: cliHooks()}
+	scan, err := sim.Run(cmd.Context())
+	if err != nil {
+		return err
 	}
 	if err := h5io.WriteScan(o.out, scan); err != nil {
 		return err
 	}
 	logf("wrote %s: %d angles × %d slice(s) × %d bins, σ = %.4g (%s)", o.out, len(deg), img.Slices, geo.NDet,
 		scan.NoiseStd, fmtDur(time.Since(start).Seconds()))
-	return nil
-}
-
-// simulateCounts turns scan's line integrals into raw photon counts with
-// flat and dark fields (see simulate --help): it scales the line integrals
-// and the ground truth by the attenuation, draws the counts and flats
-// (seeded), and sets the noise level from the counts.
-func simulateCounts(scan *h5io.Scan, o simulateOpts) error {
-	a := o.attenuation
-	if a == 0 {
-		var peak float64
-		for _, v := range scan.Data {
-			peak = math.Max(peak, float64(v))
-		}
-		if !(peak > 0) {
-			return fmt.Errorf("the image projects to zero everywhere: nothing attenuates the beam, so --attenuation cannot be chosen; give it")
-		}
-		a = 2 / peak
-	}
-	li := make([]float32, len(scan.Data))
-	for i, v := range scan.Data {
-		li[i] = float32(a * float64(v))
-	}
-	for i, v := range scan.GroundTruth.Data {
-		scan.GroundTruth.Data[i] = float32(a * float64(v))
-	}
-	per := scan.Slices * scan.NDet
-	src := rand.NewPCG(g.seed, 0x70686f746f6e) // "photon"
-	raw := &h5io.RawCounts{Data: make([]float32, len(li)), White: make([]float32, o.flats*per), NWhite: o.flats,
-		Dark: make([]float32, per), NDark: 1}
-	radon.PoissonCounts(raw.Data, li, o.photons, src)
-	radon.PoissonCounts(raw.White, make([]float32, len(raw.White)), o.photons, src)
-	_, clipped, inv, err := raw.Normalize(scan.Angles(), scan.Slices, scan.NDet)
-	if err != nil {
-		return err
-	}
-	scan.Raw = raw
-	scan.NoiseStd, scan.NoiseRel = math.Sqrt(inv), 0
-	scan.Attrs = append(scan.Attrs, h5io.Attr{Name: "photons", Value: o.photons}, h5io.Attr{Name: "attenuation_scale", Value: a},
-		h5io.Attr{Name: "noise_model", Value: "poisson"})
-	logf("photon counts: %.4g photons per bin, attenuation %.4g per pixel of value 1 (ground truth scaled by it), %d flat fields; "+
-		"%d zero counts; Poisson noise level √mean(1/count) = %.4g", o.photons, a, o.flats, clipped, scan.NoiseStd)
 	return nil
 }
