@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ctrecon/ctrecon/radon"
 )
@@ -131,5 +132,41 @@ func BenchmarkCPUFanFBP512(b *testing.B) {
 		if err := radon.FBP(dst, y, g, radon.FBPSettings{Filter: radon.Hann}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkGPUCopies measures host↔device bandwidth for a batch of 128
+// 512² images (128 MiB) from ordinary (pageable) Go memory, as the
+// projector copies today, and from page-locked memory (cuMemHostAlloc): if
+// the second is much faster, staging the copies through it pays.
+func BenchmarkGPUCopies(b *testing.B) {
+	d := device(b)
+	const n = 128 * 512 * 512 * 4
+	dev, err := d.alloc(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.free(dev)
+	pageable := make([]byte, n)
+	pinned, err := d.hostAlloc(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.hostFree(pinned)
+	for _, c := range []struct {
+		name string
+		host unsafe.Pointer
+	}{{"pageable", unsafe.Pointer(&pageable[0])}, {"pinned", pinned}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(2 * n)
+			for b.Loop() {
+				if err := d.upload(dev, c.host, n); err != nil {
+					b.Fatal(err)
+				}
+				if err := d.download(c.host, dev, n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -192,6 +192,22 @@ func (d *Device) allocCopy(owned *[]buffer, src unsafe.Pointer, n uintptr) (buff
 	return b, d.upload(b, src, n)
 }
 
+// hostAlloc allocates n bytes of page-locked host memory, which the copy
+// engines read and write directly (pageable memory goes through the
+// driver's staging buffers). For measuring whether staging the projector's
+// copies through it pays (BenchmarkGPUCopies); free it with hostFree.
+func (d *Device) hostAlloc(n uintptr) (unsafe.Pointer, error) {
+	var p unsafe.Pointer
+	err := d.call(func() int32 { return d.d.cuMemHostAlloc(&p, max(n, 4), 0) }, "cuMemHostAlloc")
+	return p, err
+}
+
+func (d *Device) hostFree(p unsafe.Pointer) {
+	if p != nil {
+		d.call(func() int32 { return d.d.cuMemFreeHost(p) }, "cuMemFreeHost")
+	}
+}
+
 // upload copies n bytes at src to b.
 func (d *Device) upload(b buffer, src unsafe.Pointer, n uintptr) error {
 	if n == 0 {

@@ -42,6 +42,8 @@ type driverAPI struct {
 	cuMemcpyHtoD              func(dst uintptr, src unsafe.Pointer, size uintptr) int32
 	cuMemcpyDtoH              func(dst unsafe.Pointer, src uintptr, size uintptr) int32
 	cuMemsetD32               func(dst uintptr, v uint32, n uintptr) int32
+	cuMemHostAlloc            func(p *unsafe.Pointer, size uintptr, flags uint32) int32
+	cuMemFreeHost             func(p unsafe.Pointer) int32
 	cuLaunchKernel            func(fn uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params unsafe.Pointer, extra unsafe.Pointer) int32
 	cuGetErrorName            func(res int32, s **byte) int32
 }
@@ -94,6 +96,7 @@ func loadDriver() (*driverAPI, error) {
 			{&d.cuMemcpyHtoD, "cuMemcpyHtoD_v2"}, {&d.cuMemcpyDtoH, "cuMemcpyDtoH_v2"},
 			{&d.cuMemsetD32, "cuMemsetD32_v2"}, {&d.cuLaunchKernel, "cuLaunchKernel"},
 			{&d.cuGetErrorName, "cuGetErrorName"},
+			{&d.cuMemHostAlloc, "cuMemHostAlloc"}, {&d.cuMemFreeHost, "cuMemFreeHost"},
 		}
 		for _, b := range bind {
 			if _, err := purego.Dlsym(h, b.name); err != nil {

@@ -93,6 +93,8 @@ CUresult cuModuleGetFunction(void** f, void* m, const char* name) {
 }
 CUresult cuMemAlloc_v2(dptr* p, size_t n) { *p = (dptr)malloc(n); return *p ? 0 : 2; }
 CUresult cuMemFree_v2(dptr p) { free((void*)p); return 0; }
+CUresult cuMemHostAlloc(void** p, size_t n, unsigned flags) { *p = malloc(n); return *p ? 0 : 2; }
+CUresult cuMemFreeHost(void* p) { free(p); return 0; }
 CUresult cuMemcpyHtoD_v2(dptr d, const void* s, size_t n) { memcpy((void*)d, s, n); return 0; }
 CUresult cuMemcpyDtoH_v2(void* d, dptr s, size_t n) { memcpy(d, (const void*)s, n); return 0; }
 CUresult cuMemsetD32_v2(dptr d, unsigned v, size_t n) { for (size_t i = 0; i < n; i++) ((unsigned*)d)[i] = v; return 0; }
