@@ -71,6 +71,14 @@ func BenchmarkGPUBlocks(b *testing.B) {
 func BenchmarkGPUForward512Single(b *testing.B) { benchGPU(b, true, 1) }
 func BenchmarkGPUBack512Single(b *testing.B)    { benchGPU(b, false, 1) }
 
+// BenchmarkGPUForwardPairs512Batch128 is the forward projection reading
+// pair images (forwardPairs), for comparison with the default.
+func BenchmarkGPUForwardPairs512Batch128(b *testing.B) {
+	forwardPairs = true
+	defer func() { forwardPairs = false }()
+	benchGPU(b, true, 128)
+}
+
 // benchCPU is the same geometry on radon's CPU projector (all cores), for
 // the GPU/CPU ratio in the same run; batch 8.
 func benchCPU(b *testing.B, forward bool) {

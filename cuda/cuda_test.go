@@ -288,3 +288,32 @@ func TestGPUFanFBP(t *testing.T) {
 		t.Logf("%v detector: %d of %d pixels identical to the CPU's", g.Detector, same, len(want))
 	}
 }
+
+// TestGPUForwardPairs: the pair-image forward (forwardPairs) gives the
+// default kernel's numbers, the CPU's, bit for bit.
+func TestGPUForwardPairs(t *testing.T) {
+	d := device(t)
+	forwardPairs = true
+	defer func() { forwardPairs = false }()
+	rng := rand.New(rand.NewPCG(14, 8))
+	for _, g := range geometries(rng, 20) {
+		p, err := d.NewProjector(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, n := p.Dims()
+		const k = 3
+		x := randVec(k*n, rng)
+		got, want := make([]float32, k*m), make([]float32, k*m)
+		if err := p.Forward(got, x, k); err != nil {
+			t.Fatal(err)
+		}
+		radon.NewProjector(g).ApplyBatch(want, x, k)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%v N=%d: value %d: pairs %g, CPU %g", g.Beam, g.N, i, got[i], want[i])
+			}
+		}
+		p.Close()
+	}
+}

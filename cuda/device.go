@@ -27,6 +27,8 @@ type Device struct {
 	bwd     uintptr
 	fbp     uintptr
 	fanFBP  uintptr
+	pairs   uintptr // make_pairs
+	fwdPair uintptr // joseph_forward_pairs
 	tr      uintptr
 	mu      sync.Mutex
 	fault   error // first sticky fault: the context is unusable after it
@@ -117,6 +119,12 @@ func Open(ordinal int) (*Device, error) {
 			return err
 		}
 		if err := drv.check("cuModuleGetFunction fan_backproject", drv.cuModuleGetFunction(&d.fanFBP, d.mod, "fan_backproject")); err != nil {
+			return err
+		}
+		if err := drv.check("cuModuleGetFunction make_pairs", drv.cuModuleGetFunction(&d.pairs, d.mod, "make_pairs")); err != nil {
+			return err
+		}
+		if err := drv.check("cuModuleGetFunction joseph_forward_pairs", drv.cuModuleGetFunction(&d.fwdPair, d.mod, "joseph_forward_pairs")); err != nil {
 			return err
 		}
 		return drv.check("cuModuleGetFunction transpose", drv.cuModuleGetFunction(&d.tr, d.mod, "transpose"))

@@ -104,6 +104,29 @@ func TestFakeDriverChild(t *testing.T) {
 		}
 		return
 	}
+	// The pair-image forward (forwardPairs), parallel and fan.
+	forwardPairs = true
+	for _, g := range []radon.Geometry{radon.NewGeometry(29, radon.EqualAngles(13)), fan} {
+		p, err := d.NewProjector(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, n := p.Dims()
+		const k = 3
+		x := randVec(k*n, rng)
+		got, want := make([]float32, k*m), make([]float32, k*m)
+		if err := p.Forward(got, x, k); err != nil {
+			t.Fatal(err)
+		}
+		radon.NewProjector(g).ApplyBatch(want, x, k)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%v pair-image forward, value %d: %g, radon %g", g.Beam, i, got[i], want[i])
+			}
+		}
+		p.Close()
+	}
+	forwardPairs = false
 	g := radon.NewGeometry(31, radon.EqualAngles(21))
 	sino := randVec(g.SinoLen(), rng)
 	s := radon.FBPSettings{Filter: radon.Hann}

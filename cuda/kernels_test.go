@@ -88,8 +88,16 @@ int main(int argc, char** argv) {
     launch(n, n, (batch + SLICES - 1) / SLICES, [&] {
         joseph_backward(sino.data(), bwd.data(), q.data(), g.data(), w.data(), ro.data(), rl.data(), rh.data(), rc.data(), rhint.data(), rdir.data(), n, ndet, na, pad, batch);
     });
+    // The pair-image forward (forwardPairs).
+    std::vector<pair2> img2((size_t)batch * n * (n + 1)), imgT2((size_t)batch * n * (n + 1));
+    std::vector<float> fwd2((size_t)batch * nr, -1.0f);
+    launch(n + 1, n, batch, [&] { make_pairs(img.data(), img2.data(), n); });
+    launch(n + 1, n, batch, [&] { make_pairs(imgT.data(), imgT2.data(), n); });
+    launch(ndet, na, batch, [&] {
+        joseph_forward_pairs(img2.data(), imgT2.data(), fwd2.data(), q.data(), g.data(), r0.data(), r1.data(), w.data(), col.data(), n, ndet, na, pad);
+    });
     FILE* o = fopen(argv[2], "wb");
-    fwrite(fwd.data(), 4, fwd.size(), o); fwrite(bwd.data(), 4, bwd.size(), o);
+    fwrite(fwd.data(), 4, fwd.size(), o); fwrite(bwd.data(), 4, bwd.size(), o); fwrite(fwd2.data(), 4, fwd2.size(), o);
     fclose(o);
     return 0;
 }
@@ -125,7 +133,7 @@ func TestKernelsOnHost(t *testing.T) {
 				y[i] = 0
 			}
 		}
-		res := runHost(t, bin, batch*(m+n),
+		res := runHost(t, bin, batch*(2*m+n),
 			[]int32{int32(tab.N), int32(tab.NDet), int32(tab.NAngles), int32(tab.Pad), int32(m), int32(len(tab.RunLo)), batch},
 			tab.Q, tab.G, tab.R0, tab.R1, tab.W, tab.Col, tab.RunOff, tab.RunLo, tab.RunHi, tab.RunCol, hint, dir, x, y)
 		wantF, wantB := make([]float32, batch*m), make([]float32, batch*n)
@@ -136,9 +144,14 @@ func TestKernelsOnHost(t *testing.T) {
 				t.Fatalf("%v: forward kernel, slice %d ray %d: %g, radon %g", g.Beam, i/m, i%m, v, wantF[i])
 			}
 		}
-		for i, v := range res[batch*m:] {
+		for i, v := range res[batch*m : batch*(m+n)] {
 			if v != wantB[i] {
 				t.Fatalf("%v: backward kernel, slice %d pixel %d: %g, radon %g", g.Beam, i/n, i%n, v, wantB[i])
+			}
+		}
+		for i, v := range res[batch*(m+n):] {
+			if v != wantF[i] {
+				t.Fatalf("%v: pair-image forward kernel, slice %d ray %d: %g, radon %g", g.Beam, i/m, i%m, v, wantF[i])
 			}
 		}
 	}

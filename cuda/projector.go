@@ -33,6 +33,8 @@ type Projector struct {
 	table []buffer // q, g, r0, r1, w, col, runOff, runLo, runHi, runCol, run hints, run directions
 	img   buffer   // images, grown to the largest batch seen
 	imgT  buffer   // their transposes (for rays nearer horizontal)
+	img2  buffer   // pair images of both (forwardPairs)
+	imgT2 buffer
 	sino  buffer
 	// Timing of the last call, for benchmarks: host→device, kernel,
 	// device→host.
@@ -99,7 +101,9 @@ func (p *Projector) Close() {
 	p.dev.free(p.img)
 	p.dev.free(p.imgT)
 	p.dev.free(p.sino)
-	p.table, p.img, p.imgT, p.sino = nil, buffer{}, buffer{}, buffer{}
+	p.dev.free(p.img2)
+	p.dev.free(p.imgT2)
+	p.table, p.img, p.imgT, p.sino, p.img2, p.imgT2 = nil, buffer{}, buffer{}, buffer{}, buffer{}, buffer{}
 }
 
 // Dims returns (rays, pixels) as radon.Projector's.
@@ -110,6 +114,34 @@ func (p *Projector) Err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err
+}
+
+// forwardPairs switches the forward projection to pair images (each step
+// reads a pixel and its neighbour with one 8-byte load; the same numbers).
+// An experiment for the device's benchmarks: the forward kernel is bound
+// by L1 transactions, and whether halving its loads pays is for a GPU run
+// to say (BenchmarkGPUForwardPairs).
+var forwardPairs = false
+
+// ensurePairs grows the pair-image buffers to k slices.
+func (p *Projector) ensurePairs(k int) error {
+	need := uintptr(8 * k * p.tab.N * (p.tab.N + 1))
+	if p.img2.size >= need && p.imgT2.size >= need {
+		return nil
+	}
+	p.dev.free(p.img2)
+	p.dev.free(p.imgT2)
+	p.img2, p.imgT2 = buffer{}, buffer{}
+	b, err := p.dev.alloc(need)
+	if err != nil {
+		return err
+	}
+	p.img2 = b
+	if b, err = p.dev.alloc(need); err != nil {
+		return err
+	}
+	p.imgT2 = b
+	return nil
 }
 
 // ensure grows the image and sinogram buffers to k slices.
@@ -154,8 +186,22 @@ func (p *Projector) Forward(dst, x []float32, k int) error {
 		}
 		ndet, na := int32(p.tab.NDet), int32(p.tab.NAngles)
 		tb := p.table
-		return p.dev.launch3(p.dev.fwd, "joseph_forward", grid(forwardBlock, p.tab.NDet, p.tab.NAngles, k), forwardBlock,
-			unsafe.Pointer(&p.img.ptr), unsafe.Pointer(&p.imgT.ptr), unsafe.Pointer(&p.sino.ptr),
+		fn, name, img, imgT := p.dev.fwd, "joseph_forward", &p.img.ptr, &p.imgT.ptr
+		if forwardPairs {
+			if err := p.ensurePairs(k); err != nil {
+				return err
+			}
+			pg := grid(forwardBlock, p.tab.N+1, p.tab.N, k)
+			for _, c := range [][2]*uintptr{{&p.img.ptr, &p.img2.ptr}, {&p.imgT.ptr, &p.imgT2.ptr}} {
+				if err := p.dev.launch3(p.dev.pairs, "make_pairs", pg, forwardBlock,
+					unsafe.Pointer(c[0]), unsafe.Pointer(c[1]), unsafe.Pointer(&n)); err != nil {
+					return err
+				}
+			}
+			fn, name, img, imgT = p.dev.fwdPair, "joseph_forward_pairs", &p.img2.ptr, &p.imgT2.ptr
+		}
+		return p.dev.launch3(fn, name, grid(forwardBlock, p.tab.NDet, p.tab.NAngles, k), forwardBlock,
+			unsafe.Pointer(img), unsafe.Pointer(imgT), unsafe.Pointer(&p.sino.ptr),
 			unsafe.Pointer(&tb[0].ptr), unsafe.Pointer(&tb[1].ptr), unsafe.Pointer(&tb[2].ptr), unsafe.Pointer(&tb[3].ptr),
 			unsafe.Pointer(&tb[4].ptr), unsafe.Pointer(&tb[5].ptr),
 			unsafe.Pointer(&n), unsafe.Pointer(&ndet), unsafe.Pointer(&na), unsafe.Pointer(&pad))

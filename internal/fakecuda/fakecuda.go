@@ -87,8 +87,8 @@ CUresult cuModuleLoadData(void** m, const void* image) {
 }
 CUresult cuModuleGetFunction(void** f, void* m, const char* name) {
     if (m != (void*)0x2) return 400;
-    const char* names[] = {"joseph_forward", "joseph_backward", "fbp_backproject", "transpose", "fan_backproject"};
-    for (long i = 0; i < 5; i++) if (strcmp(name, names[i]) == 0) { *f = (void*)(i + 1); return 0; }
+    const char* names[] = {"joseph_forward", "joseph_backward", "fbp_backproject", "transpose", "fan_backproject", "make_pairs", "joseph_forward_pairs"};
+    for (long i = 0; i < 7; i++) if (strcmp(name, names[i]) == 0) { *f = (void*)(i + 1); return 0; }
     return 500; // CUDA_ERROR_NOT_FOUND
 }
 CUresult cuMemAlloc_v2(dptr* p, size_t n) { *p = (dptr)malloc(n); return *p ? 0 : 2; }
@@ -121,6 +121,9 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
             case 3: fbp_backproject(P(const float*, 0), P(float*, 1), P(const long long*, 2), P(const long long*, 3), P(int, 4), P(int, 5), P(int, 6)); break;
             case 5: fan_backproject(P(const float*, 0), P(float*, 1), P(const double*, 2), P(int, 3), P(int, 4), P(int, 5),
                         P(double, 6), P(double, 7), P(double, 8), P(double, 9), P(double, 10), P(int, 11)); break;
+            case 6: make_pairs(P(const float*, 0), P(pair2*, 1), P(int, 2)); break;
+            case 7: joseph_forward_pairs(P(const pair2*, 0), P(const pair2*, 1), P(float*, 2), P(const long long*, 3), P(const long long*, 4),
+                        P(const int*, 5), P(const int*, 6), P(const float*, 7), P(const unsigned char*, 8), P(int, 9), P(int, 10), P(int, 11), P(int, 12)); break;
             case 4: transpose(P(const float*, 0), P(float*, 1), P(int, 2)); break;
             default: return 400;
             }
