@@ -230,19 +230,27 @@ func TestGPUFBP(t *testing.T) {
 	if err := radon.FBP(viaBackend, y, g, s); err != nil {
 		t.Fatal(err)
 	}
+	sameFBP(t, "parallel", got, want, viaBackend)
+}
+
+// sameFBP checks a GPU back-projection against the CPU's FBP (≤ 1e-5
+// relative) and radon.FBP through the device as backend against the
+// direct call (equal), and logs how many pixels are bit-identical.
+func sameFBP(t *testing.T, what string, got, want, viaBackend []float32) {
+	t.Helper()
 	same := 0
 	for i := range want {
 		if e := math.Abs(float64(got[i] - want[i])); !(e <= 1e-5*(1+math.Abs(float64(want[i])))) {
-			t.Fatalf("pixel %d: GPU %g, CPU %g", i, got[i], want[i])
+			t.Fatalf("%s: pixel %d: GPU %g, CPU %g", what, i, got[i], want[i])
 		}
 		if viaBackend[i] != got[i] {
-			t.Fatalf("pixel %d: radon.FBP through the backend %g, direct %g", i, viaBackend[i], got[i])
+			t.Fatalf("%s: pixel %d: radon.FBP through the backend %g, direct %g", what, i, viaBackend[i], got[i])
 		}
 		if got[i] == want[i] {
 			same++
 		}
 	}
-	t.Logf("%d of %d pixels identical to the CPU's", same, len(want))
+	t.Logf("%s: %d of %d pixels identical to the CPU's", what, same, len(want))
 }
 
 // TestGPUFanFBP: fan-beam FBP with the device as backend equals the CPU's
@@ -273,19 +281,7 @@ func TestGPUFanFBP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		same := 0
-		for i := range want {
-			if e := math.Abs(float64(got[i] - want[i])); !(e <= 1e-5*(1+math.Abs(float64(want[i])))) {
-				t.Fatalf("%v: pixel %d: GPU %g, CPU %g", g.Detector, i, got[i], want[i])
-			}
-			if viaBackend[i] != got[i] {
-				t.Fatalf("%v: pixel %d: radon.FBP through the backend %g, direct %g", g.Detector, i, viaBackend[i], got[i])
-			}
-			if got[i] == want[i] {
-				same++
-			}
-		}
-		t.Logf("%v detector: %d of %d pixels identical to the CPU's", g.Detector, same, len(want))
+		sameFBP(t, g.Detector.String()+" detector", got, want, viaBackend)
 	}
 }
 
@@ -297,23 +293,30 @@ func TestGPUForwardPairs(t *testing.T) {
 	defer func() { forwardPairs = false }()
 	rng := rand.New(rand.NewPCG(14, 8))
 	for _, g := range geometries(rng, 20) {
-		p, err := d.NewProjector(g)
-		if err != nil {
-			t.Fatal(err)
+		forwardMatchesCPU(t, d, g, rng, "pair-image forward")
+	}
+}
+
+// forwardMatchesCPU checks the device's forward projection of 3 random
+// images in g against radon's projector, bit for bit.
+func forwardMatchesCPU(t *testing.T, d *Device, g radon.Geometry, rng *rand.Rand, what string) {
+	t.Helper()
+	p, err := d.NewProjector(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m, n := p.Dims()
+	const k = 3
+	x := randVec(k*n, rng)
+	got, want := make([]float32, k*m), make([]float32, k*m)
+	if err := p.Forward(got, x, k); err != nil {
+		t.Fatal(err)
+	}
+	radon.NewProjector(g).ApplyBatch(want, x, k)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%v N=%d %s, value %d: %g, radon %g", g.Beam, g.N, what, i, got[i], want[i])
 		}
-		m, n := p.Dims()
-		const k = 3
-		x := randVec(k*n, rng)
-		got, want := make([]float32, k*m), make([]float32, k*m)
-		if err := p.Forward(got, x, k); err != nil {
-			t.Fatal(err)
-		}
-		radon.NewProjector(g).ApplyBatch(want, x, k)
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("%v N=%d: value %d: pairs %g, CPU %g", g.Beam, g.N, i, got[i], want[i])
-			}
-		}
-		p.Close()
 	}
 }

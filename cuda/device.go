@@ -258,8 +258,32 @@ var _ radon.FBPBackend = (*Device)(nil)
 // (radon.FBPBackend): the filtering stays on the CPU (FFTs of a few
 // hundred bins), the N²·angles interpolations run here.
 func (d *Device) BackprojectFBP(dst []float32, r *radon.FBPRows) error {
-	if len(dst) != r.N*r.N {
-		return fmt.Errorf("cuda: BackprojectFBP: %d values for a %d² image", len(dst), r.N)
+	in := []hostArray{{unsafe.Pointer(&r.Q[0]), uintptr(4 * len(r.Q))}, {unsafe.Pointer(&r.U0[0]), uintptr(8 * len(r.U0))},
+		{unsafe.Pointer(&r.C[0]), uintptr(8 * len(r.C))}}
+	err := d.backproject(dst, r.N, "BackprojectFBP", in, func(in []buffer, img buffer) error {
+		n, na, stride := int32(r.N), int32(r.NAngles), int32(r.Stride)
+		const block = 128
+		return d.launch(d.fbp, "fbp_backproject", uint32((len(dst)+block-1)/block), 1, block,
+			unsafe.Pointer(&in[0].ptr), unsafe.Pointer(&img.ptr), unsafe.Pointer(&in[1].ptr), unsafe.Pointer(&in[2].ptr),
+			unsafe.Pointer(&n), unsafe.Pointer(&na), unsafe.Pointer(&stride))
+	})
+	keep(r)
+	return err
+}
+
+// hostArray is host memory to upload: its address and length in bytes.
+type hostArray struct {
+	ptr   unsafe.Pointer
+	bytes uintptr
+}
+
+// backproject runs one of FBP's back-projection kernels: it uploads in,
+// allocates the n×n image on the device, calls launch with the inputs'
+// buffers and the image's, downloads the image into dst and frees every
+// buffer.
+func (d *Device) backproject(dst []float32, n int, what string, in []hostArray, launch func(in []buffer, img buffer) error) error {
+	if len(dst) != n*n {
+		return fmt.Errorf("cuda: %s: %d values for a %d² image", what, len(dst), n)
 	}
 	var bufs []buffer
 	defer func() {
@@ -267,32 +291,22 @@ func (d *Device) BackprojectFBP(dst []float32, r *radon.FBPRows) error {
 			d.free(b)
 		}
 	}()
-	up := func(p unsafe.Pointer, bytes uintptr) (buffer, error) { return d.allocCopy(&bufs, p, bytes) }
-	q, err := up(unsafe.Pointer(&r.Q[0]), uintptr(4*len(r.Q)))
-	if err != nil {
-		return err
-	}
-	u0, err := up(unsafe.Pointer(&r.U0[0]), uintptr(8*len(r.U0)))
-	if err != nil {
-		return err
-	}
-	c, err := up(unsafe.Pointer(&r.C[0]), uintptr(8*len(r.C)))
-	if err != nil {
-		return err
+	ins := make([]buffer, len(in))
+	for i, a := range in {
+		b, err := d.allocCopy(&bufs, a.ptr, a.bytes)
+		if err != nil {
+			return err
+		}
+		ins[i] = b
 	}
 	img, err := d.alloc(uintptr(4 * len(dst)))
 	if err != nil {
 		return err
 	}
 	bufs = append(bufs, img)
-	n, na, stride := int32(r.N), int32(r.NAngles), int32(r.Stride)
-	const block = 128
-	if err := d.launch(d.fbp, "fbp_backproject", uint32((len(dst)+block-1)/block), 1, block,
-		unsafe.Pointer(&q.ptr), unsafe.Pointer(&img.ptr), unsafe.Pointer(&u0.ptr), unsafe.Pointer(&c.ptr),
-		unsafe.Pointer(&n), unsafe.Pointer(&na), unsafe.Pointer(&stride)); err != nil {
+	if err := launch(ins, img); err != nil {
 		return err
 	}
-	keep(r)
 	return d.download(unsafe.Pointer(&dst[0]), img, uintptr(4*len(dst)))
 }
 
@@ -302,41 +316,20 @@ var _ radon.FanFBPBackend = (*Device)(nil)
 // (radon.FanFBPBackend): weighting and filtering stay on the CPU, the
 // N²·angles interpolations (in double, as on the CPU) run here.
 func (d *Device) BackprojectFanFBP(dst []float32, r *radon.FanFBPRows) error {
-	if len(dst) != r.N*r.N {
-		return fmt.Errorf("cuda: BackprojectFanFBP: %d values for a %d² image", len(dst), r.N)
-	}
-	var bufs []buffer
-	defer func() {
-		for _, b := range bufs {
-			d.free(b)
+	in := []hostArray{{unsafe.Pointer(&r.Q[0]), uintptr(4 * len(r.Q))}, {unsafe.Pointer(&r.Dir[0]), uintptr(8 * len(r.Dir))}}
+	err := d.backproject(dst, r.N, "BackprojectFanFBP", in, func(in []buffer, img buffer) error {
+		n, na, stride, arc := int32(r.N), int32(r.NAngles), int32(r.Stride), int32(0)
+		if r.Arc {
+			arc = 1
 		}
-	}()
-	q, err := d.allocCopy(&bufs, unsafe.Pointer(&r.Q[0]), uintptr(4*len(r.Q)))
-	if err != nil {
-		return err
-	}
-	dir, err := d.allocCopy(&bufs, unsafe.Pointer(&r.Dir[0]), uintptr(8*len(r.Dir)))
-	if err != nil {
-		return err
-	}
-	img, err := d.alloc(uintptr(4 * len(dst)))
-	if err != nil {
-		return err
-	}
-	bufs = append(bufs, img)
-	n, na, stride, arc := int32(r.N), int32(r.NAngles), int32(r.Stride), int32(0)
-	if r.Arc {
-		arc = 1
-	}
-	ds, spacing, off, up, last := r.SourceDistance, r.Spacing, r.Off, r.Up, r.Last
-	block := [3]uint32{32, 8, 1}
-	if err := d.launch3(d.fanFBP, "fan_backproject", [3]uint32{(uint32(r.N) + 31) / 32, (uint32(r.N) + 7) / 8, 1}, block,
-		unsafe.Pointer(&q.ptr), unsafe.Pointer(&img.ptr), unsafe.Pointer(&dir.ptr),
-		unsafe.Pointer(&n), unsafe.Pointer(&na), unsafe.Pointer(&stride),
-		unsafe.Pointer(&ds), unsafe.Pointer(&spacing), unsafe.Pointer(&off), unsafe.Pointer(&up), unsafe.Pointer(&last),
-		unsafe.Pointer(&arc)); err != nil {
-		return err
-	}
+		ds, spacing, off, up, last := r.SourceDistance, r.Spacing, r.Off, r.Up, r.Last
+		block := [3]uint32{32, 8, 1}
+		return d.launch3(d.fanFBP, "fan_backproject", grid(block, r.N, r.N, 1), block,
+			unsafe.Pointer(&in[0].ptr), unsafe.Pointer(&img.ptr), unsafe.Pointer(&in[1].ptr),
+			unsafe.Pointer(&n), unsafe.Pointer(&na), unsafe.Pointer(&stride),
+			unsafe.Pointer(&ds), unsafe.Pointer(&spacing), unsafe.Pointer(&off), unsafe.Pointer(&up), unsafe.Pointer(&last),
+			unsafe.Pointer(&arc))
+	})
 	keep(r)
-	return d.download(unsafe.Pointer(&dst[0]), img, uintptr(4*len(dst)))
+	return err
 }

@@ -107,24 +107,7 @@ func TestFakeDriverChild(t *testing.T) {
 	// The pair-image forward (forwardPairs), parallel and fan.
 	forwardPairs = true
 	for _, g := range []radon.Geometry{radon.NewGeometry(29, radon.EqualAngles(13)), fan} {
-		p, err := d.NewProjector(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, n := p.Dims()
-		const k = 3
-		x := randVec(k*n, rng)
-		got, want := make([]float32, k*m), make([]float32, k*m)
-		if err := p.Forward(got, x, k); err != nil {
-			t.Fatal(err)
-		}
-		radon.NewProjector(g).ApplyBatch(want, x, k)
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("%v pair-image forward, value %d: %g, radon %g", g.Beam, i, got[i], want[i])
-			}
-		}
-		p.Close()
+		forwardMatchesCPU(t, d, g, rng, "pair-image forward")
 	}
 	forwardPairs = false
 	g := radon.NewGeometry(31, radon.EqualAngles(21))

@@ -57,10 +57,7 @@ func (d *Device) NewProjector(g radon.Geometry) (*Projector, error) {
 	p := &Projector{dev: d, cpu: cpu, tab: t, m: m, n: n}
 	nr, nruns := uintptr(len(t.Q)), uintptr(len(t.RunLo))
 	hint, dir := runHints(t)
-	for _, a := range []struct {
-		ptr   unsafe.Pointer
-		bytes uintptr
-	}{
+	for _, a := range []hostArray{
 		{unsafe.Pointer(&t.Q[0]), 8 * nr}, {unsafe.Pointer(&t.G[0]), 8 * nr},
 		{unsafe.Pointer(&t.R0[0]), 4 * nr}, {unsafe.Pointer(&t.R1[0]), 4 * nr},
 		{unsafe.Pointer(&t.W[0]), 4 * nr}, {unsafe.Pointer(&t.Col[0]), nr},
@@ -126,49 +123,38 @@ var forwardPairs = false
 // ensurePairs grows the pair-image buffers to k slices.
 func (p *Projector) ensurePairs(k int) error {
 	need := uintptr(8 * k * p.tab.N * (p.tab.N + 1))
-	if p.img2.size >= need && p.imgT2.size >= need {
-		return nil
-	}
-	p.dev.free(p.img2)
-	p.dev.free(p.imgT2)
-	p.img2, p.imgT2 = buffer{}, buffer{}
-	b, err := p.dev.alloc(need)
-	if err != nil {
+	if err := p.grow(&p.img2, need); err != nil {
 		return err
 	}
-	p.img2 = b
-	if b, err = p.dev.alloc(need); err != nil {
-		return err
-	}
-	p.imgT2 = b
-	return nil
+	return p.grow(&p.imgT2, need)
 }
 
 // ensure grows the image and sinogram buffers to k slices.
 func (p *Projector) ensure(k int) error {
-	if need := uintptr(4 * k * p.n); p.img.size < need || p.imgT.size < need {
-		p.dev.free(p.img)
-		p.dev.free(p.imgT)
-		p.img, p.imgT = buffer{}, buffer{}
-		b, err := p.dev.alloc(need)
-		if err != nil {
+	for _, b := range []struct {
+		buf  *buffer
+		need uintptr
+	}{{&p.img, uintptr(4 * k * p.n)}, {&p.imgT, uintptr(4 * k * p.n)}, {&p.sino, uintptr(4 * k * p.m)}} {
+		if err := p.grow(b.buf, b.need); err != nil {
 			return err
 		}
-		p.img = b
-		if b, err = p.dev.alloc(need); err != nil {
-			return err
-		}
-		p.imgT = b
 	}
-	if need := uintptr(4 * k * p.m); p.sino.size < need {
-		p.dev.free(p.sino)
-		p.sino = buffer{}
-		b, err := p.dev.alloc(need)
-		if err != nil {
-			return err
-		}
-		p.sino = b
+	return nil
+}
+
+// grow makes b at least need bytes: a smaller buffer is freed and
+// replaced (its contents are not kept).
+func (p *Projector) grow(b *buffer, need uintptr) error {
+	if b.size >= need {
+		return nil
 	}
+	p.dev.free(*b)
+	*b = buffer{}
+	nb, err := p.dev.alloc(need)
+	if err != nil {
+		return err
+	}
+	*b = nb
 	return nil
 }
 
