@@ -26,7 +26,7 @@ import (
 // an uninterrupted run writes (same settings and Threads).
 type DIPVolume struct {
 	Scan     *h5io.Scan
-	ScanPath string // recorded as the output's "scan" attribute
+	ScanPath string // recorded, made absolute, as the output's "scan" attribute
 	Out      string
 	Range    volume.Range
 
@@ -201,7 +201,7 @@ func (v *DIPVolume) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out.SetAttr("scan", v.ScanPath)
+	out.SetAttr("scan", absPath(v.ScanPath))
 	if err := h5io.WriteRecon(v.Out, out); err != nil {
 		return err
 	}

@@ -142,7 +142,7 @@ func shiftPhantom(p phantoms.Phantom, dx, dy float64, n int) phantoms.Phantom {
 	return q
 }
 
-// projectShifted is projectOversampled of x moved by (di, dj) fine pixels
+// projectShifted is ProjectOversampled of x moved by (di, dj) fine pixels
 // (rows, columns; −2, −2 moves it half a pixel up and left at f = 4).
 func projectShifted(x []float32, g radon.Geometry, f, di, dj int) []float32 {
 	n := g.N

@@ -174,28 +174,12 @@ func seq(lo, hi uint64) []uint64 {
 	return s
 }
 
-// projectOversampled is A x computed on a grid f times finer, each pixel a
-// constant f×f block (cmd/ctrecon/oversample.go), so the data do not share
-// any reconstruction's discretisation.
+// projectOversampled is radon.ProjectOversampled for the geometries here
+// (valid by construction).
 func projectOversampled(x []float32, g radon.Geometry, f int) []float32 {
-	n := g.N
-	if f == 1 {
-		y := make([]float32, g.SinoLen())
-		radon.NewProjector(g).Apply(y, x)
-		return y
-	}
-	fine := make([]float32, n*f*n*f)
-	for i := 0; i < n*f; i++ {
-		for j := 0; j < n*f; j++ {
-			fine[i*n*f+j] = x[(i/f)*n+j/f]
-		}
-	}
-	gf := g
-	gf.N, gf.DetSpacing = n*f, g.DetSpacing*float64(f)
-	y := make([]float32, g.SinoLen())
-	radon.NewProjector(gf).Apply(y, fine)
-	for i := range y {
-		y[i] /= float32(f)
+	y, err := radon.ProjectOversampled(x, g, f)
+	if err != nil {
+		panic(err)
 	}
 	return y
 }

@@ -231,7 +231,7 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 	if err != nil {
 		return err
 	}
-	job := &pipeline.DIPVolume{Scan: scan, ScanPath: absPath(o.in), Out: o.out, Range: volume.Range{Lo: lo, Hi: hi},
+	job := &pipeline.DIPVolume{Scan: scan, ScanPath: o.in, Out: o.out, Range: volume.Range{Lo: lo, Hi: hi},
 		Preset: preset, Arch: arch, Fit: fit, Input: o.input, Stop: o.stop, WarmStart: o.warm,
 		CheckpointEvery: o.ckptEvery, Resume: o.resume, Threads: par.Threads(), Backend: backendTag(),
 		Hooks: cliHooks()}
@@ -252,10 +252,3 @@ func cliHooks() pipeline.Hooks {
 
 // afterCheckpoint, when set (by tests), runs after each checkpoint is saved.
 var afterCheckpoint func()
-
-func absPath(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
-}
