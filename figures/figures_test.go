@@ -198,11 +198,15 @@ func TestWindow(t *testing.T) {
 		{Fixed(-1, 2), -1, 2},
 		{Window{Symmetric: true}, -100, 100},
 		{Window{Symmetric: true, Hi: 50}, -50, 50},
+		{FromZero(data[10:], 50), 0, 55}, // 10..100: its median is 55
 	}
 	// A constant image gets a window centred on its value, scaled to it
 	// (1e-8: float32(0.03) is 0.03 only to about 1e-9).
 	if lo, hi := (Window{}).Resolve([]float32{0.03, 0.03}); math.Abs(lo-0.015) > 1e-8 || math.Abs(hi-0.045) > 1e-8 {
 		t.Errorf("constant 0.03: window [%g, %g], want [0.015, 0.045]", lo, hi)
+	}
+	if lo, hi := FromZero(make([]float32, 4), 99.5).Resolve(nil); lo != 0 || !(hi > 0) {
+		t.Errorf("FromZero of an all-zero map: [%g, %g], want [0, >0]", lo, hi)
 	}
 	for _, c := range cases {
 		lo, hi := c.w.Resolve(data)

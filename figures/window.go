@@ -111,3 +111,14 @@ func percentile(sorted []float64, p float64) float64 {
 	f := pos - float64(i)
 	return sorted[i] + f*(sorted[i+1]-sorted[i])
 }
+
+// FromZero is the window from 0 to the p-th percentile of data, for maps of
+// non-negative values (std, |error|) where 0 must keep the first colour.
+// An all-zero map gets [0, 1e-12].
+func FromZero(data []float32, p float64) Window {
+	_, hi := Percentiles(0, p).Resolve(data)
+	if hi <= 0 {
+		hi = 1e-12
+	}
+	return Fixed(0, hi)
+}

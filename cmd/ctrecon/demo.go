@@ -71,20 +71,8 @@ type step struct {
 func (s step) commandLine() string { return "ctrecon " + strings.Join(s.args, " ") }
 
 func runStep(cmd *cobra.Command, s step) (time.Duration, error) {
-	global := []string{"--seed", strconv.FormatUint(g.seed, 10), "--threads", strconv.Itoa(g.threads)}
-	if g.quiet {
-		global = append(global, "-q")
-	}
-	if g.verbose {
-		global = append(global, "-v")
-	}
-	saved := g
-	defer func() { g = saved }()
-	root := newRoot()
-	root.SetArgs(append(global, s.args...))
 	start := time.Now()
-	err := root.ExecuteContext(cmd.Context())
-	if err != nil {
+	if err := runInProcess(cmd.Context(), s.args, cmd.OutOrStdout()); err != nil {
 		return 0, fmt.Errorf("demo step %s (%s): %w", s.name, s.commandLine(), err)
 	}
 	return time.Since(start), nil

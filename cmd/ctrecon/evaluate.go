@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 
@@ -102,130 +101,27 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 			return err
 		}
 	}
-	var report []evalJSON
-	// Posterior samples, [k][slices][N][N] around the image, with the δ the
-	// std map includes (when it does).
-	per := rc.Image.Slices * n * n
-	k := len(rc.Samples) / per
-	delta, withDelta := 0.0, true
-	for _, a := range rc.Attrs {
-		var v float64 // h5io reads numbers as float64; written ones may be ints
-		switch x := a.Value.(type) {
-		case float64:
-			v = x
-		case int:
-			v = float64(x)
-		case int64:
-			v = float64(x)
-		default:
-			continue
-		}
-		switch a.Name {
-		case "delta":
-			delta = v
-		case "with_delta":
-			withDelta = v != 0
-		}
-	}
-	if !withDelta { // uncertainty --no-delta: the std map leaves δ out
-		delta = 0
-	}
 	a, b, err := parseSlices(o.slices, rc.Image.Slices)
 	if err != nil {
 		return err
 	}
-	for sl := a; sl < b; sl++ {
-		e, err := evaluation.EvaluateSlice(truth.Slice(sl), rc.Image.Slice(sl), stdSlice(rc.Std, sl), n, o.settings())
-		if err != nil {
-			return fmt.Errorf("%s, slice %d: %w", o.in, sl, err)
+	var report []evaluation.Report
+	err = evaluation.Recon(rc, truth, a, b, o.settings(), sizes, func(r evaluation.ReconSlice) error {
+		fmt.Fprintf(w, "%s slice %d (%d×%d) against %s\n", o.in, r.Index, n, n, o.truth)
+		writeEval(w, r.Slice)
+		if len(r.PatchLL) > 0 {
+			writePatchLL(w, r.PatchLL, r.PatchSamples, r.Delta)
 		}
-		fmt.Fprintf(w, "%s slice %d (%d×%d) against %s\n", o.in, sl, n, n, o.truth)
-		writeEval(w, e)
-		js := evalJSONOf(e, sl)
-		if k > 0 && rc.Std != nil && len(sizes) > 0 {
-			zero := make([]float32, k*n*n)
-			img := rc.Image.Slice(sl)
-			for r := 0; r < k; r++ {
-				src := rc.Samples[(r*rc.Image.Slices+sl)*n*n : (r*rc.Image.Slices+sl+1)*n*n]
-				for i, v := range src {
-					zero[r*n*n+i] = v - img[i]
-				}
-			}
-			rows, err := evaluation.PatchLL(truth.Slice(sl), img, e.Variance, e.Object, zero, k, delta, n, sizes)
-			if err != nil {
-				return fmt.Errorf("%s, slice %d: %w", o.in, sl, err)
-			}
-			writePatchLL(w, rows, k, delta)
-			js.PatchLL, js.PatchSamples = rows, k
-		}
-		report = append(report, js)
+		report = append(report, r.Report())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.in, err)
 	}
 	if o.json != "" {
 		return writeJSONAtomic(o.json, report)
 	}
 	return nil
-}
-
-func stdSlice(std *h5io.Volume, k int) []float32 {
-	if std == nil {
-		return nil
-	}
-	return std.Slice(k)
-}
-
-// evalJSON is one slice's numbers as `evaluate --json` writes them.
-type evalJSON struct {
-	Slice        int                     `json:"slice"`
-	PSNR         *float64                `json:"psnr"` // null when the image is exact
-	SSIM         float64                 `json:"ssim"`
-	Regions      []regionJSON            `json:"regions"`
-	PatchSamples int                     `json:"patch_samples,omitempty"`
-	PatchLL      []evaluation.PatchLLRow `json:"patch_ll,omitempty"`
-}
-
-// regionJSON is one region's numbers; the calibration fields are absent
-// without a std map. An oracle LL of +Inf (an exact image) is left out.
-type regionJSON struct {
-	Name               string    `json:"name"`
-	Pixels             int       `json:"pixels"`
-	RMSE               float64   `json:"rmse"`
-	TestLL             *float64  `json:"test_ll,omitempty"`
-	OracleLL           *float64  `json:"oracle_ll,omitempty"`
-	Coverage1          *float64  `json:"coverage_1sigma,omitempty"`
-	Coverage2          *float64  `json:"coverage_2sigma,omitempty"`
-	Spearman           *float64  `json:"spearman,omitempty"`
-	SpearmanCalibrated *float64  `json:"spearman_calibrated,omitempty"`
-	SpearmanPatch      *float64  `json:"spearman_patch,omitempty"`
-	BinSigma           []float64 `json:"bin_rms_sigma,omitempty"`
-	BinError           []float64 `json:"bin_rms_error,omitempty"`
-	BinCount           []int     `json:"bin_count,omitempty"`
-}
-
-// evalJSONOf is one slice's evaluation as --json writes it.
-func evalJSONOf(e *evaluation.Slice, slice int) evalJSON {
-	fin := func(v float64) *float64 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return &v
-	}
-	js := evalJSON{Slice: slice, PSNR: fin(e.PSNR), SSIM: e.SSIM}
-	for _, r := range e.Regions {
-		rj := regionJSON{Name: r.Name, Pixels: r.Pixels, RMSE: r.RMSE}
-		if c := r.Cal; c != nil {
-			rj.TestLL, rj.OracleLL = fin(c.LogLik), fin(r.OracleLL)
-			rj.Coverage1, rj.Coverage2 = fin(c.Cover1), fin(c.Cover2)
-			rj.Spearman, rj.SpearmanCalibrated = fin(c.Spearman), fin(c.SpearmanCalibrated)
-			if r.PatchRhoErr == nil {
-				rj.SpearmanPatch = fin(r.PatchRho)
-			}
-			for _, b := range c.Bins {
-				rj.BinSigma, rj.BinError, rj.BinCount = append(rj.BinSigma, b.RMSSigma), append(rj.BinError, b.RMSError), append(rj.BinCount, b.Count)
-			}
-		}
-		js.Regions = append(js.Regions, rj)
-	}
-	return js
 }
 
 // writeEval prints one slice's evaluation.

@@ -176,19 +176,25 @@ func TestEvaluatePatchLL(t *testing.T) {
 	if math.Abs(full1-diag1) > 0.15 {
 		t.Fatalf("1×1 patches: samples' variance gives %g, the std map %g", full1, diag1)
 	}
-	// --json holds the printed numbers, and figures reads them back.
+	// --json holds the printed numbers, and evaluation.ReadReports (which
+	// figures uses) reads them back.
 	mustRun(t, "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"), "--patch-ll", "1,2,10", "--json", p("uq.json"))
-	m, err := readPatchLL(p("uq.json"))
-	if err != nil {
-		t.Fatal(err)
+	reps, err := evaluation.ReadReports(p("uq.json"))
+	if err != nil || len(reps) != 1 || reps[0].PatchSamples != 64 {
+		t.Fatalf("--json: %v, %+v", err, reps)
+	}
+	rows := map[int]evaluation.PatchLLRow{}
+	for _, r := range reps[0].PatchLL {
+		rows[r.Size] = r
 	}
 	for size, want := range map[int][2]float64{1: {full1, diag1}, 2: {full2, diag2}} {
-		if got := m[size]; math.Abs(got[0]-want[0]) > 6e-4 || math.Abs(got[1]-want[1]) > 6e-4 || math.IsNaN(got[2]) {
-			t.Fatalf("%d×%d in --json: %v, printed %v", size, size, got, want)
+		r := rows[size]
+		if r.All == nil || r.Object == nil || math.Abs(r.All.Joint-want[0]) > 6e-4 || math.Abs(r.All.Independent-want[1]) > 6e-4 {
+			t.Fatalf("%d×%d in --json: %+v, printed %v", size, size, r, want)
 		}
 	}
-	if v := m[10]; !math.IsNaN(v[0]) {
-		t.Fatalf("10×10 from 64 samples has a value in --json: %v", v)
+	if r := rows[10]; !r.TooFewSamples || r.All != nil {
+		t.Fatalf("10×10 from 64 samples has a value in --json: %+v", r)
 	}
 	if _, err := run(t, context.Background(), "evaluate", "-i", p("uq.h5"), "--truth", p("truth.h5"), "--json", p("uq.h5")); err == nil {
 		t.Fatal("--json onto the input file was accepted")

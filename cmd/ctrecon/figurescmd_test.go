@@ -16,16 +16,17 @@ import (
 	"time"
 
 	"github.com/ctrecon/ctrecon/datasets"
+	"github.com/ctrecon/ctrecon/paperfigs"
 )
 
 // figuresTiny keeps `ctrecon figures` to well under a minute on a loaded
 // 2-core machine: 16² images, a few DIP iterations and MLL steps.
-var figuresTiny = figuresSettings{
-	name: "tiny", size: 16, angles: 10, dipIters: 40, mllSteps: 10, samples: 32, patchLL: "1,2,4",
-	studyImages: 1, studyChunk: 1, studySize: 16, studyDIPIters: 30, studyMLL: 10, mcSamples: 2, studyAngles: []int{5, 10},
-	designSize: 16, designCount: 1, designStart: 3, designBudget: 6, designDIPIters: 40, designSamples: 16,
-	designStrategies: "eig,equal", designEval: "3,6", designSeeds: "0",
-	volSlices: "53:56", volSize: 16, volAngles: 10, volDIPIters: 40,
+var figuresTiny = paperfigs.Settings{
+	Name: "tiny", Size: 16, Angles: 10, DIPIters: 40, MLLSteps: 10, Samples: 32, PatchLL: "1,2,4",
+	StudyImages: 1, StudyChunk: 1, StudySize: 16, StudyDIPIters: 30, StudyMLL: 10, MCSamples: 2, StudyAngles: []int{5, 10},
+	DesignSize: 16, DesignCount: 1, DesignStart: 3, DesignBudget: 6, DesignDIPIters: 40, DesignSamples: 16,
+	DesignStrategies: "eig,equal", DesignEval: "3,6", DesignSeeds: "0",
+	VolSlices: "53:56", VolSize: 16, VolAngles: 10, VolDIPIters: 40,
 }
 
 // figureSpec is what a figure's PNG and caption must hold: its size in
@@ -86,7 +87,7 @@ func checkFigurePNG(t *testing.T, path string, wIn, hIn float64) {
 func TestFiguresTinyAllThenCached(t *testing.T) {
 	figuresPreset = &figuresTiny
 	defer func() { figuresPreset = nil }()
-	names := figureNames
+	names := paperfigs.Names
 	real := haveRealData()
 	if !real {
 		names = []string{"design"} // the only figure without real data

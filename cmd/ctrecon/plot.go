@@ -239,7 +239,7 @@ func reconPanels(rc *h5io.Recon, o plotOpts, imgOpt func(string) figures.ImageOp
 	if rc.Std != nil {
 		std := rc.Std.Slice(o.slice)
 		panels = append(panels, figures.ImagePanel(std, n, n, figures.ImageOptions{
-			Title: "std", Map: figures.Viridis(), Window: figures.Window{Min: 0, Max: percentile(std, 99.5)}}))
+			Title: "std", Map: figures.Viridis(), Window: figures.FromZero(std, 99.5)}))
 		if o.calibration {
 			if errImg == nil {
 				return nil, usagef("--calibration needs --truth")
@@ -335,7 +335,7 @@ func volumePanels(o plotOpts, imgOpt func(string) figures.ImageOptions) ([]*figu
 			io := imgOpt(t)
 			io.BarLabel = "image value"
 			if v.std {
-				io.Map, io.Window = figures.Viridis(), figures.Window{Min: 0, Max: percentile(v.data, 99.5)}
+				io.Map, io.Window = figures.Viridis(), figures.FromZero(v.data, 99.5)
 				io.BarLabel = "std (image units)"
 			} else if o.window == "" { // one window for the three planes
 				lo, hi := figures.Percentiles(0.5, 99.5).Resolve(v.data)
@@ -399,15 +399,6 @@ func slice2D(data []float32, shape []int, k int, name string) ([]float32, int, i
 		return data[k*sz : (k+1)*sz], shape[1], shape[2], nil
 	}
 	return nil, 0, 0, fmt.Errorf("%s has shape %v: only 2D images and 3D stacks can be drawn", name, shape)
-}
-
-func percentile(v []float32, p float64) float64 {
-	lo, hi := figures.Percentiles(0, p).Resolve(v)
-	_ = lo
-	if hi <= 0 {
-		hi = 1e-12
-	}
-	return hi
 }
 
 func winSetFor(o plotOpts) bool { return o.window != "" }
