@@ -51,6 +51,8 @@ func errorOf(img, truth []float32) []float32 {
 	return e
 }
 
+// recon: truth | FBP | TV | DIP and their errors on head-CT slice 54 and
+// Shepp–Logan, PSNR/SSIM in the titles and in recon.md.
 func (m *Maker) recon(ctx context.Context) error {
 	var steps []Step
 	for _, sub := range []string{"ct", "sl"} {
@@ -105,6 +107,7 @@ func (m *Maker) recon(ctx context.Context) error {
 		steps)
 }
 
+// uncertainty: DIP | |error| | std | calibration curve on head-CT slice 54.
 func (m *Maker) uncertainty(ctx context.Context) error {
 	steps := append(m.sliceSteps("ct", false), m.uqStep("ct"))
 	if err := m.run(ctx, steps); err != nil {
