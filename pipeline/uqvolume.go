@@ -58,21 +58,22 @@ func ParseRegime(s string) (linearised.Regime, error) {
 	return linearised.Auto, fmt.Errorf("regime %q: want auto, exact or matrix-free", s)
 }
 
-// check refuses options that do not name a regime, fit or prior centre,
-// or whose counts are out of range.
-func (o UQOptions) check() error {
+// Check refuses options that do not name a regime, fit or prior centre,
+// or whose counts are out of range; the messages name the uncertainty
+// command's flags.
+func (o UQOptions) Check() error {
 	if _, err := ParseRegime(o.Regime); err != nil {
-		return err
+		return fmt.Errorf("--%v", err)
 	}
 	switch {
 	case o.Fit != "auto" && o.Fit != "mll" && o.Fit != "em":
-		return fmt.Errorf("fit %q: want auto, mll or em", o.Fit)
+		return fmt.Errorf("--fit %q: want auto, mll or em", o.Fit)
 	case o.PriorMean != "init" && o.PriorMean != "zero":
-		return fmt.Errorf("prior mean %q: want init or zero", o.PriorMean)
+		return fmt.Errorf("--prior-mean %q: want init or zero", o.PriorMean)
 	case o.GPriorProbes < 1:
-		return fmt.Errorf("%d g-prior probes: want at least 1", o.GPriorProbes)
+		return fmt.Errorf("--g-prior-probes %d: want at least 1", o.GPriorProbes)
 	case o.Steps < 1 || o.Samples < 0 || o.Rank < 1 || o.MaxRank < 0:
-		return fmt.Errorf("steps %d, samples %d, rank %d, max rank %d: want steps and rank ≥ 1, samples and max rank ≥ 0", o.Steps, o.Samples, o.Rank, o.MaxRank)
+		return fmt.Errorf("--mll-steps %d, --samples %d, --rank %d, --max-rank %d: want --mll-steps and --rank ≥ 1, --samples and --max-rank ≥ 0", o.Steps, o.Samples, o.Rank, o.MaxRank)
 	}
 	return nil
 }
@@ -177,7 +178,7 @@ func ReconHash(rc *h5io.Recon) string {
 // are refused before anything is written.
 func (v *UQVolume) Run(ctx context.Context) error {
 	o := v.Options
-	if err := o.check(); err != nil {
+	if err := o.Check(); err != nil {
 		return err
 	}
 	scan := v.Scan

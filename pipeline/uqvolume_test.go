@@ -27,6 +27,29 @@ func TestUQSettingsMatchEarlierRuns(t *testing.T) {
 	}
 }
 
+// TestUQOptionsCheckNamesTheFlag: the defaults pass; each bad option is
+// refused with the uncertainty flag that sets it in the message.
+func TestUQOptionsCheckNamesTheFlag(t *testing.T) {
+	if err := defaultUQ().Check(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for flag, mod := range map[string]func(*UQOptions){
+		"--regime":         func(o *UQOptions) { o.Regime = "dense" },
+		"--fit":            func(o *UQOptions) { o.Fit = "adam" },
+		"--prior-mean":     func(o *UQOptions) { o.PriorMean = "fbp" },
+		"--g-prior-probes": func(o *UQOptions) { o.GPriorProbes = 0 },
+		"--mll-steps":      func(o *UQOptions) { o.Steps = 0 },
+		"--samples":        func(o *UQOptions) { o.Samples = -1 },
+		"--max-rank":       func(o *UQOptions) { o.MaxRank = -2 },
+	} {
+		o := defaultUQ()
+		mod(&o)
+		if err := o.Check(); err == nil || !strings.Contains(err.Error(), flag) {
+			t.Errorf("bad %s: %v", flag, err)
+		}
+	}
+}
+
 // TestUQVolumeEndToEnd linearises a tiny two-slice DIP fit, refuses bad
 // options and a range outside the DIP file with nothing written, and
 // writes a std for every pixel of the slices asked for.

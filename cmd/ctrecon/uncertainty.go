@@ -134,20 +134,12 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 	if err := checkOutput(o.out, o.in, o.recon); err != nil {
 		return err
 	}
-	if _, err := parseRegime(o.regime); err != nil {
-		return err
-	}
-	if err := checkPriorMean(o.priorMean); err != nil {
-		return err
-	}
-	if o.gPriorProbes < 1 {
-		return usagef("--g-prior-probes %d: want at least 1", o.gPriorProbes)
-	}
-	if o.fit != "auto" && o.fit != "mll" && o.fit != "em" {
-		return usagef("--fit %q: want auto, mll or em", o.fit)
-	}
-	if o.steps < 1 || o.samples < 0 || o.rank < 1 || o.maxRank < 0 {
-		return usagef("--mll-steps and --rank must be ≥ 1, --samples and --max-rank ≥ 0")
+	opts := pipeline.UQOptions{Regime: o.regime, Fit: o.fit, Steps: o.steps, Samples: o.samples, NoDelta: o.noDelta,
+		NoFit: o.noFit, FixNoise: o.fixNoise, PredCP: o.predcp, Rank: o.rank, MaxRank: o.maxRank, SampleCG: o.sampleCG,
+		PriorMean: o.priorMean, RequireSeed: cmd.Flags().Changed("prior-mean"), GPrior: o.gPrior, GPriorProbes: o.gPriorProbes,
+		Seed: g.seed}
+	if err := opts.Check(); err != nil {
+		return usageError{err}
 	}
 	scan, err := loadScan(cmd, o.in)
 	if err != nil {
@@ -179,10 +171,7 @@ func runUncertainty(cmd *cobra.Command, o uqOpts) error {
 		return fmt.Errorf("--fix-noise: %s has no noise_std", o.in)
 	}
 	job := &pipeline.UQVolume{Scan: scan, Recon: rc, ReconPath: o.recon, Model: model, Out: o.out, Range: rng,
-		Options: pipeline.UQOptions{Regime: o.regime, Fit: o.fit, Steps: o.steps, Samples: o.samples, NoDelta: o.noDelta,
-			NoFit: o.noFit, FixNoise: o.fixNoise, PredCP: o.predcp, Rank: o.rank, MaxRank: o.maxRank, SampleCG: o.sampleCG,
-			PriorMean: o.priorMean, RequireSeed: cmd.Flags().Changed("prior-mean"), GPrior: o.gPrior, GPriorProbes: o.gPriorProbes,
-			Seed: g.seed},
+		Options:      opts,
 		MemAvailable: memAvailable(), Threads: par.Threads(), Backend: backendTag(), Resume: o.resume, Hooks: cliHooks()}
 	return job.Run(cmd.Context())
 }
