@@ -1,7 +1,8 @@
 """Per-slice uncertainty of the warm head-CT volume (issue 13): reads every
 finished part (range files uqwarm-a-b.h5, single sampled slices uqwarm-k.h5,
 and the finished slice files of ranges still running, uqwarm-a-b.h5.slices/)
-beside the DIP file warm.h5, and prints a Markdown table and summary.
+beside the DIP file warm.h5, and prints a Markdown table (the warm DIP's
+iterations, seconds and PSNR beside the uncertainty's numbers) and summary.
 
 usage: cd /work/runs/vol && python3 uq_table.py [merged.h5]
 """
@@ -30,14 +31,14 @@ for f in files:
     except (OSError, KeyError) as e:
         print('skipped %s: %s' % (f, e), file=sys.stderr)
 w = h5py.File('warm.h5', 'r')['slices']
-psnr = w['psnr'][()]
+psnr, its, secs = w['psnr'][()], w['iterations'][()], w['seconds'][()]
 ks = sorted(rows)
-print('| slice | DIP PSNR (dB) | test LL | LL of constant σ = RMSE | ±1σ | ±2σ | Spearman | mean std | σ_y | s |')
-print('|---|---|---|---|---|---|---|---|---|---|')
+print('| slice | DIP iterations | DIP s | DIP PSNR (dB) | test LL | LL of constant σ = RMSE | ±1σ | ±2σ | Spearman | mean std | σ_y | uncertainty s |')
+print('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for k in ks:
     r = rows[k]
-    print('| %d | %.2f | %.3f | %.3f | %.3f | %.3f | %.2f | %.4f | %.4f | %.0f |' % (
-        k, psnr[k], r['test_loglik'], r['test_loglik_constant_rmse'], r['coverage_1sigma'], r['coverage_2sigma'],
+    print('| %d | %d | %.1f | %.2f | %.3f | %.3f | %.3f | %.3f | %.2f | %.4f | %.4f | %.0f |' % (
+        k, its[k], secs[k], psnr[k], r['test_loglik'], r['test_loglik_constant_rmse'], r['coverage_1sigma'], r['coverage_2sigma'],
         r['spearman'], r['mean_std'], r['sigma_y'], r['uq_seconds']))
 a = np.array([[rows[k][c] for c in COLS] for k in ks])
 d = a[:, 0] - a[:, 1]
