@@ -18,7 +18,7 @@ func BenchmarkSelectN128C200S256K5(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	geo := radon.NewGeometry(n, nil)
 	measured := radon.EqualAngles(30)
-	cands, err := NewCandidates(200, Interval{0, math.Pi}, measured, nil)
+	cands, err := NewCandidates(200, Interval{0, math.Pi}, math.Pi, measured, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+
+	"github.com/ctrecon/ctrecon/radon"
 )
 
 // Interval is a closed range of angles in radians, Lo ≤ Hi.
@@ -25,12 +27,25 @@ type Candidates struct {
 	Free   []bool
 }
 
+// ViewPeriod is the angle after which a view repeats its rays: π in
+// parallel beam (the view at θ + π is the view at θ reversed), 2π in fan
+// beam (the source has moved to the other side).
+func ViewPeriod(beam radon.Beam) float64 {
+	if beam == radon.Fan {
+		return 2 * math.Pi
+	}
+	return math.Pi
+}
+
 // NewCandidates returns c angles equally spaced in [r.Lo, r.Hi), marking
-// as taken those within angleTol of a measured angle (measured angles are
-// compared modulo π: a parallel-beam ray at θ + π is the ray at θ reversed)
-// and those inside an excluded interval. It refuses c < 1 and an empty
-// range, not a plan with no free candidate (the caller says that).
-func NewCandidates(c int, r Interval, measured []float64, exclude []Interval) (*Candidates, error) {
+// as taken those within angleTol of a measured angle, compared modulo
+// period (ViewPeriod of the scan's beam), and those inside an excluded
+// interval. It refuses c < 1, an empty range and a period ≤ 0, not a plan
+// with no free candidate (the caller says that).
+func NewCandidates(c int, r Interval, period float64, measured []float64, exclude []Interval) (*Candidates, error) {
+	if !(period > 0) {
+		return nil, fmt.Errorf("design: view period %g rad; want > 0", period)
+	}
 	if c < 1 {
 		return nil, fmt.Errorf("design: %d candidates; want at least 1", c)
 	}
@@ -44,7 +59,7 @@ func NewCandidates(c int, r Interval, measured []float64, exclude []Interval) (*
 		cd.Angles[i] = a
 		cd.Free[i] = true
 		for _, m := range measured {
-			if d := math.Remainder(a-m, math.Pi); math.Abs(d) < angleTol {
+			if d := math.Remainder(a-m, period); math.Abs(d) < angleTol {
 				cd.Free[i] = false
 			}
 		}

@@ -61,7 +61,7 @@ func TestSampleCriteriaConvergeToClosedForm(t *testing.T) {
 	rng := newRNG(t, 1)
 	const n = 8
 	geo := radon.NewGeometry(n, nil)
-	cands, err := NewCandidates(12, Interval{0, math.Pi}, nil, nil)
+	cands, err := NewCandidates(12, Interval{0, math.Pi}, math.Pi, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestJointBatchAvoidsRedundantAngles(t *testing.T) {
 	rng := newRNG(t, 3)
 	const n, S = 8, 2000
 	geo := radon.NewGeometry(n, nil)
-	cands, err := NewCandidates(4, Interval{0, 2 * math.Pi}, nil, nil) // 0, π/2, π, 3π/2
+	cands, err := NewCandidates(4, Interval{0, 2 * math.Pi}, math.Pi, nil, nil) // 0, π/2, π, 3π/2
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestROIIgnoresOutside(t *testing.T) {
 	rng := newRNG(t, 4)
 	const n, S = 8, 64
 	geo := radon.NewGeometry(n, nil)
-	cands, _ := NewCandidates(10, Interval{0, math.Pi}, nil, nil)
+	cands, _ := NewCandidates(10, Interval{0, math.Pi}, math.Pi, nil, nil)
 	_, draw := lowRankGaussian(rng, n*n, 10)
 	x := draw(S)
 	roi := make([]bool, n*n)
@@ -246,9 +246,31 @@ func TestROIIgnoresOutside(t *testing.T) {
 	}
 }
 
+// TestCandidatesViewPeriod: a measured parallel-beam view takes the
+// candidate opposite it (the same rays reversed), a fan-beam view does not.
+func TestCandidatesViewPeriod(t *testing.T) {
+	deg := math.Pi / 180
+	measured := []float64{10 * deg}
+	for _, c := range []struct {
+		beam radon.Beam
+		free int
+	}{{radon.Parallel, 36 - 2}, {radon.Fan, 36 - 1}} {
+		cands, err := NewCandidates(36, Interval{0, 2 * math.Pi}, ViewPeriod(c.beam), measured, nil) // every 10°
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := cands.NumFree(); f != c.free || cands.Free[1] || cands.Free[19] != (c.beam == radon.Fan) {
+			t.Errorf("%v beam: %d free, 10° free %v, 190° free %v", c.beam, f, cands.Free[1], cands.Free[19])
+		}
+	}
+	if _, err := NewCandidates(36, Interval{0, math.Pi}, 0, nil, nil); err == nil {
+		t.Error("a zero view period was accepted")
+	}
+}
+
 func TestCandidatesAndBaselines(t *testing.T) {
 	deg := math.Pi / 180
-	cands, err := NewCandidates(200, Interval{0, math.Pi}, []float64{0, 36 * deg, 180 * deg}, []Interval{{30 * deg, 31 * deg}})
+	cands, err := NewCandidates(200, Interval{0, math.Pi}, math.Pi, []float64{0, 36 * deg, 180 * deg}, []Interval{{30 * deg, 31 * deg}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +280,7 @@ func TestCandidatesAndBaselines(t *testing.T) {
 		t.Fatalf("%d free candidates, want 197", f)
 	}
 	// Equal: k angles nearest to iπ/k, distinct, none taken.
-	all, _ := NewCandidates(200, Interval{0, math.Pi}, nil, nil)
+	all, _ := NewCandidates(200, Interval{0, math.Pi}, math.Pi, nil, nil)
 	eq, err := all.Equal(8, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +361,7 @@ func TestSelectDenseConditionsLikeTheSamples(t *testing.T) {
 	rng := newRNG(t, 5)
 	const n = 8
 	geo := radon.NewGeometry(n, nil)
-	cands, _ := NewCandidates(4, Interval{0, 2 * math.Pi}, nil, nil)
+	cands, _ := NewCandidates(4, Interval{0, 2 * math.Pi}, math.Pi, nil, nil)
 	const av, ah = 1.25, 0.4
 	sig := stripeCovariance(n, av, ah)
 	ctx := context.Background()

@@ -19,6 +19,12 @@
 // SelectDense chooses from it with exact conditioning (the exact regime's
 // sizes).
 //
+// Select and SelectDense take any radon.Geometry, parallel or fan beam:
+// the candidates replace its angles. Candidates count a measured view as
+// taken modulo ViewPeriod (π in parallel beam, where the opposite view is
+// the same rays reversed; 2π in fan beam). The acquisition loop and its
+// equal and golden-angle baselines are parallel-beam (mod π).
+//
 // # Joint batches
 //
 // Select picks one angle at a time. After each pick it conditions the

@@ -28,7 +28,7 @@ func ExampleSelect() {
 		}
 	}
 	geo := radon.NewGeometry(n, nil)
-	cands, _ := design.NewCandidates(4, design.Interval{Lo: 0, Hi: 2 * math.Pi}, nil, nil)
+	cands, _ := design.NewCandidates(4, design.Interval{Lo: 0, Hi: 2 * math.Pi}, math.Pi, nil, nil)
 	samples := []design.SliceSamples{{X: x, S: S, NoiseVar: 1}}
 	deg := func(p *design.Plan) []float64 {
 		var d []float64

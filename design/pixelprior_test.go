@@ -126,7 +126,7 @@ func TestPixelGaussianSamplesHaveThePosteriorCovariance(t *testing.T) {
 	if worst > 0.05 {
 		t.Fatalf("sample pixel variances differ from the posterior's by up to %.1f%%", 100*worst)
 	}
-	cands, _ := NewCandidates(6, Interval{0, math.Pi}, geo.Angles, nil)
+	cands, _ := NewCandidates(6, Interval{0, math.Pi}, math.Pi, geo.Angles, nil)
 	dense := make([]float64, npix*npix)
 	for p := 0; p < npix; p++ {
 		for q := 0; q < npix; q++ {

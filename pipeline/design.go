@@ -89,7 +89,7 @@ func (s *DesignStudy) images() ([]*design.LoopImage, []string, error) {
 			return nil, nil, err
 		}
 		if geo.Beam != radon.Parallel {
-			return nil, nil, fmt.Errorf("%s is a %v-beam scan; experimental design supports parallel beam only (its candidate angles are directions mod 180°)", path, geo.Beam)
+			return nil, nil, fmt.Errorf("%s is a %v-beam scan; ctrecon design simulates parallel-beam acquisitions only (its equal and golden-angle baselines are directions mod 180°); ctrecon plan plans fan-beam scans", path, geo.Beam)
 		}
 		if err := s.Loop.Check(scan.Angles()); err != nil {
 			return nil, nil, fmt.Errorf("%s: %v", path, strings.TrimPrefix(err.Error(), "design: "))

@@ -29,7 +29,7 @@ type PlanJob struct {
 
 	Criterion  design.Criterion
 	Candidates int
-	Range      design.Interval   // radians, hi excluded
+	Range      design.Interval   // radians, hi excluded; the zero value: one view period, [0, π) parallel, [0, 2π) fan
 	Exclude    []design.Interval // radians
 	ROI        []bool            // nil: the whole image
 	// How the user gave the range, exclusions and ROI (recorded in the
@@ -54,6 +54,7 @@ type PlanJob struct {
 type PlanResult struct {
 	Plan       *design.Plan
 	Candidates *design.Candidates
+	Range      design.Interval // the candidates' range (radians; PlanJob.Range or its default)
 	Geometry   radon.Geometry
 	SigmaY     float64 // the fitted noise level used
 	Delta      float64 // the image-noise floor in the file's std
@@ -64,7 +65,10 @@ type PlanResult struct {
 }
 
 // Run checks the inputs (files that belong together, a fitted noise level,
-// a parallel-beam scan, free candidates) and makes the plan.
+// free candidates) and makes the plan. Parallel- and fan-beam scans are
+// planned alike; measured views count modulo their period
+// (design.ViewPeriod), so in fan beam the view opposite a measured one is
+// a candidate.
 func (j *PlanJob) Run(ctx context.Context) (*PlanResult, error) {
 	scan, rc := j.Scan, j.Recon
 	n := scan.ImageSize
@@ -112,10 +116,12 @@ func (j *PlanJob) Run(ctx context.Context) (*PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if geo.Beam != radon.Parallel {
-		return nil, fmt.Errorf("%s is a %v-beam scan; experimental design supports parallel beam only (its candidate angles are directions mod 180°)", j.ScanPath, geo.Beam)
+	period := design.ViewPeriod(geo.Beam)
+	rng := j.Range
+	if rng == (design.Interval{}) {
+		rng = design.Interval{Lo: 0, Hi: period}
 	}
-	cands, err := design.NewCandidates(j.Candidates, j.Range, geo.Angles, j.Exclude)
+	cands, err := design.NewCandidates(j.Candidates, rng, period, geo.Angles, j.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +129,7 @@ func (j *PlanJob) Run(ctx context.Context) (*PlanResult, error) {
 	if free == 0 {
 		where := j.RangeSpec
 		if where == "" {
-			where = fmt.Sprintf("%.4g:%.4g", j.Range.Lo*180/math.Pi, j.Range.Hi*180/math.Pi)
+			where = fmt.Sprintf("%.4g:%.4g", rng.Lo*180/math.Pi, rng.Hi*180/math.Pi)
 		}
 		return nil, fmt.Errorf("no candidate angle is left: all %d in %s° are measured or excluded", j.Candidates, where)
 	}
@@ -182,7 +188,7 @@ func (j *PlanJob) Run(ctx context.Context) (*PlanResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &PlanResult{Plan: plan, Candidates: cands, Geometry: geo, SigmaY: sigmaY, Delta: delta, Samples: k,
+	res := &PlanResult{Plan: plan, Candidates: cands, Range: rng, Geometry: geo, SigmaY: sigmaY, Delta: delta, Samples: k,
 		Dense: dense != nil, Seconds: time.Since(start).Seconds()}
 	res.File = planFile(res, j)
 	return res, nil
@@ -203,9 +209,13 @@ func planFile(r *PlanResult, j *PlanJob) *h5io.Plan {
 	for i := range candDeg {
 		candDeg[i] = deg(i)
 	}
+	rangeSpec := j.RangeSpec
+	if rangeSpec == "" {
+		rangeSpec = fmt.Sprintf("%g:%g", r.Range.Lo*180/math.Pi, r.Range.Hi*180/math.Pi)
+	}
 	attrs := []h5io.Attr{{Name: "sigma_y", Value: r.SigmaY}, {Name: "samples", Value: r.Samples}, {Name: "joint", Value: b2i(!j.TopK)},
 		{Name: "closed_form", Value: b2i(r.Dense)},
-		{Name: "roi", Value: j.ROISpec}, {Name: "range", Value: j.RangeSpec}, {Name: "exclude", Value: j.ExcludeSpec},
+		{Name: "roi", Value: j.ROISpec}, {Name: "range", Value: rangeSpec}, {Name: "exclude", Value: j.ExcludeSpec},
 		{Name: "delta", Value: r.Delta}, {Name: "scan", Value: absPath(j.ScanPath)}, {Name: "recon", Value: absPath(j.ReconPath)},
 		{Name: "seed", Value: int(j.Seed)}, {Name: "seconds", Value: r.Seconds}}
 	if j.TargetStd > 0 {

@@ -47,6 +47,18 @@ func TestDesignResumeEndsWhereUninterruptedEnds(t *testing.T) {
 	if _, err := os.Stat(p("cf")); err == nil {
 		t.Fatal("a refused --closed-form run made its output folder")
 	}
+	// A fan-beam full scan is refused (the study's baselines are parallel
+	// beam), pointing to plan, with no output.
+	mustRun(t, "simulate", "--phantom", "rectangles", "--size", "16", "--angles", "24", "--geometry", "fan",
+		"--source-distance", "30", "--detector-distance", "20", "-o", p("fan.h5"))
+	fan := args("fan")
+	fan[2] = p("fan.h5")
+	if _, err := run(t, context.Background(), fan...); err == nil || !strings.Contains(err.Error(), "ctrecon plan plans fan-beam scans") {
+		t.Fatalf("design on a fan-beam scan: err = %v", err)
+	}
+	if _, err := os.Stat(p("fan")); err == nil {
+		t.Fatal("a refused fan-beam study made its output folder")
+	}
 	// --report tabulates what is saved so far, computing nothing.
 	mustRun(t, append(args("part"), "--report")...)
 	if b, err := os.ReadFile(p("part/table.md")); err != nil || !strings.Contains(string(b), "| eig |") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,9 +56,9 @@ func TestFanBeamEndToEnd(t *testing.T) {
 
 	// DIP and uncertainty on a small fan scan, as on a parallel one.
 	mustRun(t, "simulate", "--phantom", "ellipses", "--size", "16", "--geometry", "fan", "--detector", "arc",
-		"--source-distance", "30", "--detector-distance", "20", "--angles", "8", "-o", p("s.h5"))
+		"--source-distance", "30", "--detector-distance", "20", "--angles", "5", "-o", p("s.h5"))
 	mustRun(t, "dip", "-i", p("s.h5"), "--stop", "max", "--iters", "30", "-o", p("dip.h5"))
-	mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--mll-steps", "5", "-o", p("uq.h5"))
+	mustRun(t, "uncertainty", "-i", p("s.h5"), "--recon", p("dip.h5"), "--mll-steps", "5", "--samples", "32", "-o", p("uq.h5"))
 	rc, err := h5io.ReadRecon(p("uq.h5"))
 	if err != nil {
 		t.Fatal(err)
@@ -67,10 +68,36 @@ func TestFanBeamEndToEnd(t *testing.T) {
 			t.Fatalf("std[%d] = %v on the fan scan", i, v)
 		}
 	}
-	// Experimental design's candidates are directions mod 180°: refused.
-	if _, err := run(t, context.Background(), "plan", "-i", p("s.h5"), "--recon", p("uq.h5"), "--next", "2", "-o", p("plan.h5")); err == nil ||
-		!strings.Contains(err.Error(), "parallel beam only") {
-		t.Errorf("plan on a fan scan: %v", err)
+	// plan on the fan scan: candidates over the full circle by default, and
+	// only the measured views themselves (0°, 72°, …, 288°) are taken: the
+	// opposite views (180°, 252°, …) are other rays in fan beam.
+	mustRun(t, "plan", "-i", p("s.h5"), "--recon", p("uq.h5"), "--next", "2", "--candidates", "72", "--png", "none", "-o", p("plan.h5"))
+	pl, err := h5io.ReadPlan(p("plan.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.Candidates) != 72 || pl.Candidates[71] != 355 {
+		t.Fatalf("fan-beam candidates: %d, last %g°; want 72 over [0°, 360°)", len(pl.Candidates), pl.Candidates[len(pl.Candidates)-1])
+	}
+	for i, c := range pl.Candidates {
+		measured := math.Abs(math.Remainder(c, 72)) < 1e-6
+		if measured != math.IsNaN(pl.Scores[i]) {
+			t.Fatalf("candidate %g°: score %g, measured %v", c, pl.Scores[i], measured)
+		}
+	}
+	if rd, err := h5io.Open(p("plan.h5")); err != nil {
+		t.Fatal(err)
+	} else {
+		r, _, _ := rd.AttrString("/design", "range")
+		rd.Close()
+		if r != "0:360" {
+			t.Errorf("plan's range attribute %q, want the default 0:360", r)
+		}
+	}
+	for _, a := range pl.Selected {
+		if math.Abs(math.Remainder(a, 72)) < 1e-6 {
+			t.Fatalf("chose the measured view %g°", a)
+		}
 	}
 }
 

@@ -32,7 +32,10 @@ func planCmd() *cobra.Command {
 		Long: `Plans which angles to measure next for a scan, from the posterior samples of
 its uncertainty file (ctrecon uncertainty --samples 256). Every candidate angle
 (--candidates equally spaced in --range, minus the measured ones and --exclude)
-is scored from the samples projected onto it:
+is scored from the samples projected onto it. Parallel- and fan-beam scans
+are planned alike; a view repeats after 180° in parallel beam and after 360°
+in fan beam, so the default range is that period, and in fan beam the view
+opposite a measured one is a candidate of its own.
 
   eig       expected information gain ½ log det(I + Ĉ_a/σ_y²), Ĉ_a the samples'
             covariance over the angle's detector bins (the default)
@@ -81,7 +84,7 @@ predicted_mean_std and predicted_roi_std) and a PNG of the scores.`,
 	f.StringVar(&o.png, "png", "", "figure of the scores (default: OUT with .png; \"none\" for no figure)")
 	f.IntVar(&o.next, "next", 5, "how many angles to choose (with --target-std: the most to choose, default all)")
 	f.IntVar(&o.candidates, "candidates", 200, "candidate angles, equally spaced in --range")
-	f.StringVar(&o.rangeDeg, "range", "0:180", "candidate range lo:hi in degrees (hi excluded)")
+	f.StringVar(&o.rangeDeg, "range", "", "candidate range lo:hi in degrees, hi excluded (default: one view period, 0:180 in parallel beam, 0:360 in fan beam)")
 	f.StringVar(&o.exclude, "exclude", "", "angle ranges that cannot be measured, lo:hi in degrees, comma separated")
 	f.StringVar(&o.criterion, "criterion", "eig", "eig, diag-eig or var")
 	f.StringVar(&o.roi, "roi", "", "region of interest x0:x1,y0:y1 in pixels (columns, rows from the top; ends excluded)")
@@ -155,12 +158,16 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 	case o.samples < 2:
 		return usagef("--samples %d: want at least 2", o.samples)
 	}
-	lo, hi, err := parseRangeDeg("--range", o.rangeDeg)
-	if err != nil {
-		return err
-	}
-	if lo < 0 || hi > 360 {
-		return usagef("--range %q: the candidates must lie in [0°, 360°]", o.rangeDeg)
+	var rng design.Interval // zero: one view period, by the scan's beam
+	if o.rangeDeg != "" {
+		lo, hi, err := parseRangeDeg("--range", o.rangeDeg)
+		if err != nil {
+			return err
+		}
+		if lo < 0 || hi > 360 {
+			return usagef("--range %q: the candidates must lie in [0°, 360°]", o.rangeDeg)
+		}
+		rng = design.Interval{Lo: lo * math.Pi / 180, Hi: hi * math.Pi / 180}
 	}
 	var excl []design.Interval
 	if o.exclude != "" {
@@ -197,7 +204,7 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 		return usagef("--closed-form: the dense posterior covariance of a %d² image is too large (up to %d pixels)", scan.ImageSize, design.MaxDensePixels)
 	}
 	job := &pipeline.PlanJob{Scan: scan, ScanPath: o.in, Recon: rc, ReconPath: o.recon, Criterion: crit,
-		Candidates: o.candidates, Range: design.Interval{Lo: lo * math.Pi / 180, Hi: hi * math.Pi / 180}, Exclude: excl, ROI: roi,
+		Candidates: o.candidates, Range: rng, Exclude: excl, ROI: roi,
 		RangeSpec: o.rangeDeg, ExcludeSpec: o.exclude, ROISpec: o.roi, Next: o.next, TargetStd: o.targetStd, TopK: o.topK,
 		ClosedForm: o.closedForm, Samples: o.samples, Seed: g.seed, MemAvailable: memAvailable(), Hooks: cliHooks()}
 	if o.targetStd > 0 && !nextSet {
