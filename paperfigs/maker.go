@@ -3,6 +3,7 @@ package paperfigs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -44,10 +45,19 @@ type Maker struct {
 	// Logf reports progress (each step, cached or run); Debugf timings.
 	// Either may be nil.
 	Logf, Debugf func(format string, a ...any)
+	// PrintCommands, when set, makes Make run and draw nothing: it writes
+	// the command lines still to run, in order and each once, as a shell
+	// script (cached steps as comments), so that the steps can be spread
+	// over machines; a later Make finds their outputs and draws.
+	PrintCommands io.Writer
 
-	ran            []string // outputs made by this Maker
-	designSettings string   // DesignFrom's recorded settings
+	ran            []string        // outputs made by this Maker
+	printed        map[string]bool // outputs whose command PrintCommands wrote
+	designSettings string          // DesignFrom's recorded settings
 }
+
+// errPrinted ends a figure after its steps were printed (PrintCommands).
+var errPrinted = errors.New("paperfigs: commands printed")
 
 // Ran is the number of steps run (not found cached) so far.
 func (m *Maker) Ran() int { return len(m.ran) }
@@ -95,8 +105,10 @@ func (m *Maker) Make(ctx context.Context, names []string) error {
 			return fmt.Errorf("figures need MNIST: %w", err)
 		}
 	}
-	if err := os.MkdirAll(m.Dir, 0o755); err != nil {
-		return err
+	if m.PrintCommands == nil {
+		if err := os.MkdirAll(m.Dir, 0o755); err != nil {
+			return err
+		}
 	}
 	byName := map[string]func(context.Context) error{
 		"recon": m.recon, "uncertainty": m.uncertainty, "loglik": m.loglik,
@@ -106,8 +118,20 @@ func (m *Maker) Make(ctx context.Context, names []string) error {
 		if !want(name) {
 			continue
 		}
-		m.logf("figure %s", name)
-		if err := byName[name](ctx); err != nil {
+		if m.PrintCommands != nil {
+			fmt.Fprintf(m.PrintCommands, "# figure %s\n", name)
+			if name == "design" && m.DesignFrom != "" {
+				fmt.Fprintf(m.PrintCommands, "# drawn from the study in %s: nothing to run\n", m.DesignFrom)
+				continue
+			}
+		} else {
+			m.logf("figure %s", name)
+		}
+		err := byName[name](ctx)
+		if errors.Is(err, errPrinted) {
+			continue
+		}
+		if err != nil {
 			return err
 		}
 		m.logf("wrote %s (%s)", m.p(name+".png"), m.p(name+".txt"))
@@ -115,17 +139,35 @@ func (m *Maker) Make(ctx context.Context, names []string) error {
 	return nil
 }
 
-// commandLine is the step as a user would type it.
+// commandLine is the step as a user would type it (arguments quoted for
+// a POSIX shell where they need it).
 func (m *Maker) commandLine(args []string) string {
 	global := "ctrecon --seed " + strconv.FormatUint(m.Seed, 10)
 	if m.Threads != 0 {
 		global += " --threads " + strconv.Itoa(m.Threads)
 	}
-	return global + " " + strings.Join(args, " ")
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shellQuote(a)
+	}
+	return global + " " + strings.Join(quoted, " ")
 }
 
-// run runs the steps in order, skipping those whose output exists.
+// shellQuote returns a unchanged when a POSIX shell reads it as one word
+// as it is, else in single quotes.
+func shellQuote(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,+@%-") == "" {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+}
+
+// run runs the steps in order, skipping those whose output exists; with
+// PrintCommands it prints them instead and returns errPrinted.
 func (m *Maker) run(ctx context.Context, steps []Step) error {
+	if m.PrintCommands != nil {
+		return m.print(steps)
+	}
 	for _, s := range steps {
 		if _, err := os.Stat(s.Output); err == nil {
 			m.logf("── %s: cached (%s)", s.Name, s.Output)
@@ -134,13 +176,7 @@ func (m *Maker) run(ctx context.Context, steps []Step) error {
 		if err := os.MkdirAll(filepath.Dir(s.Output), 0o755); err != nil {
 			return err
 		}
-		args := s.Args
-		for _, r := range s.Resume {
-			if _, err := os.Stat(r); err == nil {
-				args = append(slices.Clone(args), "--resume")
-				break
-			}
-		}
+		args := m.withResume(s)
 		m.logf("── %s: %s", s.Name, m.commandLine(args))
 		var out bytes.Buffer
 		w := io.Writer(io.Discard)
@@ -160,6 +196,41 @@ func (m *Maker) run(ctx context.Context, steps []Step) error {
 		m.ran = append(m.ran, s.Output)
 	}
 	return nil
+}
+
+// print writes the steps' command lines (with --resume where a partial
+// run's checkpoint exists), each output's once, cached ones as comments.
+func (m *Maker) print(steps []Step) error {
+	if m.printed == nil {
+		m.printed = map[string]bool{}
+	}
+	for _, s := range steps {
+		if m.printed[s.Output] {
+			continue
+		}
+		m.printed[s.Output] = true
+		if _, err := os.Stat(s.Output); err == nil {
+			fmt.Fprintf(m.PrintCommands, "# cached: %s (%s)\n", s.Name, s.Output)
+			continue
+		}
+		line := m.commandLine(m.withResume(s))
+		if s.Stdout != "" {
+			line += " > " + s.Stdout
+		}
+		fmt.Fprintln(m.PrintCommands, line)
+	}
+	return errPrinted
+}
+
+// withResume is the step's arguments, with --resume when one of its
+// checkpoints exists.
+func (m *Maker) withResume(s Step) []string {
+	for _, r := range s.Resume {
+		if _, err := os.Stat(r); err == nil {
+			return append(slices.Clone(s.Args), "--resume")
+		}
+	}
+	return s.Args
 }
 
 // caption writes NAME.txt: the text, the settings and every step's command.

@@ -133,3 +133,60 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// TestPrintCommandsRunsNothing: with PrintCommands the steps are printed
+// in order as shell lines, each output's once across figures, done ones as
+// comments and interrupted ones with --resume; nothing runs and no folder
+// is made.
+func TestPrintCommandsRunsNothing(t *testing.T) {
+	d := t.TempDir()
+	out := filepath.Join(d, "figs")
+	p := func(s string) string { return filepath.Join(out, s) }
+	f := &fakeExec{}
+	var b strings.Builder
+	m := &Maker{Dir: out, Settings: Quick, Seed: 2, Exec: f.exec, PrintCommands: &b}
+	first := []Step{
+		{Name: "a", Args: []string{"simulate", "-o", p("a.h5")}, Output: p("a.h5")},
+		{Name: "b", Args: []string{"dip", "-i", p("a.h5"), "-o", p("b.h5")}, Output: p("b.h5"), Resume: []string{p("b.h5.ckpt")}},
+	}
+	second := []Step{first[0], {Name: "c", Args: []string{"info", "my scan.h5"}, Output: p("c.txt"), Stdout: p("c.txt")}}
+	if err := m.run(t.Context(), first); !errors.Is(err, errPrinted) {
+		t.Fatalf("print: %v", err)
+	}
+	if err := m.run(t.Context(), second); !errors.Is(err, errPrinted) {
+		t.Fatalf("print: %v", err)
+	}
+	want := "ctrecon --seed 2 simulate -o " + p("a.h5") + "\n" +
+		"ctrecon --seed 2 dip -i " + p("a.h5") + " -o " + p("b.h5") + "\n" +
+		"ctrecon --seed 2 info 'my scan.h5' > " + p("c.txt") + "\n"
+	if b.String() != want {
+		t.Fatalf("printed\n%s\nwant\n%s", b.String(), want)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("ran %q", f.calls)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("printing made the folder")
+	}
+	// Done steps become comments; a checkpoint adds --resume.
+	os.MkdirAll(out, 0o755)
+	os.WriteFile(p("a.h5"), nil, 0o644)
+	os.WriteFile(p("b.h5.ckpt"), nil, 0o644)
+	b.Reset()
+	m.printed = nil
+	m.run(t.Context(), first)
+	if got := b.String(); !strings.HasPrefix(got, "# cached: a (") || !strings.Contains(got, "-o "+p("b.h5")+" --resume\n") {
+		t.Fatalf("printed after a and an interrupted b:\n%s", got)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"digits:1": "digits:1", "/a/b-c_d.h5": "/a/b-c_d.h5", "lin,det": "lin,det",
+		"my scan.h5": "'my scan.h5'", "it's": `'it'\''s'`, "": "''", "a$b": "'a$b'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

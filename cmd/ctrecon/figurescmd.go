@@ -20,6 +20,7 @@ type figuresOpts struct {
 	quick, full bool
 	only        string
 	designFrom  string
+	print       bool
 }
 
 func figuresCmd() *cobra.Command {
@@ -54,10 +55,16 @@ and design resume their own partial work).
 and one image per point: a few minutes on 2 cores, numbers not to be quoted.
 --full uses docs/RESULTS.md's settings: hours. A design study run on its own
 (spread over processes with design --images and joined by --report --merge)
-can be drawn with --design-from DIR instead of being run again.`,
+can be drawn with --design-from DIR instead of being run again.
+
+--print-commands runs nothing and prints the command lines not yet done, in
+order and each once, as a shell script (done ones as comments): run them on
+other machines (each output is written atomically and dip, uncertainty and
+design resume), then rerun figures in the same folder to draw.`,
 		Example: `  ctrecon figures -o figs
   ctrecon figures -o figs --only recon,design
   ctrecon figures --full -o figs-full     # hours; rerun to continue
+  ctrecon figures --full -o figs-full --only loglik --print-commands > steps.sh
   ctrecon figures --full -o figs-full --design-from rect64-all`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runFigures(cmd, o) },
 	}
@@ -66,6 +73,7 @@ can be drawn with --design-from DIR instead of being run again.`,
 	f.BoolVar(&o.quick, "quick", false, "small sizes and few images, minutes (the default)")
 	f.BoolVar(&o.full, "full", false, "docs/RESULTS.md's settings, hours (resumable)")
 	f.StringVar(&o.only, "only", "", "comma-separated figures to make: "+strings.Join(paperfigs.Names, ", ")+" (default all)")
+	f.BoolVar(&o.print, "print-commands", false, "run nothing: print the command lines still to run, in order, as a shell script (to spread the steps over machines; rerun figures afterwards to draw)")
 	f.StringVar(&o.designFrom, "design-from", "", "draw the design figure from this finished (or --report/--merge) ctrecon design folder instead of running a study; its full scan must lie in it or beside it")
 	return cmd
 }
@@ -95,6 +103,10 @@ func runFigures(cmd *cobra.Command, o figuresOpts) error {
 	}
 	m := &paperfigs.Maker{Dir: o.out, Settings: set, Seed: g.seed, Threads: g.threads, DesignFrom: o.designFrom,
 		Exec: runInProcess, Logf: logf, Debugf: debugf}
+	if o.print {
+		m.PrintCommands = cmd.OutOrStdout()
+		return m.Make(cmd.Context(), names)
+	}
 	start := time.Now()
 	if err := m.Make(cmd.Context(), names); err != nil {
 		return err

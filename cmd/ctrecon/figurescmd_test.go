@@ -209,3 +209,18 @@ func TestFiguresDesignFrom(t *testing.T) {
 		t.Fatalf("a study without its scan: err = %v", err)
 	}
 }
+
+// figures --print-commands prints the design figure's two commands as a
+// script and runs nothing.
+func TestFiguresPrintCommands(t *testing.T) {
+	d := filepath.Join(t.TempDir(), "figs")
+	out := mustRun(t, "figures", "--only", "design", "--print-commands", "-o", d)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || lines[0] != "# figure design" || !strings.Contains(lines[1], "simulate --phantom rectangles") ||
+		!strings.Contains(lines[2], " design --full "+filepath.Join(d, "design", "full.h5")) {
+		t.Fatalf("printed:\n%s", out)
+	}
+	if _, err := os.Stat(d); err == nil {
+		t.Fatal("--print-commands made the output folder")
+	}
+}
