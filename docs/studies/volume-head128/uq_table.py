@@ -53,3 +53,12 @@ for lo, hi in [(0, 36), (36, 72), (72, 108)]:
         idx = [i for i, _ in m]
         print('slices %d–%d (%d done): test LL %.3f, oracle %.3f, ±1σ %.3f, ±2σ %.3f' % (
             lo, hi - 1, len(idx), a[idx, 0].mean(), a[idx, 1].mean(), a[idx, 2].mean(), a[idx, 3].mean()))
+# The warm start's effect on calibration: slices the warm DIP accepted
+# unrefitted (0 iterations: the previous slice's network) against refitted ones.
+for name, sel in [('warm DIP at 0 iterations', lambda k: its[k] == 0), ('warm DIP refitted (> 0 iterations)', lambda k: its[k] > 0)]:
+    idx = [i for i, k in enumerate(ks) if sel(k)]
+    if idx:
+        dd = a[idx, 0] - a[idx, 1]
+        print('%s (%d slices): PSNR %.2f dB, test LL %.3f, oracle %.3f (difference %.3f ± %.3f), ±1σ %.3f, ±2σ %.3f, Spearman %.2f' % (
+            name, len(idx), np.mean([psnr[ks[i]] for i in idx]), a[idx, 0].mean(), a[idx, 1].mean(), dd.mean(),
+            dd.std(ddof=1) / np.sqrt(len(dd)) if len(dd) > 1 else 0, a[idx, 2].mean(), a[idx, 3].mean(), a[idx, 4].mean()))
