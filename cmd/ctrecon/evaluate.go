@@ -17,6 +17,8 @@ type evaluateOpts struct {
 	object            float64
 	patch, bins       int
 	patchLL           string
+	patchLLSet        bool // --patch-ll given: sizes too large for the image are an error, not dropped
+	patchSet          bool // --patch given: too large is an error, not shrunk to n/2
 	json              string
 }
 
@@ -51,16 +53,19 @@ values per region, null where no whole patch fits).`,
 		Example: `  ctrecon evaluate -i uq.h5 --truth scan.h5
   ctrecon evaluate -i dip.h5 --truth phantom.h5 --slices 0:4
   ctrecon evaluate -i uq.h5 --truth scan.h5 --json uq-scores.json`,
-		RunE: func(cmd *cobra.Command, args []string) error { return runEvaluate(cmd.OutOrStdout(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.patchLLSet, o.patchSet = cmd.Flags().Changed("patch-ll"), cmd.Flags().Changed("patch")
+			return runEvaluate(cmd.OutOrStdout(), o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.in, "in", "i", "", "reconstruction file (/recon/image, optional /recon/std)")
 	f.StringVar(&o.truth, "truth", "", "scan or image file with the ground truth")
 	f.StringVar(&o.slices, "slices", "", "slices to evaluate, a:b (default: all)")
 	f.Float64Var(&o.object, "object", 0.01, "object region: truth above this value, grown by one pixel")
-	f.IntVar(&o.patch, "patch", 8, "patch size for the patch-wise Spearman")
+	f.IntVar(&o.patch, "patch", 8, "patch size for the patch-wise Spearman (at most N/2; the default shrinks to fit a small image)")
 	f.IntVar(&o.bins, "bins", 10, "number of σ bins (equal pixel counts)")
-	f.StringVar(&o.patchLL, "patch-ll", "1,2,10", "patch sizes for the patch-wise LL (needs /recon/samples)")
+	f.StringVar(&o.patchLL, "patch-ll", "1,2,10", "patch sizes for the patch-wise LL (needs /recon/samples; at most N/2, the default leaves larger ones out)")
 	f.StringVar(&o.json, "json", "", "also write every number to this JSON file (one object per slice), for scripts")
 	return cmd
 }
@@ -89,10 +94,13 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 	if truth.N != n || truth.Slices != rc.Image.Slices {
 		return fmt.Errorf("%s: ground truth is %d×%d×%d, %s holds %d×%d×%d", o.truth, truth.Slices, truth.N, truth.N, o.in, rc.Image.Slices, n, n)
 	}
+	if o.patch > n/2 && !o.patchSet {
+		o.patch = max(1, n/2) // the default suits any image: at least 4 patches
+	}
 	if o.patch > n/2 {
 		return usagef("--patch %d leaves fewer than 4 patches in a %d×%d image", o.patch, n, n)
 	}
-	sizes, err := parsePatchSizes(o.patchLL, n)
+	sizes, err := parsePatchSizes(o.patchLL, n, !o.patchLLSet)
 	if err != nil {
 		return err
 	}
@@ -176,8 +184,9 @@ func writeEval(w io.Writer, e *evaluation.Slice) {
 }
 
 // parsePatchSizes reads --patch-ll: comma-separated sizes from 1 to n/2, or
-// empty for none.
-func parsePatchSizes(spec string, n int) ([]int, error) {
+// empty for none. With dropLarge (the flag's default) sizes above n/2 are
+// left out instead of refused, so the default suits any image.
+func parsePatchSizes(spec string, n int, dropLarge bool) ([]int, error) {
 	var sizes []int
 	for _, f := range strings.Split(spec, ",") {
 		f = strings.TrimSpace(f)
@@ -185,6 +194,9 @@ func parsePatchSizes(spec string, n int) ([]int, error) {
 			continue
 		}
 		v, err := strconv.Atoi(f)
+		if err == nil && dropLarge && v > max(1, n/2) {
+			continue
+		}
 		if err != nil || v < 1 || v > max(1, n/2) {
 			return nil, usagef("--patch-ll %q: want sizes from 1 to %d, comma-separated", spec, max(1, n/2))
 		}

@@ -110,6 +110,31 @@ func TestEvaluate(t *testing.T) {
 	if _, err := run(t, context.Background(), "evaluate", "-i", p("uq.h5"), "--truth", p("s.h5")); err == nil || !strings.Contains(err.Error(), "no /exchange/ground_truth") {
 		t.Fatalf("scan without a truth: %v", err)
 	}
+	// A reconstruction file as the truth is named as such.
+	if _, err := run(t, context.Background(), "evaluate", "-i", p("uq.h5"), "--truth", p("uq.h5")); err == nil || !strings.Contains(err.Error(), "holds no ground truth") {
+		t.Fatalf("a reconstruction as the truth: %v", err)
+	}
+	// The defaults (8×8 patches, patch LL 1,2,10) suit an 8×8 image: the
+	// patch shrinks to 4 and the 10×10 patch LL is left out; given
+	// explicitly, sizes above n/2 are refused.
+	tiny := h5io.NewVolume(1, 8)
+	for i := range tiny.Data {
+		tiny.Data[i] = float32(i%5) / 4
+	}
+	if err := h5io.WriteImage(p("tiny.h5"), h5io.ImageFile{Image: tiny}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h5io.WriteRecon(p("tinyrec.h5"), &h5io.Recon{Method: "test", Image: tiny}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, context.Background(), "evaluate", "-i", p("tinyrec.h5"), "--truth", p("tiny.h5")); err != nil {
+		t.Fatalf("defaults on an 8×8 image: %v", err)
+	}
+	for _, flag := range [][]string{{"--patch", "8"}, {"--patch-ll", "10"}} {
+		if _, err := run(t, context.Background(), append([]string{"evaluate", "-i", p("tinyrec.h5"), "--truth", p("tiny.h5")}, flag...)...); !errors.As(err, new(usageError)) {
+			t.Fatalf("%v on an 8×8 image: %v, want a usage error", flag, err)
+		}
+	}
 }
 
 // TestEvaluatePatchLL builds errors that share one value per 2×2 block

@@ -371,8 +371,11 @@ func readTruth(path string) (h5io.Volume, error) {
 	if err != nil {
 		return h5io.Volume{}, err
 	}
-	isScan := r.Has("/exchange/data")
+	isScan, isImage := r.Has("/exchange/data"), r.Has("/image")
 	r.Close()
+	if !isScan && !isImage {
+		return h5io.Volume{}, fmt.Errorf("%s holds no ground truth: give a scan file with /exchange/ground_truth (ctrecon simulate) or an image file with /image (ctrecon phantom)", path)
+	}
 	if isScan {
 		s, err := h5io.ReadScan(path)
 		if err != nil {
