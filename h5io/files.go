@@ -81,8 +81,41 @@ func ReadImage(path string) (ImageFile, error) {
 		return ImageFile{}, err
 	}
 	defer r.Close()
+	if err := r.expectKind(path, "/image"); err != nil {
+		return ImageFile{}, err
+	}
 	v, err := r.readVolume("/image")
 	return ImageFile{Image: v}, err
+}
+
+// fileKinds names each file kind by its main dataset and the command
+// that makes it.
+var fileKinds = []struct{ dataset, kind, maker string }{
+	{"/image", "an image file", "ctrecon phantom"},
+	{"/exchange/data", "a scan file", "ctrecon simulate"},
+	{"/recon/image", "a reconstruction file", "ctrecon fbp, tv, sirt, dip or uncertainty"},
+	{"/design/theta_candidates", "a plan file", "ctrecon plan"},
+}
+
+// expectKind returns nil when the file holds dataset, and otherwise an
+// error saying what kind of file it is instead and what makes the wanted
+// kind, so that a file given in the wrong place is named as such.
+func (r *Reader) expectKind(path, dataset string) error {
+	if r.Has(dataset) {
+		return nil
+	}
+	want, have := "", ""
+	for _, k := range fileKinds {
+		if k.dataset == dataset {
+			want = fmt.Sprintf("%s (%s; made by %s)", k.kind, k.dataset, k.maker)
+		} else if have == "" && r.Has(k.dataset) {
+			have = k.kind
+		}
+	}
+	if want == "" || have == "" {
+		return nil // let the reader report the missing dataset itself
+	}
+	return fmt.Errorf("%s is %s, not %s", path, have, want)
 }
 
 // ---- scan files (DXchange layout) -----------------------------------------
@@ -266,6 +299,9 @@ func ReadScan(path string) (*Scan, error) {
 		return nil, err
 	}
 	defer r.Close()
+	if err := r.expectKind(path, "/exchange/data"); err != nil {
+		return nil, err
+	}
 	data, shape, err := r.Float32("/exchange/data", -1)
 	if err != nil {
 		return nil, err
@@ -493,6 +529,9 @@ func ReadRecon(path string) (*Recon, error) {
 		return nil, err
 	}
 	defer r.Close()
+	if err := r.expectKind(path, "/recon/image"); err != nil {
+		return nil, err
+	}
 	img, err := r.readVolume("/recon/image")
 	if err != nil {
 		return nil, err
@@ -612,6 +651,9 @@ func ReadPlan(path string) (*Plan, error) {
 		return nil, err
 	}
 	defer r.Close()
+	if err := r.expectKind(path, "/design/theta_candidates"); err != nil {
+		return nil, err
+	}
 	p := &Plan{}
 	if p.Candidates, _, err = r.Float64("/design/theta_candidates", 1); err != nil {
 		return nil, err

@@ -269,8 +269,26 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 			t.Errorf("%s: error %q should name the file and say %q", c.file, err, c.want)
 		}
 	}
-	if _, err := ReadImage(good); err == nil || !strings.Contains(err.Error(), "/image is missing") {
+	// A file of another kind is named as such, with what makes the kind
+	// wanted; a file of no known kind still gets the missing dataset.
+	if _, err := ReadImage(good); err == nil || !strings.Contains(err.Error(), good+" is a scan file, not an image file (/image; made by ctrecon phantom)") {
 		t.Errorf("image from a scan file: %v", err)
+	}
+	if _, err := ReadRecon(good); err == nil || !strings.Contains(err.Error(), "is a scan file, not a reconstruction file") {
+		t.Errorf("reconstruction from a scan file: %v", err)
+	}
+	other := p("other.h5")
+	if err := WriteImage(other, ImageFile{Image: NewVolume(1, 4)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadScan(other); err == nil || !strings.Contains(err.Error(), "is an image file, not a scan file (/exchange/data; made by ctrecon simulate)") {
+		t.Errorf("scan from an image file: %v", err)
+	}
+	if _, err := ReadPlan(other); err == nil || !strings.Contains(err.Error(), "is an image file, not a plan file") {
+		t.Errorf("plan from an image file: %v", err)
+	}
+	if _, err := ReadImage(p("notheta.h5")); err == nil || !strings.Contains(err.Error(), "is a scan file") {
+		t.Errorf("image from a scan without theta: %v", err)
 	}
 }
 

@@ -193,7 +193,7 @@ func TestBadUsageAndInputs(t *testing.T) {
 	}{
 		{[]string{"fbp", "-i", p("missing.h5"), "-o", p("x.h5")}, "does not exist"},
 		{[]string{"fbp", "-i", p("junk.h5"), "-o", p("x.h5")}, "not an HDF5 file"},
-		{[]string{"fbp", "-i", p("img.h5"), "-o", p("x.h5")}, "/exchange/data is missing"},
+		{[]string{"fbp", "-i", p("img.h5"), "-o", p("x.h5")}, "is an image file, not a scan file (/exchange/data; made by ctrecon simulate)"},
 		{[]string{"simulate", "-i", p("img.h5"), "--ndet", "-3", "-o", p("x.h5")}, "NDet"},
 	}
 	for _, c := range runtime {

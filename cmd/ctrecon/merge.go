@@ -29,7 +29,12 @@ are not modified; the output is written atomically.`,
 		Example: `  ctrecon dip -i head.h5 --slices 0:54 -o part1.h5
   ctrecon dip -i head.h5 --slices 54:108 -o part2.h5
   ctrecon merge -o dip.h5 part1.h5 part2.h5`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("merge needs the part files to join: ctrecon merge -o VOLUME PART...")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(out, args...); err != nil {
 				return err

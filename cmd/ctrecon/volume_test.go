@@ -163,6 +163,9 @@ func TestVolumePartsMergeToTheWholeRun(t *testing.T) {
 			t.Errorf("merge %v: %v, want %q", c.parts, err, c.want)
 		}
 	}
+	if _, err := run(t, context.Background(), "merge", "-o", p("bad.h5")); err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "PART...") {
+		t.Errorf("merge without parts: %v, want a usage error (exit 2)", err)
+	}
 	if _, err := os.Stat(p("bad.h5")); err == nil {
 		t.Error("a refused merge wrote its output")
 	}
