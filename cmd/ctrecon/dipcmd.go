@@ -170,12 +170,20 @@ func cgroupMemLeftIn(dir string) int64 {
 // checkMemory refuses a job whose estimate exceeds 80% of available memory.
 func checkMemory(what string, need int64) error {
 	avail := memAvailable()
-	debugf("%s: estimated %.1f GiB, available %.1f GiB", what, float64(need)/(1<<30), float64(avail)/(1<<30))
+	debugf("%s: estimated %s, available %s", what, fmtBytes(need), fmtBytes(avail))
 	if avail > 0 && float64(need) > 0.8*float64(avail) {
-		return fmt.Errorf("%s needs about %.1f GiB but only %.1f GiB is available (MemAvailable, the cgroup limit or --memory); use a smaller preset, image or fewer --threads",
-			what, float64(need)/(1<<30), float64(avail)/(1<<30))
+		return fmt.Errorf("%s needs about %s but only %s is available (MemAvailable, the cgroup limit or --memory); use a smaller preset, image or fewer --threads",
+			what, fmtBytes(need), fmtBytes(avail))
 	}
 	return nil
+}
+
+// fmtBytes is a memory size for a message: GiB from 1 GiB on, else MiB.
+func fmtBytes(b int64) string {
+	if b >= 1<<30 {
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
 
 func runDIP(cmd *cobra.Command, o dipOpts) error {
