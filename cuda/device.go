@@ -32,7 +32,6 @@ type Device struct {
 	tr      uintptr
 	mu      sync.Mutex
 	fault   error // first sticky fault: the context is unusable after it
-	closing bool
 }
 
 var (

@@ -43,13 +43,12 @@ type PixelGaussian struct {
 	Length   float64 // ℓ in pixels (Exponential)
 	NegLogML float64 // −log p(y) at the fit, per measurement
 
-	n    int
-	A    *radon.Projector
-	l1   []float64 // Cholesky factor of the 1D kernel (N×N), nil for Isotropic
-	u    *mat.Dense
-	lam  []float64 // eigenvalues of A K Aᵀ (K at unit scale)
-	kat  []float32 // [m][N²]: row i is K Aᵀ e_i
-	norm float64
+	n   int
+	A   *radon.Projector
+	l1  []float64 // Cholesky factor of the 1D kernel (N×N), nil for Isotropic
+	u   *mat.Dense
+	lam []float64 // eigenvalues of A K Aᵀ (K at unit scale)
+	kat []float32 // [m][N²]: row i is K Aᵀ e_i
 }
 
 // DefaultLengths are the length-scales (pixels) FitPixelGaussian tries for

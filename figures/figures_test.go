@@ -82,7 +82,7 @@ func TestRasterSeamlessAndOriented(t *testing.T) {
 			}
 			r, c := int(fr), int(fc)
 			want := cm.Lookup(float64(data[r*n+c]))
-			if got != (color.RGBA{want.R, want.G, want.B, want.A}) {
+			if got != color.RGBA(want) {
 				t.Fatalf("pixel (%d,%d) = %v, want %v, the colour of cell (%d,%d)", x, y, got, want, r, c)
 			}
 		}
@@ -121,7 +121,7 @@ func TestRasterNaNAndConstant(t *testing.T) {
 				if r == 1 && c == 2 {
 					want = cm.NaN
 				}
-				if got != (color.RGBA{want.R, want.G, want.B, want.A}) {
+				if got != color.RGBA(want) {
 					t.Errorf("%s: cell (%d,%d) = %v, want %v", cm.Name, r, c, got, want)
 				}
 			}

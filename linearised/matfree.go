@@ -379,11 +379,6 @@ func (mf *MatrixFree) pcg(ctx context.Context, dst, b []float32, k int) (CGInfo,
 	return mf.pcgTol(ctx, dst, b, k, nil, mf.set.CG.rtol())
 }
 
-// pcgFrom is pcg started from x0 (k × m_y, nil for zero).
-func (mf *MatrixFree) pcgFrom(ctx context.Context, dst, b []float32, k int, x0 []float32) (CGInfo, error) {
-	return mf.pcgTol(ctx, dst, b, k, x0, mf.set.CG.rtol())
-}
-
 // pcgTol is batched preconditioned CG for K_yy u = b from x0 (nil: zero)
 // to relative residual tol.
 func (mf *MatrixFree) pcgTol(ctx context.Context, dst, b []float32, k int, x0 []float32, tol float64) (CGInfo, error) {

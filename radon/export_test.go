@@ -207,15 +207,3 @@ func keysKernel(x float64) float64 {
 	}
 	return 0
 }
-
-// bspline3 is the cubic B-spline.
-func bspline3(x float64) float64 {
-	x = math.Abs(x)
-	switch {
-	case x < 1:
-		return 2.0/3 - x*x + x*x*x/2
-	case x < 2:
-		return (2 - x) * (2 - x) * (2 - x) / 6
-	}
-	return 0
-}

@@ -176,6 +176,3 @@ func runDesign(cmd *cobra.Command, o designOpts) error {
 	}
 	return study.Run(cmd.Context())
 }
-
-// fingerprintScans returns the scan file names a study's fingerprint records.
-func fingerprintScans(fp string) []string { return pipeline.DesignScanNames(fp) }
