@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/ctrecon
 DEMODIR ?= demo-out
 
-.PHONY: all deps build demo test bench check-long vet fmt clean gpu-check-build
+.PHONY: all deps build demo test bench check-long lint vet fmt clean gpu-check-build
 
 all: build
 
@@ -32,6 +32,12 @@ test: deps data
 # Everything, including the slow accuracy studies skipped under -short.
 check-long: deps data
 	$(GO) test -timeout 90m ./...
+
+# staticcheck (fetched through the Go module proxy, pinned; not part of
+# make test): unused code, suspicious constructs, simplifications. Clean on
+# 2026-12-04.
+lint: deps
+	CGO_ENABLED=1 $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # Every hot-path benchmark, a few iterations each (-short skips the
 # minutes-long 128² matrix-free one; docs/BENCHMARKS.md has the full
