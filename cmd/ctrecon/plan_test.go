@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -73,6 +74,11 @@ func TestPlanEndToEnd(t *testing.T) {
 	}
 	if fi, err := os.Stat(p("plan.png")); err != nil || fi.Size() < 2000 {
 		t.Fatalf("plan figure: %v", err)
+	}
+	// plot draws a plan file as plan drew it.
+	mustRun(t, "plot", "-i", p("plan.h5"), "-o", p("replot.png"))
+	if a, b := readFile(t, p("plan.png")), readFile(t, p("replot.png")); !bytes.Equal(a, b) {
+		t.Fatalf("plot of the plan file differs from plan's figure (%d and %d bytes)", len(a), len(b))
 	}
 	// Excluded ranges are not chosen; a target std stops when reached.
 	mustRun(t, "plan", "-i", p("s.h5"), "--recon", p("uq.h5"), "--next", "4", "--candidates", "60", "--exclude", "0:90", "--png", "none", "-o", p("plan2.h5"))
@@ -188,4 +194,13 @@ func TestPlanRefusesBadInput(t *testing.T) {
 			t.Fatalf("a refused plan left %s behind", f)
 		}
 	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctrecon/ctrecon/design"
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 )
@@ -32,6 +33,8 @@ func plotCmd() *cobra.Command {
                        beside the ground truth when the scan has one
   reconstruction file  the image, and its std map when there is one;
                        with --truth SCAN also truth | reconstruction | error
+  plan file            the scores against angle, chosen and measured angles,
+                       as ctrecon plan draws them
   --dataset PATH       any 2D or 3D dataset of any file
   --volume             three orthogonal slices (axial, coronal, sagittal)
                        of an image volume, a reconstruction (and its std
@@ -124,6 +127,10 @@ func runPlot(o plotOpts) error {
 	}
 	if o.at != "" && !o.volume {
 		return usagef("--at is for --volume")
+	}
+	if r.Has("/design/theta_candidates") && o.dataset == "" {
+		r.Close()
+		return plotPlanFile(o.in, o.out)
 	}
 	if o.volume {
 		r.Close()
@@ -405,3 +412,49 @@ func slice2D(data []float32, shape []int, k int, name string) ([]float32, int, i
 }
 
 func winSetFor(o plotOpts) bool { return o.window != "" }
+
+// plotPlanFile draws a plan file as ctrecon plan does: the first round's
+// scores against angle, the chosen angles, and the measured ones when the
+// scan the plan records is still there.
+func plotPlanFile(in, out string) error {
+	pl, err := h5io.ReadPlan(in)
+	if err != nil {
+		return err
+	}
+	crit, err := design.ParseCriterion(pl.Criterion)
+	if err != nil {
+		return fmt.Errorf("%s: %v", in, err)
+	}
+	C := len(pl.Candidates)
+	cands := &design.Candidates{Angles: make([]float64, C), Free: make([]bool, C)}
+	for i, d := range pl.Candidates {
+		cands.Angles[i] = d * math.Pi / 180
+		cands.Free[i] = len(pl.Selected) > 0 && !math.IsNaN(pl.Scores[i])
+	}
+	plan := &design.Plan{}
+	for k, a := range pl.Selected {
+		plan.Scores = append(plan.Scores, pl.Scores[k*C:(k+1)*C])
+		for i, d := range pl.Candidates {
+			if d == a {
+				plan.Chosen = append(plan.Chosen, i)
+				break
+			}
+		}
+	}
+	if len(plan.Scores) == 0 {
+		return fmt.Errorf("%s chose no angle: nothing to draw", in)
+	}
+	var measured []float64
+	rd, err := h5io.Open(in)
+	if err != nil {
+		return err
+	}
+	scanPath, _, _ := rd.AttrString("/design", "scan")
+	rd.Close()
+	if scan, err := h5io.ReadScan(scanPath); err == nil {
+		for _, d := range scan.ThetaDeg {
+			measured = append(measured, d*math.Pi/180)
+		}
+	}
+	return planFigure(out, cands, measured, plan, crit)
+}
