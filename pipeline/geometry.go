@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"math"
+
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/radon"
 )
@@ -28,4 +30,30 @@ func SetScanGeometry(s *h5io.Scan, geo radon.Geometry) {
 	if geo.Beam == radon.Fan {
 		s.SourceDistance, s.DetectorDistance, s.Detector = geo.SourceDistance, geo.DetectorDistance, geo.Detector.String()
 	}
+}
+
+// ScanNoiseRel is the scan's relative noise η (noise std over the mean
+// |line integral|): its noise_rel when simulated, else its noise_std over
+// the data's mean magnitude, else 0 (unknown).
+func ScanNoiseRel(s *h5io.Scan) float64 {
+	if s.NoiseRel > 0 {
+		return s.NoiseRel
+	}
+	if !(s.NoiseStd > 0) || len(s.Data) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range s.Data {
+		sum += math.Abs(float64(v))
+	}
+	if sum == 0 {
+		return 0
+	}
+	return s.NoiseStd / (sum / float64(len(s.Data)))
+}
+
+// FBPCutoff is radon.AutoCutoff for a scan: from its geometry's angle
+// count and beam, and ScanNoiseRel.
+func FBPCutoff(s *h5io.Scan, geo radon.Geometry) float64 {
+	return radon.AutoCutoff(geo, ScanNoiseRel(s))
 }
