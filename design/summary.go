@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/ctrecon/ctrecon/metrics"
 )
 
 // Stat is a mean with its standard error over images (and seeds).
@@ -15,24 +17,8 @@ type Stat struct {
 }
 
 func stat(v []float64) Stat {
-	s := Stat{N: len(v)}
-	if len(v) == 0 {
-		return Stat{Mean: math.NaN(), SE: math.NaN()}
-	}
-	for _, x := range v {
-		s.Mean += x
-	}
-	s.Mean /= float64(len(v))
-	if len(v) > 1 {
-		var ss float64
-		for _, x := range v {
-			ss += (x - s.Mean) * (x - s.Mean)
-		}
-		s.SE = math.Sqrt(ss / float64(len(v)-1) / float64(len(v)))
-	} else {
-		s.SE = math.NaN()
-	}
-	return s
+	m, se := metrics.MeanSE(v)
+	return Stat{Mean: m, SE: se, N: len(v)}
 }
 
 func (s Stat) String() string {

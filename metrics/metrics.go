@@ -85,3 +85,24 @@ func SSIM(x, ref []float32, n int, dataRange_ float64) float64 {
 	}
 	return total / float64(count)
 }
+
+// MeanSE is the mean of v and its standard error, √(s²/n) with the sample
+// variance s²: how every table and error bar over images is summarised.
+// The mean is NaN for no value, the standard error NaN for fewer than two.
+func MeanSE(v []float64) (mean, se float64) {
+	if len(v) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	if len(v) < 2 {
+		return mean, math.NaN()
+	}
+	var ss float64
+	for _, x := range v {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(v)-1) / float64(len(v)))
+}

@@ -55,3 +55,18 @@ func TestSSIMProperties(t *testing.T) {
 		t.Fatalf("SSIM of offset flat images %v, want %v", s, want)
 	}
 }
+
+// TestMeanSE: mean and √(s²/n) of 1..4 (s² = 5/3), NaN standard error for
+// one value, NaN for none.
+func TestMeanSE(t *testing.T) {
+	m, se := MeanSE([]float64{1, 2, 3, 4})
+	if m != 2.5 || math.Abs(se-math.Sqrt(5.0/3/4)) > 1e-15 {
+		t.Errorf("MeanSE(1..4) = %g, %g", m, se)
+	}
+	if m, se := MeanSE([]float64{7}); m != 7 || !math.IsNaN(se) {
+		t.Errorf("one value: %g, %g", m, se)
+	}
+	if m, se := MeanSE(nil); !math.IsNaN(m) || !math.IsNaN(se) {
+		t.Errorf("no value: %g, %g", m, se)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ctrecon/ctrecon/figures"
+	"github.com/ctrecon/ctrecon/metrics"
 	"github.com/ctrecon/ctrecon/pipeline"
 )
 
@@ -84,18 +85,12 @@ func (m *Maker) loglik(ctx context.Context) error {
 		"the constant-σ oracle knows the true RMSE. All tables (coverage, Spearman, PSNR): loglik.md.", steps)
 }
 
-// meanSE is the mean and its standard error (0 for one value).
+// meanSE is metrics.MeanSE with a standard error of 0 for one value (no
+// error bar).
 func meanSE(v []float64) (mean, se float64) {
-	for _, x := range v {
-		mean += x
+	mean, se = metrics.MeanSE(v)
+	if math.IsNaN(se) {
+		se = 0
 	}
-	mean /= float64(len(v))
-	if len(v) < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(v)-1) / float64(len(v)))
+	return mean, se
 }

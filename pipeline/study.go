@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -386,19 +385,10 @@ func (s stat) String() string {
 	if len(s.v) == 0 {
 		return "–"
 	}
-	var m float64
-	for _, x := range s.v {
-		m += x
-	}
-	m /= float64(len(s.v))
+	m, se := metrics.MeanSE(s.v)
 	if len(s.v) == 1 {
 		return fmt.Sprintf("%.3g", m)
 	}
-	var ss float64
-	for _, x := range s.v {
-		ss += (x - m) * (x - m)
-	}
-	se := math.Sqrt(ss/float64(len(s.v)-1)) / math.Sqrt(float64(len(s.v)))
 	return fmt.Sprintf("%.3g ± %.2g", m, se)
 }
 
