@@ -37,7 +37,7 @@ func Recon(rc *h5io.Recon, truth h5io.Volume, a, b int, s Settings, patchSizes [
 	// Posterior samples are stored [k][slices][N][N] around the image.
 	per := rc.Image.Slices * n * n
 	k := len(rc.Samples) / per
-	delta := reconDelta(rc.Attrs)
+	delta := StdDelta(rc)
 	for sl := a; sl < b; sl++ {
 		var std []float32
 		if rc.Std != nil {
@@ -70,33 +70,14 @@ func Recon(rc *h5io.Recon, truth h5io.Volume, a, b int, s Settings, patchSizes [
 	return nil
 }
 
-// reconDelta is the δ that the file's std map includes: its "delta"
-// attribute, or 0 when "with_delta" says the map leaves δ out
+// StdDelta is the δ that an uncertainty file's std map includes: its
+// "delta" attribute, or 0 when "with_delta" says the map leaves δ out
 // (uncertainty --no-delta).
-func reconDelta(attrs []h5io.Attr) float64 {
-	delta, withDelta := 0.0, true
-	for _, a := range attrs {
-		var v float64 // h5io reads numbers as float64; written ones may be ints
-		switch x := a.Value.(type) {
-		case float64:
-			v = x
-		case int:
-			v = float64(x)
-		case int64:
-			v = float64(x)
-		default:
-			continue
-		}
-		switch a.Name {
-		case "delta":
-			delta = v
-		case "with_delta":
-			withDelta = v != 0
-		}
-	}
-	if !withDelta {
+func StdDelta(rc *h5io.Recon) float64 {
+	if wd, ok := rc.AttrFloat("with_delta"); ok && wd == 0 {
 		return 0
 	}
+	delta, _ := rc.AttrFloat("delta")
 	return delta
 }
 

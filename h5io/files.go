@@ -678,10 +678,19 @@ func ReadPlan(path string) (*Plan, error) {
 			}
 		}
 	}
-	if v, ok, err := r.AttrString("/design", "criterion"); err != nil {
+	attrs, err := r.GroupAttrs("/design")
+	if err != nil {
 		return nil, err
-	} else if ok {
-		p.Criterion = v
+	}
+	for _, a := range attrs {
+		if a.Name == "criterion" {
+			p.Criterion, _ = a.Value.(string)
+		} else {
+			p.Attrs = append(p.Attrs, a)
+		}
 	}
 	return p, nil
 }
+
+// AttrString returns the plan's text attribute name (scan, recon, roi, …).
+func (p *Plan) AttrString(name string) (string, bool) { return attrString(p.Attrs, name) }

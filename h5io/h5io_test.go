@@ -157,7 +157,7 @@ func TestReconAndPlanRoundTrip(t *testing.T) {
 
 	pp := filepath.Join(dir, "plan.h5")
 	plan := &Plan{Criterion: "eig", Candidates: []float64{0, 60, 120}, Selected: []float64{60, 0},
-		Scores: []float64{1, 2, 3, 4, 5, 6}}
+		Scores: []float64{1, 2, 3, 4, 5, 6}, Attrs: []Attr{{"scan", "/data/scan.h5"}, {"samples", 256}}}
 	if err := WritePlan(pp, plan); err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +167,9 @@ func TestReconAndPlanRoundTrip(t *testing.T) {
 	}
 	if got.Criterion != "eig" || len(got.Scores) != 6 || got.Scores[5] != 6 || got.Selected[0] != 60 {
 		t.Fatalf("plan: %+v", got)
+	}
+	if s, ok := got.AttrString("scan"); !ok || s != "/data/scan.h5" || len(got.Attrs) != 2 {
+		t.Fatalf("plan attributes: %+v", got.Attrs)
 	}
 }
 

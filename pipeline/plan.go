@@ -10,6 +10,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/design"
 	"github.com/ctrecon/ctrecon/dip"
+	"github.com/ctrecon/ctrecon/evaluation"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/linearised"
 	"github.com/ctrecon/ctrecon/radon"
@@ -92,15 +93,11 @@ func (j *PlanJob) Run(ctx context.Context) (*PlanResult, error) {
 	}
 	per := scan.Slices * n * n
 	k := len(rc.Samples) / per
-	g0 := h5io.Group{Attrs: rc.Attrs}
-	sigmaY, ok := g0.AttrFloat("sigma_y")
+	sigmaY, ok := rc.AttrFloat("sigma_y")
 	if !ok || !(sigmaY > 0) {
 		return nil, fmt.Errorf("%s does not record the fitted noise level sigma_y; make it with ctrecon uncertainty", j.ReconPath)
 	}
-	delta := 0.0
-	if wd, ok := g0.AttrFloat("with_delta"); !ok || wd != 0 {
-		delta, _ = g0.AttrFloat("delta")
-	}
+	delta := evaluation.StdDelta(rc)
 	stored, haveModel, err := linearised.ReadStored(j.ReconPath, rc)
 	if err != nil {
 		return nil, err

@@ -85,14 +85,8 @@ func TestFanBeamEndToEnd(t *testing.T) {
 			t.Fatalf("candidate %g°: score %g, measured %v", c, pl.Scores[i], measured)
 		}
 	}
-	if rd, err := h5io.Open(p("plan.h5")); err != nil {
-		t.Fatal(err)
-	} else {
-		r, _, _ := rd.AttrString("/design", "range")
-		rd.Close()
-		if r != "0:360" {
-			t.Errorf("plan's range attribute %q, want the default 0:360", r)
-		}
+	if r, _ := pl.AttrString("range"); r != "0:360" {
+		t.Errorf("plan's range attribute %q, want the default 0:360", r)
 	}
 	for _, a := range pl.Selected {
 		if math.Abs(math.Remainder(a, 72)) < 1e-6 {

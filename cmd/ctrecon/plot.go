@@ -425,11 +425,14 @@ func plotPlanFile(in, out string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", in, err)
 	}
+	if len(pl.Selected) == 0 {
+		return fmt.Errorf("%s chose no angle: nothing to draw", in)
+	}
 	C := len(pl.Candidates)
 	cands := &design.Candidates{Angles: make([]float64, C), Free: make([]bool, C)}
 	for i, d := range pl.Candidates {
 		cands.Angles[i] = d * math.Pi / 180
-		cands.Free[i] = len(pl.Selected) > 0 && !math.IsNaN(pl.Scores[i])
+		cands.Free[i] = !math.IsNaN(pl.Scores[i])
 	}
 	plan := &design.Plan{}
 	for k, a := range pl.Selected {
@@ -441,16 +444,8 @@ func plotPlanFile(in, out string) error {
 			}
 		}
 	}
-	if len(plan.Scores) == 0 {
-		return fmt.Errorf("%s chose no angle: nothing to draw", in)
-	}
 	var measured []float64
-	rd, err := h5io.Open(in)
-	if err != nil {
-		return err
-	}
-	scanPath, _, _ := rd.AttrString("/design", "scan")
-	rd.Close()
+	scanPath, _ := pl.AttrString("scan")
 	if scan, err := h5io.ReadScan(scanPath); err == nil {
 		for _, d := range scan.ThetaDeg {
 			measured = append(measured, d*math.Pi/180)
