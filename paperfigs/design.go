@@ -116,7 +116,6 @@ func (m *Maker) design(ctx context.Context) error {
 			}
 		}
 	}
-	rd.Close()
 	if len(series) == 0 {
 		return fmt.Errorf("%s holds no finished strategy", filepath.Join(study, "results.h5"))
 	}

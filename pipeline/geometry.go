@@ -51,9 +51,3 @@ func ScanNoiseRel(s *h5io.Scan) float64 {
 	}
 	return s.NoiseStd / (sum / float64(len(s.Data)))
 }
-
-// FBPCutoff is radon.AutoCutoff for a scan: from its geometry's angle
-// count and beam, and ScanNoiseRel.
-func FBPCutoff(s *h5io.Scan, geo radon.Geometry) float64 {
-	return radon.AutoCutoff(geo, ScanNoiseRel(s))
-}

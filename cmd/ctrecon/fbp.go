@@ -76,16 +76,17 @@ The cutoff used is logged and recorded as the output's "cutoff" attribute.`,
 			if err != nil {
 				return err
 			}
+			geo, err := pipeline.ScanGeometry(scan)
+			if err != nil {
+				return err
+			}
 			if cutoff == 0 {
-				geo, err := pipeline.ScanGeometry(scan)
-				if err != nil {
-					return err
-				}
-				cutoff = pipeline.FBPCutoff(scan, geo)
-				logf("fbp: cutoff %.2f of Nyquist (auto: %d angles, relative noise %.3g)", cutoff, scan.Angles(), pipeline.ScanNoiseRel(scan))
+				eta := pipeline.ScanNoiseRel(scan)
+				cutoff = radon.AutoCutoff(geo, eta)
+				logf("fbp: cutoff %.2f of Nyquist (auto: %d angles, relative noise %.3g)", cutoff, scan.Angles(), eta)
 			}
 			start := time.Now()
-			rec, err := fbpVolume(cmd, scan, radon.FBPSettings{Filter: f, Cutoff: cutoff})
+			rec, err := fbpVolume(cmd, scan, geo, radon.FBPSettings{Filter: f, Cutoff: cutoff})
 			if err != nil {
 				return err
 			}
@@ -107,12 +108,8 @@ The cutoff used is logged and recorded as the output's "cutoff" attribute.`,
 	return cmd
 }
 
-// fbpVolume reconstructs every slice of a scan.
-func fbpVolume(cmd *cobra.Command, scan *h5io.Scan, s radon.FBPSettings) (h5io.Volume, error) {
-	geo, err := pipeline.ScanGeometry(scan)
-	if err != nil {
-		return h5io.Volume{}, err
-	}
+// fbpVolume reconstructs every slice of a scan of geometry geo.
+func fbpVolume(cmd *cobra.Command, scan *h5io.Scan, geo radon.Geometry, s radon.FBPSettings) (h5io.Volume, error) {
 	rec := h5io.NewVolume(scan.Slices, scan.ImageSize)
 	sino := make([]float32, geo.SinoLen())
 	bar := newBar(scan.Slices, "fbp")

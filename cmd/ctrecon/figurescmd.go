@@ -132,8 +132,5 @@ func runInProcess(ctx context.Context, args []string, stdout io.Writer) error {
 	root := newRoot()
 	root.SetArgs(append(global, args...))
 	root.SetOut(stdout)
-	if err := root.ExecuteContext(ctx); err != nil {
-		return err
-	}
-	return nil
+	return root.ExecuteContext(ctx)
 }
