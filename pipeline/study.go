@@ -112,7 +112,10 @@ func StudyImages(spec string, n int, seed uint64, first int) ([]StudyImage, erro
 var FBPBestCutoffs = []float64{1, 0.8, 0.6, 0.5, 0.4, 0.3}
 
 // StudyMethods are the methods a study knows.
-var StudyMethods = []string{"fbp", "tv", "dip", "lin", "linmap", "det", "const", "mcdrop"}
+var StudyMethods = []string{"fbp", "tv", "dip", "lin", "linmap", "det", "const", "mcdrop", "sgld"}
+
+// uqMethods are the study methods that give a std map, in table order.
+var uqMethods = []string{"lin", "linmap", "det", "const", "mcdrop", "sgld"}
 
 // Study runs methods over images and angle counts (the tables of
 // docs/RESULTS.md): reconstructions scored by PSNR and SSIM, uncertainty
@@ -158,7 +161,7 @@ func (sd *Study) Run(ctx context.Context) (*StudyResults, error) {
 		}
 	}
 	has := func(m string) bool { return slices.Contains(sd.Methods, m) }
-	wantUQ := has("lin") || has("linmap") || has("det") || has("const") || has("mcdrop")
+	wantUQ := slices.ContainsFunc(uqMethods, has)
 	psnr, ssim, secs := map[studyKey]*stat{}, map[studyKey]*stat{}, map[studyKey]*stat{}
 	uq := map[studyUQKey]*stat{}
 	add := func(m map[studyKey]*stat, k studyKey, v float64) {
@@ -349,6 +352,7 @@ func (sd *Study) Run(ctx context.Context) (*StudyResults, error) {
 				}
 			}
 			if has("mcdrop") {
+				t0 := time.Now()
 				mean, variance, err := dip.MCDropout(ctx, arch, n, A, y, s, sd.MCSamples, sd.Seed+uint64(draw))
 				if err != nil {
 					return nil, err
@@ -356,8 +360,20 @@ func (sd *Study) Run(ctx context.Context) (*StudyResults, error) {
 				if err := calib("mcdrop", mean, variance); err != nil {
 					return nil, err
 				}
-				add(psnr, studyKey{kind, "mcdrop", na}, metrics.PSNR(mean, im.X, 0))
-				add(ssim, studyKey{kind, "mcdrop", na}, metrics.SSIM(mean, im.X, n, 0))
+				record("mcdrop", mean, time.Since(t0))
+			}
+			if has("sgld") {
+				t0 := time.Now()
+				ls := dip.LangevinSettings{Samples: sd.MCSamples, Seed: sd.Seed + uint64(draw)}
+				mean, variance, lres, err := dip.SGLD(ctx, u, A, y, s, res, ls)
+				if err != nil {
+					return nil, err
+				}
+				sd.debugf("%s, %d angles: SGLD step %.3g, acceptance %.2f", im.Name, na, lres.Step, lres.AcceptRate)
+				if err := calib("sgld", mean, variance); err != nil {
+					return nil, err
+				}
+				record("sgld", mean, time.Since(t0)) // the chain only: the DIP fit it starts from is "dip"
 			}
 			b.Add(1)
 		}
@@ -398,7 +414,7 @@ func (s stat) String() string {
 func (r *StudyResults) Markdown(header string) string {
 	kinds, angleCounts, psnr, ssim, secs, uq := r.Kinds, r.Angles, r.psnr, r.ssim, r.secs, r.uq
 	has := r.has
-	wantUQ := has("lin") || has("linmap") || has("det") || has("const") || has("mcdrop")
+	wantUQ := slices.ContainsFunc(uqMethods, has)
 	var md strings.Builder
 	md.WriteString(header)
 	writeTable := func(w io.Writer, title string, rows []string, cell func(row string, a int) string) {
@@ -445,7 +461,7 @@ func (r *StudyResults) Markdown(header string) string {
 			fmt.Fprintf(&md, ")\n\n")
 		}
 		var recRows []string
-		for _, m := range []string{"fbp", "fbp-best", "tv", "dip", "mcdrop"} {
+		for _, m := range []string{"fbp", "fbp-best", "tv", "dip", "mcdrop", "sgld"} {
 			if psnr[studyKey{kind, m, angleCounts[0]}] != nil {
 				recRows = append(recRows, m)
 			}
@@ -465,7 +481,7 @@ func (r *StudyResults) Markdown(header string) string {
 		}
 		if wantUQ {
 			var rows []string
-			for _, m := range []string{"lin", "linmap", "det", "const", "mcdrop"} {
+			for _, m := range uqMethods {
 				if has(m) {
 					rows = append(rows, m)
 				}

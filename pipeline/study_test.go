@@ -71,3 +71,37 @@ func TestStudySplitMergesToTheWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestStudySampledBaselines: the sampled uncertainty baselines (MC dropout,
+// SGLD) reach every calibration table with values in range, and their
+// posterior means are scored as reconstructions.
+func TestStudySampledBaselines(t *testing.T) {
+	imgs, err := StudyImages("ellipses:1", 16, 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Study{Images: imgs, Angles: []int{8}, Noise: 0.05, Methods: []string{"mcdrop", "sgld"}, DIPIters: 200, DIPTV: -1, MCSamples: 8, Seed: 3}
+	r, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"mcdrop", "sgld"} {
+		for _, metric := range []string{"ll-all", "ll-object", "cover1", "cover2", "spearman"} {
+			st := r.uq[studyUQKey{"ellipses", m, metric, 8}]
+			if st == nil || len(st.v) != 1 {
+				t.Errorf("%s: no %s value", m, metric)
+				continue
+			}
+			v := st.v[0]
+			if bad := v != v || (strings.HasPrefix(metric, "cover") && (v < 0 || v > 1)); bad {
+				t.Errorf("%s: %s = %g", m, metric, v)
+			}
+		}
+		if r.psnr[studyKey{"ellipses", m, 8}] == nil {
+			t.Errorf("%s: its mean is not scored", m)
+		}
+		if md := r.Markdown(""); strings.Count(md, "| "+m+" |") < 6 {
+			t.Errorf("%s appears in fewer than six tables:\n%s", m, md)
+		}
+	}
+}

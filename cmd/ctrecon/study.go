@@ -45,6 +45,10 @@ and on the object (truth > 0.01, grown by one pixel), ±1σ/±2σ coverage and S
   det       the deterministic baseline N(x̂, δ) (δ from the linearised fit)
   const     a Gaussian with constant σ equal to the true RMSE (an oracle)
   mcdrop    MC-dropout DIP (dropout p = 0.05 after every conv, --mc-samples)
+  sgld      DIP-SGLD: Langevin sampling of the network's weights from the DIP's
+            own loss as the likelihood (known σ), started at the trained DIP,
+            Metropolis-adjusted with a step adapted in burn-in (300 steps),
+            --mc-samples outputs kept every 10 steps
 
 --images is a comma-separated list of KIND:COUNT with KIND one of
 shepp-logan, ellipses, rectangles (analytic sinograms, seeded), digits (MNIST
@@ -80,7 +84,7 @@ one run with COUNT 20.`,
 	f.IntVar(&o.mllSteps, "mll-steps", 1000, "marginal-likelihood steps for lin/det")
 	f.StringVar(&o.priorMean, "prior-mean", defaultPriorMean, "lin/linmap: centre of the weight prior, init (the DIP's initial weights) or zero")
 	f.BoolVar(&o.gPrior, "g-prior", false, "lin/linmap: the g-prior (weights normalised by ‖(A·J)_{:,i}‖; see uncertainty --help)")
-	f.IntVar(&o.mcSamples, "mc-samples", 64, "MC-dropout samples")
+	f.IntVar(&o.mcSamples, "mc-samples", 64, "samples of the MC-dropout and SGLD baselines")
 	f.StringVarP(&o.out, "out", "o", "", "also write the tables to this markdown file")
 	f.IntVar(&o.first, "first", 0, "start every kind at this draw (digit index, CT slice 40+K, phantom draw K)")
 	f.StringVar(&o.values, "values", "", "also save every per-image value to this JSON file (for --merge)")
