@@ -208,18 +208,11 @@ func SGLD(ctx context.Context, u *UNet, A linop.Operator, y []float32, s FitSett
 	for i := range m {
 		m[i] = float32(float64(m[i]) / meanM)
 	}
-	N2 := u.N * u.N
-	out := make([]float32, N2)
-	sum := make([]float64, N2)
-	sq := make([]float64, N2)
-	kept := 0
+	out := make([]float32, u.N*u.N)
+	mo := newMoments(u.N * u.N)
 	keep := func(theta []float32) error {
 		u.Forward(out, theta, f.st.Input)
-		for i, v := range out {
-			sum[i] += float64(v)
-			sq[i] += float64(v) * float64(v)
-		}
-		kept++
+		mo.add(out)
 		return nil
 	}
 	rng := rand.New(rand.NewPCG(ls.Seed, 0x7367_6c64)) // "sgld"
@@ -229,12 +222,6 @@ func SGLD(ctx context.Context, u *UNet, A linop.Operator, y []float32, s FitSett
 	if err != nil {
 		return nil, nil, res, err
 	}
-	mean := make([]float32, N2)
-	variance := make([]float64, N2)
-	for i := range sum {
-		mu := sum[i] / float64(kept)
-		mean[i] = float32(mu)
-		variance[i] = math.Max(sq[i]/float64(kept)-mu*mu, 1e-12)
-	}
+	mean, variance := mo.result()
 	return mean, variance, res, nil
 }

@@ -23,21 +23,42 @@ func MCDropout(ctx context.Context, arch Arch, n int, A linop.Operator, y []floa
 		return nil, nil, err
 	}
 	out := make([]float32, n*n)
-	sum := make([]float64, n*n)
-	sq := make([]float64, n*n)
+	mo := newMoments(n * n)
 	for r := 0; r < k; r++ {
 		u.Forward(out, res.Params, res.State.Input)
-		for i, v := range out {
-			sum[i] += float64(v)
-			sq[i] += float64(v) * float64(v)
-		}
+		mo.add(out)
 	}
-	mean := make([]float32, n*n)
-	variance := make([]float64, n*n)
-	for i := range sum {
-		m := sum[i] / float64(k)
-		mean[i] = float32(m)
-		variance[i] = math.Max(sq[i]/float64(k)-m*m, 1e-12)
-	}
+	mean, variance := mo.result()
 	return mean, variance, nil
+}
+
+// moments accumulates the pixelwise mean and variance of sampled images.
+type moments struct {
+	sum, sq []float64
+	k       int
+}
+
+func newMoments(n int) *moments {
+	return &moments{sum: make([]float64, n), sq: make([]float64, n)}
+}
+
+func (m *moments) add(img []float32) {
+	for i, v := range img {
+		m.sum[i] += float64(v)
+		m.sq[i] += float64(v) * float64(v)
+	}
+	m.k++
+}
+
+// result returns the mean and the (biased) variance, floored at 1e-12 so
+// that a pixel no sample moved still has a finite log-likelihood.
+func (m *moments) result() ([]float32, []float64) {
+	mean := make([]float32, len(m.sum))
+	variance := make([]float64, len(m.sum))
+	for i := range m.sum {
+		mu := m.sum[i] / float64(m.k)
+		mean[i] = float32(mu)
+		variance[i] = math.Max(m.sq[i]/float64(m.k)-mu*mu, 1e-12)
+	}
+	return mean, variance
 }
