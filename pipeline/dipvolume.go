@@ -68,15 +68,41 @@ func (v *DIPVolume) Fingerprint() string {
 	return fmt.Sprintf("%s scan=%s threads=%d", v.Settings(), h5io.ScanHash(v.Scan), v.Threads) + v.Backend
 }
 
-func (v *DIPVolume) check() error {
+// DIPChoices are the settings of a DIP run that can be checked without the
+// scan: the dip command checks them before it reads the file (so a bad flag
+// is a usage error even when the file is missing), DIPVolume again for
+// library callers. Check's messages name the CLI flags.
+type DIPChoices struct {
+	Stop, Input     string
+	Iters, MinIters int
+	LR, HoldOut     float64
+	CheckpointEvery int
+}
+
+// Check reports the first bad choice.
+func (c DIPChoices) Check() error {
 	switch {
-	case v.Stop != "discrepancy" && v.Stop != "holdout" && v.Stop != "max":
-		return fmt.Errorf("stop %q: want discrepancy, holdout or max", v.Stop)
-	case v.Input != "fbp" && v.Input != "noise":
-		return fmt.Errorf("input %q: want fbp or noise", v.Input)
-	case v.CheckpointEvery < 1:
-		return fmt.Errorf("checkpoints every %d iterations: want ≥ 1", v.CheckpointEvery)
-	case v.Range.Lo < 0 || v.Range.Hi > v.Scan.Slices || v.Range.Len() < 1:
+	case c.Stop != "discrepancy" && c.Stop != "holdout" && c.Stop != "max":
+		return fmt.Errorf("--stop %q: want discrepancy, holdout or max", c.Stop)
+	case c.Input != "fbp" && c.Input != "noise":
+		return fmt.Errorf("--input %q: want fbp or noise", c.Input)
+	case c.Iters < 0 || !(c.LR > 0) || c.CheckpointEvery < 1:
+		return fmt.Errorf("--iters %d, --lr %g, --checkpoint-every %d: want --iters ≥ 0, --lr > 0 and --checkpoint-every ≥ 1", c.Iters, c.LR, c.CheckpointEvery)
+	case c.Stop == "holdout" && !(c.HoldOut > 0 && c.HoldOut < 0.5):
+		return fmt.Errorf("--holdout %g: want a fraction in (0, 0.5)", c.HoldOut)
+	case c.MinIters < 0:
+		return fmt.Errorf("--min-iters %d: want ≥ 0", c.MinIters)
+	}
+	return nil
+}
+
+func (v *DIPVolume) check() error {
+	c := DIPChoices{Stop: v.Stop, Input: v.Input, Iters: v.Fit.MaxIter, MinIters: v.Fit.MinIter,
+		LR: v.Fit.LR, HoldOut: v.Fit.HoldOut, CheckpointEvery: v.CheckpointEvery}
+	if err := c.Check(); err != nil {
+		return err
+	}
+	if v.Range.Lo < 0 || v.Range.Hi > v.Scan.Slices || v.Range.Len() < 1 {
 		return fmt.Errorf("slices %s of a scan with %d", v.Range, v.Scan.Slices)
 	}
 	return nil

@@ -193,17 +193,10 @@ func runDIP(cmd *cobra.Command, o dipOpts) error {
 	if err := checkOutput(o.out, o.in); err != nil {
 		return err
 	}
-	switch {
-	case o.stop != "discrepancy" && o.stop != "holdout" && o.stop != "max":
-		return usagef("--stop %q: want discrepancy, holdout or max", o.stop)
-	case o.input != "fbp" && o.input != "noise":
-		return usagef("--input %q: want fbp or noise", o.input)
-	case o.iters < 0 || !(o.lr > 0) || o.ckptEvery < 1:
-		return usagef("--iters must be ≥ 0, --lr > 0 and --checkpoint-every ≥ 1")
-	case o.stop == "holdout" && !(o.holdout > 0 && o.holdout < 0.5):
-		return usagef("--holdout must be in (0, 0.5)")
-	case o.minIters < 0:
-		return usagef("--min-iters must be ≥ 0")
+	choices := pipeline.DIPChoices{Stop: o.stop, Input: o.input, Iters: o.iters, MinIters: o.minIters,
+		LR: o.lr, HoldOut: o.holdout, CheckpointEvery: o.ckptEvery}
+	if err := choices.Check(); err != nil {
+		return usageError{err}
 	}
 	scan, err := loadScan(cmd, o.in)
 	if err != nil {
