@@ -241,8 +241,10 @@ func (m *Maker) caption(name, text string, steps []Step) error {
 	if name == "design" && m.DesignFrom != "" {
 		line = fmt.Sprintf("drawn from the existing study in %s (ctrecon figures --design-from), whose settings are: %s", m.DesignFrom, m.designSettings)
 	}
-	fmt.Fprintf(&b, "Made by `ctrecon figures --%s` (seed %d); %s\n\nCommands (run in this order; paths relative to the figures folder):\n",
-		m.Settings.Name, m.Seed, line)
+	fmt.Fprintf(&b, "Made by `ctrecon figures --%s` (seed %d); %s\n", m.Settings.Name, m.Seed, line)
+	if len(steps) > 0 { // none when the figure is drawn from an existing study
+		fmt.Fprintf(&b, "\nCommands (run in this order; paths relative to the figures folder):\n")
+	}
 	for _, s := range steps {
 		fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(m.commandLine(s.Args), m.Dir+string(filepath.Separator), ""))
 	}
