@@ -1,9 +1,11 @@
 package figures
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot/plotter"
@@ -14,7 +16,9 @@ import (
 // projection angle in anglesDeg, a line through the image centre along that
 // angle's rays, numbered from 1 in order. The first pilot angles are drawn
 // grey and dashed; the others are coloured by their order (Viridis, early
-// dark, late yellow) and numbered at their upper end.
+// dark, late yellow) and numbered on their upper half, the numbers of
+// neighbouring angles at staggered distances from the centre so that they
+// do not print over each other.
 //
 // Rays follow DESIGN.md §2: the ray of angle θ is x cos θ + y sin θ = u, so
 // it runs along (−sin θ, cos θ) with x to the right and y up; θ = 0 draws a
@@ -26,6 +30,7 @@ func AnglesPanel(data []float32, n int, anglesDeg []float64, pilot int, o ImageO
 	pn := ImagePanel(data, n, n, o)
 	order := Viridis()
 	chosen := max(len(anglesDeg)-pilot, 1)
+	radius := labelRadii(n, anglesDeg, pilot)
 	var lx, ly []float64
 	var labels []string
 	for k, deg := range anglesDeg {
@@ -40,10 +45,10 @@ func AnglesPanel(data []float32, n int, anglesDeg []float64, pilot int, o ImageO
 			l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
 		} else {
 			l.Color = order.Lookup(0.15 + 0.85*float64(k-pilot)/float64(max(chosen-1, 1)))
-			// The label sits at the end nearer the top of the image.
-			lx0, ly0 := x0, y0
-			if y1 < y0 {
-				lx0, ly0 = x1, y1
+			// The label sits on the half nearer the top of the image.
+			lx0, ly0, lx1, ly1 := angleLine(n, deg, radius[k])
+			if ly1 < ly0 {
+				lx0, ly0 = lx1, ly1
 			}
 			lx, ly = append(lx, lx0), append(ly, ly0)
 			labels = append(labels, strconv.Itoa(k+1))
@@ -77,4 +82,23 @@ func angleLine(n int, deg, r float64) (x0, y0, x1, y1 float64) {
 	// Ray direction (−sin θ, cos θ) with y up; rows grow downwards.
 	dx, dy := -s*r, -c*r
 	return h - dx, h - dy, h + dx, h + dy
+}
+
+// labelRadii returns, for each chosen angle (index ≥ pilot), the distance
+// from the image centre at which its number is drawn: in order of angle
+// modulo 180° the numbers cycle through three radii (0.47, 0.38 and 0.29 of
+// n), so angles next to each other get numbers apart.
+func labelRadii(n int, anglesDeg []float64, pilot int) []float64 {
+	idx := make([]int, 0, len(anglesDeg))
+	for k := pilot; k < len(anglesDeg); k++ {
+		idx = append(idx, k)
+	}
+	mod := func(d float64) float64 { return math.Mod(math.Mod(d, 180)+180, 180) }
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(mod(anglesDeg[a]), mod(anglesDeg[b])) })
+	r := make([]float64, len(anglesDeg))
+	levels := []float64{0.47, 0.38, 0.29}
+	for i, k := range idx {
+		r[k] = levels[i%len(levels)] * float64(n)
+	}
+	return r
 }

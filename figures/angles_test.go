@@ -58,3 +58,28 @@ func TestAnglesPanelRenders(t *testing.T) {
 	}()
 	AnglesPanel(img[:5], n, nil, 0, ImageOptions{})
 }
+
+// TestLabelRadiiStagger: the numbers of angles adjacent in angle (modulo
+// 180°) sit at different distances from the centre, whatever the order of
+// acquisition; the pilot angles get none.
+func TestLabelRadiiStagger(t *testing.T) {
+	angles := []float64{0, 36, 72, 108, 144, 91, 1, 90, 179.5, 89, 35}
+	r := labelRadii(32, angles, 5)
+	for k := range 5 {
+		if r[k] != 0 {
+			t.Errorf("pilot angle %d has a label radius %g", k, r[k])
+		}
+	}
+	// in order of angle: 1 (6), 35 (10), 89 (9), 90 (7), 91 (5), 179.5 (8)
+	order := []int{6, 10, 9, 7, 5, 8}
+	for i := 1; i < len(order); i++ {
+		if r[order[i]] == r[order[i-1]] {
+			t.Errorf("angles %g and %g are neighbours but share the radius %g", angles[order[i-1]], angles[order[i]], r[order[i]])
+		}
+	}
+	for _, k := range order {
+		if r[k] <= 0 || r[k] > 16 {
+			t.Errorf("angle %g: radius %g outside the image", angles[k], r[k])
+		}
+	}
+}
