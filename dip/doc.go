@@ -22,6 +22,16 @@
 // for the 1×1 convs) is contiguous. ApplyBatch is a batched JVP,
 // AdjointBatch a batched VJP.
 //
+// # Sampled baselines
+//
+// The uncertainty baselines the linearised model is compared against
+// (DESIGN.md §5) live here because they are DIPs themselves: MCDropout
+// (a DIP fitted with channel dropout, the moments of k stochastic passes)
+// and SGLD (DIP-SGLD: Langevin dynamics over the trained network's
+// parameters with the DIP's loss as the likelihood, Metropolis-adjusted so
+// that the step size changes how fast the chain mixes, not what it
+// samples). Both return a pixelwise mean and variance.
+//
 // # Stored model
 //
 // Model is a trained DIP as a reconstruction file holds it under /dip
