@@ -161,6 +161,10 @@ func (sd *Study) Run(ctx context.Context) (*StudyResults, error) {
 		}
 	}
 	has := func(m string) bool { return slices.Contains(sd.Methods, m) }
+	if has("sgld") && !(sd.Noise > 0) {
+		// Its likelihood needs σ > 0; refuse before the first DIP fit.
+		return nil, &SpecError{"--methods sgld needs noisy scans (--noise > 0): its likelihood has the noise level σ in it"}
+	}
 	wantUQ := slices.ContainsFunc(uqMethods, has)
 	psnr, ssim, secs := map[studyKey]*stat{}, map[studyKey]*stat{}, map[studyKey]*stat{}
 	uq := map[studyUQKey]*stat{}

@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// TestStudySpecErrors: a bad count, an unknown kind or method is a
-// SpecError (the CLI's usage error), not a run-time failure.
+// TestStudySpecErrors: a bad count, an unknown kind or method, or SGLD
+// without noise is a SpecError (the CLI's usage error), not a run-time
+// failure.
 func TestStudySpecErrors(t *testing.T) {
 	var se *SpecError
 	for _, spec := range []string{"ellipses:0", "ellipses:x", "unicorns:2"} {
@@ -25,6 +26,10 @@ func TestStudySpecErrors(t *testing.T) {
 	s := &Study{Images: imgs, Angles: []int{6}, Methods: []string{"fbp", "guess"}, Seed: 1}
 	if _, err := s.Run(context.Background()); !errors.As(err, &se) {
 		t.Errorf("unknown method: %v, want a SpecError", err)
+	}
+	s = &Study{Images: imgs, Angles: []int{6}, Methods: []string{"sgld"}, Noise: 0, Seed: 1}
+	if _, err := s.Run(context.Background()); !errors.As(err, &se) {
+		t.Errorf("sgld without noise: %v, want a SpecError", err)
 	}
 }
 
