@@ -87,7 +87,8 @@ func angleLine(n int, deg, r float64) (x0, y0, x1, y1 float64) {
 // labelRadii returns, for each chosen angle (index ≥ pilot), the distance
 // from the image centre at which its number is drawn: in order of angle
 // modulo 180° the numbers cycle through three radii (0.47, 0.38 and 0.29 of
-// n), so angles next to each other get numbers apart.
+// n), so angles next to each other (the last and the first too, across
+// 180°) get numbers apart.
 func labelRadii(n int, anglesDeg []float64, pilot int) []float64 {
 	idx := make([]int, 0, len(anglesDeg))
 	for k := pilot; k < len(anglesDeg); k++ {
@@ -98,7 +99,11 @@ func labelRadii(n int, anglesDeg []float64, pilot int) []float64 {
 	r := make([]float64, len(anglesDeg))
 	levels := []float64{0.47, 0.38, 0.29}
 	for i, k := range idx {
-		r[k] = levels[i%len(levels)] * float64(n)
+		l := i % len(levels)
+		if i == len(idx)-1 && i > 0 && l == 0 {
+			l = 1 // the last is next to the first across 180°
+		}
+		r[k] = levels[l] * float64(n)
 	}
 	return r
 }

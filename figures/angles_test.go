@@ -60,8 +60,8 @@ func TestAnglesPanelRenders(t *testing.T) {
 }
 
 // TestLabelRadiiStagger: the numbers of angles adjacent in angle (modulo
-// 180°) sit at different distances from the centre, whatever the order of
-// acquisition; the pilot angles get none.
+// 180°, cyclically) sit at different distances from the centre, whatever
+// the order of acquisition; the pilot angles get none.
 func TestLabelRadiiStagger(t *testing.T) {
 	angles := []float64{0, 36, 72, 108, 144, 91, 1, 90, 179.5, 89, 35}
 	r := labelRadii(32, angles, 5)
@@ -72,10 +72,16 @@ func TestLabelRadiiStagger(t *testing.T) {
 	}
 	// in order of angle: 1 (6), 35 (10), 89 (9), 90 (7), 91 (5), 179.5 (8)
 	order := []int{6, 10, 9, 7, 5, 8}
-	for i := 1; i < len(order); i++ {
-		if r[order[i]] == r[order[i-1]] {
-			t.Errorf("angles %g and %g are neighbours but share the radius %g", angles[order[i-1]], angles[order[i]], r[order[i]])
+	for i := range order {
+		a, b := order[i], order[(i+1)%len(order)] // the last and the first meet across 180°
+		if r[a] == r[b] {
+			t.Errorf("angles %g and %g are neighbours but share the radius %g", angles[a], angles[b], r[a])
 		}
+	}
+	// four chosen angles: the fourth would cycle back to the first's radius
+	r4 := labelRadii(32, []float64{10, 50, 100, 150}, 0)
+	if r4[3] == r4[0] {
+		t.Errorf("150° and 10° are neighbours across 180° but share the radius %g", r4[0])
 	}
 	for _, k := range order {
 		if r[k] <= 0 || r[k] > 16 {
