@@ -694,3 +694,31 @@ func ReadPlan(path string) (*Plan, error) {
 
 // AttrString returns the plan's text attribute name (scan, recon, roi, …).
 func (p *Plan) AttrString(name string) (string, bool) { return attrString(p.Attrs, name) }
+
+// ReadGroundTruth reads the ground truth a reconstruction is scored
+// against: a scan file's /exchange/ground_truth (ctrecon simulate) or an
+// image file's /image (ctrecon phantom). Any other file is an error that
+// says which files hold one.
+func ReadGroundTruth(path string) (Volume, error) {
+	r, err := Open(path)
+	if err != nil {
+		return Volume{}, err
+	}
+	isScan, isImage := r.Has("/exchange/data"), r.Has("/image")
+	r.Close()
+	if !isScan && !isImage {
+		return Volume{}, fmt.Errorf("%s holds no ground truth: give a scan file with /exchange/ground_truth (ctrecon simulate) or an image file with /image (ctrecon phantom)", path)
+	}
+	if isScan {
+		s, err := ReadScan(path)
+		if err != nil {
+			return Volume{}, err
+		}
+		if s.GroundTruth == nil {
+			return Volume{}, fmt.Errorf("%s: the scan has no /exchange/ground_truth", path)
+		}
+		return *s.GroundTruth, nil
+	}
+	f, err := ReadImage(path)
+	return f.Image, err
+}

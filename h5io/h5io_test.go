@@ -386,3 +386,43 @@ func theta40() []float64 {
 	}
 	return out
 }
+
+// TestReadGroundTruth: the truth comes from a scan's /exchange/ground_truth
+// or an image file's /image; a scan without one and a file of another kind
+// are errors that say where a truth lives.
+func TestReadGroundTruth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	dir := t.TempDir()
+	gt := randVol(1, 4, rng)
+	scan := &Scan{ThetaDeg: []float64{0, 90}, Slices: 1, NDet: 7, ImageSize: 4, DetSpacing: 1, GroundTruth: &gt,
+		Data: make([]float32, 2*7)}
+	withTruth, noTruth, img, rec := filepath.Join(dir, "s.h5"), filepath.Join(dir, "n.h5"), filepath.Join(dir, "i.h5"), filepath.Join(dir, "r.h5")
+	if err := WriteScan(withTruth, scan); err != nil {
+		t.Fatal(err)
+	}
+	scan.GroundTruth = nil
+	if err := WriteScan(noTruth, scan); err != nil {
+		t.Fatal(err)
+	}
+	im := randVol(1, 4, rng)
+	if err := WriteImage(img, ImageFile{Image: im}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteRecon(rec, &Recon{Method: "fbp", Image: randVol(1, 4, rng)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadGroundTruth(withTruth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal32(t, "scan's truth", got.Data, gt.Data)
+	if got, err = ReadGroundTruth(img); err != nil {
+		t.Fatal(err)
+	}
+	equal32(t, "image file", got.Data, im.Data)
+	for path, want := range map[string]string{noTruth: "no /exchange/ground_truth", rec: "holds no ground truth"} {
+		if _, err := ReadGroundTruth(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error saying %q", filepath.Base(path), err, want)
+		}
+	}
+}

@@ -86,7 +86,7 @@ func runEvaluate(w io.Writer, o evaluateOpts) error {
 	if err != nil {
 		return err
 	}
-	truth, err := readTruth(o.truth)
+	truth, err := h5io.ReadGroundTruth(o.truth)
 	if err != nil {
 		return err
 	}

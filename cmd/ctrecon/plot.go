@@ -210,7 +210,7 @@ func reconPanels(rc *h5io.Recon, o plotOpts, imgOpt func(string) figures.ImageOp
 	n := rc.Image.N
 	var truth []float32
 	if o.truth != "" {
-		tv, err := readTruth(o.truth)
+		tv, err := h5io.ReadGroundTruth(o.truth)
 		if err != nil {
 			return nil, err
 		}
@@ -370,31 +370,6 @@ func volumePanels(o plotOpts, imgOpt func(string) figures.ImageOptions) ([]*figu
 		panels = append(panels, figures.ImagePanel(ax, n, n, axo), cp, sp)
 	}
 	return panels, nil
-}
-
-// readTruth reads a ground truth from a scan file or an image file.
-func readTruth(path string) (h5io.Volume, error) {
-	r, err := h5io.Open(path)
-	if err != nil {
-		return h5io.Volume{}, err
-	}
-	isScan, isImage := r.Has("/exchange/data"), r.Has("/image")
-	r.Close()
-	if !isScan && !isImage {
-		return h5io.Volume{}, fmt.Errorf("%s holds no ground truth: give a scan file with /exchange/ground_truth (ctrecon simulate) or an image file with /image (ctrecon phantom)", path)
-	}
-	if isScan {
-		s, err := h5io.ReadScan(path)
-		if err != nil {
-			return h5io.Volume{}, err
-		}
-		if s.GroundTruth == nil {
-			return h5io.Volume{}, fmt.Errorf("%s: the scan has no /exchange/ground_truth", path)
-		}
-		return *s.GroundTruth, nil
-	}
-	f, err := h5io.ReadImage(path)
-	return f.Image, err
 }
 
 func slice2D(data []float32, shape []int, k int, name string) ([]float32, int, int, error) {
