@@ -471,3 +471,23 @@ func TestLegendBelowThePlot(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanPanelChecksItsInput: scores must match the candidates and a
+// chosen index must name one; a good plan renders.
+func TestPlanPanelChecksItsInput(t *testing.T) {
+	good := PlanScores{CandidatesDeg: []float64{0, 45, 90, 135}, Scores: []float64{math.NaN(), 1, 3, 2},
+		Chosen: []int{2, 3}, MeasuredDeg: []float64{0, 360}, Criterion: "eig"}
+	if _, err := PlanPanel(good); err != nil {
+		t.Fatal(err)
+	}
+	short := good
+	short.Scores = good.Scores[:3]
+	if _, err := PlanPanel(short); err == nil {
+		t.Error("3 scores for 4 candidates accepted")
+	}
+	bad := good
+	bad.Chosen = []int{4}
+	if _, err := PlanPanel(bad); err == nil {
+		t.Error("chosen candidate 4 of 4 accepted")
+	}
+}

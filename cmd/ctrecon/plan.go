@@ -246,46 +246,19 @@ func runPlan(cmd *cobra.Command, o planOpts) error {
 		fmt.Fprintf(w, "(from %d samples the predicted fall in std is optimistic: 1.8× the exact one at 256 samples, 1.1× at 2048, on a 32² test; --closed-form is exact)\n", res.Samples)
 	}
 	if png != "none" {
-		if err := planFigure(png, cands, res.Geometry.Angles, plan, crit); err != nil {
+		ps := figures.PlanScores{Scores: plan.Scores[0], Chosen: plan.Chosen, Criterion: crit.String()}
+		for _, a := range cands.Angles {
+			ps.CandidatesDeg = append(ps.CandidatesDeg, a*180/math.Pi)
+		}
+		ps.MeasuredDeg = scan.ThetaDeg // as plot reads them back, so its redraw is this PNG bit for bit
+		pn, err := figures.PlanPanel(ps)
+		if err != nil {
+			return err
+		}
+		if err := figures.SavePNG(png, 1, pn); err != nil {
 			return err
 		}
 	}
 	logf("wrote %s (%s)", o.out, fmtDur(res.Seconds))
 	return nil
-}
-
-// planFigure draws the first-round scores against angle, with the chosen
-// angles (numbered by order in the legend) and the measured ones marked.
-func planFigure(path string, cands *design.Candidates, measured []float64, plan *design.Plan, crit design.Criterion) error {
-	var fx, fy []float64
-	lo := math.Inf(1)
-	for i, v := range plan.Scores[0] {
-		if !math.IsNaN(v) {
-			fx = append(fx, cands.Angles[i]*180/math.Pi)
-			fy = append(fy, v)
-			lo = math.Min(lo, v)
-		}
-	}
-	series := []figures.Series{{Name: "score before the first pick", X: fx, Y: fy}}
-	var cx, cy []float64
-	for _, c := range plan.Chosen {
-		cx = append(cx, cands.Angles[c]*180/math.Pi)
-		cy = append(cy, plan.Scores[0][c])
-	}
-	series = append(series, figures.Series{Name: fmt.Sprintf("chosen (%d)", len(cx)), X: cx, Y: cy, NoLine: true})
-	var mx, my []float64
-	for _, a := range measured {
-		d := math.Mod(a*180/math.Pi, 360)
-		mx = append(mx, d)
-		my = append(my, lo)
-	}
-	if len(mx) > 0 {
-		series = append(series, figures.Series{Name: "measured", X: mx, Y: my, NoLine: true})
-	}
-	pn, err := figures.LinePanel(figures.LineOptions{Title: fmt.Sprintf("next angles by %s", crit), XLabel: "angle (degrees)",
-		YLabel: crit.String() + " score"}, series...)
-	if err != nil {
-		return err
-	}
-	return figures.SavePNG(path, 1, pn)
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ctrecon/ctrecon/design"
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 )
@@ -396,35 +396,23 @@ func plotPlanFile(in, out string) error {
 	if err != nil {
 		return err
 	}
-	crit, err := design.ParseCriterion(pl.Criterion)
-	if err != nil {
-		return fmt.Errorf("%s: %v", in, err)
-	}
 	if len(pl.Selected) == 0 {
 		return fmt.Errorf("%s chose no angle: nothing to draw", in)
 	}
 	C := len(pl.Candidates)
-	cands := &design.Candidates{Angles: make([]float64, C), Free: make([]bool, C)}
-	for i, d := range pl.Candidates {
-		cands.Angles[i] = d * math.Pi / 180
-		cands.Free[i] = !math.IsNaN(pl.Scores[i])
-	}
-	plan := &design.Plan{}
-	for k, a := range pl.Selected {
-		plan.Scores = append(plan.Scores, pl.Scores[k*C:(k+1)*C])
-		for i, d := range pl.Candidates {
-			if d == a {
-				plan.Chosen = append(plan.Chosen, i)
-				break
-			}
+	ps := figures.PlanScores{CandidatesDeg: pl.Candidates, Scores: pl.Scores[:C], Criterion: pl.Criterion}
+	for _, a := range pl.Selected {
+		if i := slices.Index(pl.Candidates, a); i >= 0 {
+			ps.Chosen = append(ps.Chosen, i)
 		}
 	}
-	var measured []float64
 	scanPath, _ := pl.AttrString("scan")
 	if scan, err := h5io.ReadScan(scanPath); err == nil {
-		for _, d := range scan.ThetaDeg {
-			measured = append(measured, d*math.Pi/180)
-		}
+		ps.MeasuredDeg = scan.ThetaDeg
 	}
-	return planFigure(out, cands, measured, plan, crit)
+	pn, err := figures.PlanPanel(ps)
+	if err != nil {
+		return fmt.Errorf("%s: %v", in, err)
+	}
+	return figures.SavePNG(out, 1, pn)
 }
