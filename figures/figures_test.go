@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/plot"
@@ -489,5 +490,44 @@ func TestPlanPanelChecksItsInput(t *testing.T) {
 	bad.Chosen = []int{4}
 	if _, err := PlanPanel(bad); err == nil {
 		t.Error("chosen candidate 4 of 4 accepted")
+	}
+}
+
+// TestSymLogAxis: the symmetric log scale keeps order, is odd around 0,
+// linear-like near zero and logarithmic far out (each decade beyond 100
+// the same length within 1%), and its ticks label 0 and the powers of ten in range.
+func TestSymLogAxis(t *testing.T) {
+	s := symLog{}
+	lo, hi := -1000.0, 1000.0
+	prev := -1.0
+	for _, y := range []float64{-1000, -300, -5, -1, -0.1, 0, 0.1, 1, 3, 8, 1000} {
+		v := s.Normalize(lo, hi, y)
+		if !(v > prev) {
+			t.Errorf("Normalize(%g) = %g, not above the previous %g", y, v, prev)
+		}
+		prev = v
+	}
+	if v := s.Normalize(lo, hi, 0); math.Abs(v-0.5) > 1e-12 {
+		t.Errorf("0 maps to %g, want the middle of a symmetric range", v)
+	}
+	if a, b := s.Normalize(lo, hi, 7), s.Normalize(lo, hi, -7); math.Abs(a+b-1) > 1e-12 {
+		t.Errorf("±7 map to %g and %g: not symmetric", a, b)
+	}
+	d1 := s.Normalize(-1e4, 1e4, 1000) - s.Normalize(-1e4, 1e4, 100)
+	d2 := s.Normalize(-1e4, 1e4, 1e4) - s.Normalize(-1e4, 1e4, 1000)
+	if math.Abs(d1-d2) > 0.01*d1 {
+		t.Errorf("decades 100–1000 and 1000–10000 span %g and %g", d1, d2)
+	}
+	var labels []string
+	for _, tk := range symLogTicks(-300, 8) {
+		if tk.Label != "" {
+			labels = append(labels, tk.Label)
+		}
+	}
+	if got := strings.Join(labels, " "); got != "0 1 −1 −10 −100" {
+		t.Errorf("labels in [−300, 8]: %q", got)
+	}
+	if _, err := LinePanel(LineOptions{SymLogY: true}, Series{X: []float64{5, 10}, Y: []float64{-303, 2.9}, Err: []float64{220, 0.2}}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -289,6 +289,9 @@ type Series struct {
 type LineOptions struct {
 	Title, XLabel, YLabel string
 	LogX, LogY            bool
+	// SymLogY draws y on a symmetric log scale, sign(y)·log10(1 + |y|):
+	// for values of both signs across orders of magnitude.
+	SymLogY bool
 }
 
 // LinePanel plots series as lines (with optional markers and error bars)
@@ -306,6 +309,10 @@ func LinePanel(o LineOptions, series ...Series) (*Panel, error) {
 	if o.LogY {
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
+	if o.SymLogY {
+		p.Y.Scale = symLog{}
+		p.Y.Tick.Marker = plot.TickerFunc(symLogTicks)
 	}
 	p.Add(plotter.NewGrid())
 	var legend []legendItem
