@@ -495,7 +495,7 @@ func TestPlanPanelChecksItsInput(t *testing.T) {
 
 // TestSymLogAxis: the symmetric log scale keeps order, is odd around 0,
 // linear-like near zero and logarithmic far out (each decade beyond 100
-// the same length within 1%), and its ticks label 0 and the powers of ten in range.
+// the same length within 1%), and its ticks label 0 and ±1, 2, 5 × 10^k in range.
 func TestSymLogAxis(t *testing.T) {
 	s := symLog{}
 	lo, hi := -1000.0, 1000.0
@@ -524,7 +524,7 @@ func TestSymLogAxis(t *testing.T) {
 			labels = append(labels, tk.Label)
 		}
 	}
-	if got := strings.Join(labels, " "); got != "0 1 −1 −10 −100" {
+	if got := strings.Join(labels, " "); got != "0 1 −1 2 −2 5 −5 −10 −20 −50 −100 −200" {
 		t.Errorf("labels in [−300, 8]: %q", got)
 	}
 	if _, err := LinePanel(LineOptions{SymLogY: true}, Series{X: []float64{5, 10}, Y: []float64{-303, 2.9}, Err: []float64{220, 0.2}}); err != nil {

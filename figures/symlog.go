@@ -26,8 +26,8 @@ func (symLog) Normalize(min, max, x float64) float64 {
 	return (symLogOf(x) - lo) / (hi - lo)
 }
 
-// symLogTicks labels 0 and ±10^k, with minor ticks at ±m·10^k (m = 2…9),
-// within [min, max].
+// symLogTicks labels 0 and ±1, 2, 5 × 10^k, with minor ticks at the other
+// ±m·10^k (m = 3…9), within [min, max].
 func symLogTicks(min, max float64) []plot.Tick {
 	var ticks []plot.Tick
 	add := func(v float64, label bool) {
@@ -48,8 +48,9 @@ func symLogTicks(min, max float64) []plot.Tick {
 	for p := 1.0; p <= 10*top; p *= 10 {
 		for m := 1; m <= 9; m++ {
 			v := float64(m) * p
-			add(v, m == 1)
-			add(-v, m == 1)
+			label := m == 1 || m == 2 || m == 5
+			add(v, label)
+			add(-v, label)
 		}
 	}
 	return ticks

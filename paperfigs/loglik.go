@@ -71,7 +71,7 @@ func (m *Maker) loglik(ctx context.Context) error {
 		// The methods span −300 to 8 nats: a symmetric log axis keeps
 		// every one on the plot and the best ones apart.
 		pn, err := figures.LinePanel(figures.LineOptions{Title: "test log-likelihood, " + reg.title, XLabel: "number of angles",
-			YLabel: "test LL per pixel (nats, mean ± s.e.; symmetric log scale)", SymLogY: true}, series...)
+			YLabel: "test LL per pixel (nats; symlog axis)", SymLogY: true}, series...)
 		if err != nil {
 			return err
 		}
