@@ -216,8 +216,9 @@ func SGLD(ctx context.Context, u *UNet, A linop.Operator, y []float32, s FitSett
 		return nil
 	}
 	rng := rand.New(rand.NewPCG(ls.Seed, 0x7367_6c64)) // "sgld"
-	// ε starts where the noise moves a weight by about 1e-4 of its
-	// preconditioned scale; burn-in adapts it by orders of magnitude.
+	// ε starts small (the noise moves a weight with M_i = 1 by 1e-4, the
+	// fitted weights being O(0.1)); burn-in adapts it by orders of
+	// magnitude (to about 1e-6 on 28² digits).
 	res, err := langevin(ctx, slices.Clone(fit.Params), m, energy, 1e-8, ls.BurnIn, ls.Thin, ls.Samples, ls.TargetAccept, rng, keep)
 	if err != nil {
 		return nil, nil, res, err
