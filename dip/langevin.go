@@ -73,7 +73,7 @@ type energyFunc func(g, theta []float32) float64
 // it ε is fixed at the geometric mean of the second half of burn-in (the
 // last value alone is as noisy as the acceptance of one step). A constant preconditioner needs no correction term
 // (unlike pSGLD's running one).
-func langevin(ctx context.Context, theta, m []float32, energy energyFunc, eps float64, burnIn, thin, samples int, target float64, rng *rand.Rand, keep func(theta []float32) error) (LangevinResult, error) {
+func langevin(ctx context.Context, theta, m []float32, energy energyFunc, eps float64, burnIn, thin, samples int, target float64, rng *rand.Rand, keep func(theta []float32)) (LangevinResult, error) {
 	P := len(theta)
 	g := make([]float32, P)
 	prop := make([]float32, P)
@@ -135,9 +135,7 @@ func langevin(ctx context.Context, theta, m []float32, energy energyFunc, eps fl
 			accepted++
 		}
 		if (t-burnIn)%thin == 0 {
-			if err := keep(theta); err != nil {
-				return LangevinResult{}, err
-			}
+			keep(theta)
 		}
 	}
 	return LangevinResult{Step: eps, AcceptRate: float64(accepted) / float64(max(after, 1))}, nil
@@ -210,10 +208,9 @@ func SGLD(ctx context.Context, u *UNet, A linop.Operator, y []float32, s FitSett
 	}
 	out := make([]float32, u.N*u.N)
 	mo := newMoments(u.N * u.N)
-	keep := func(theta []float32) error {
+	keep := func(theta []float32) {
 		u.Forward(out, theta, f.st.Input)
 		mo.add(out)
-		return nil
 	}
 	rng := rand.New(rand.NewPCG(ls.Seed, 0x7367_6c64)) // "sgld"
 	// ε starts small (the noise moves a weight with M_i = 1 by 1e-4, the

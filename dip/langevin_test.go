@@ -38,9 +38,8 @@ func TestLangevinGaussianTarget(t *testing.T) {
 		const samples = 20000
 		var xs [][3]float64
 		res, err := langevin(context.Background(), []float32{0, 0, 0}, m, energy, 1e-3, 1000, 3, samples, target, rng,
-			func(th []float32) error {
+			func(th []float32) {
 				xs = append(xs, [3]float64{float64(th[0]), float64(th[1]), float64(th[2])})
-				return nil
 			})
 		if err != nil {
 			t.Fatal(err)
