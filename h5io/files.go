@@ -722,3 +722,54 @@ func ReadGroundTruth(path string) (Volume, error) {
 	f, err := ReadImage(path)
 	return f.Image, err
 }
+
+// NamedVolume is an image volume with what it shows: a dataset's path, a
+// reconstruction's method, "image", or "std" for a std map.
+type NamedVolume struct {
+	Name string
+	Std  bool
+	Volume
+}
+
+// ReadVolumes reads the image volumes of a file: the 3D dataset named by
+// dataset (a [slices][N][N] stack) when it is not empty, else a
+// reconstruction's /recon/image and its std map when it has one, else an
+// image file's /image.
+func ReadVolumes(path, dataset string) ([]NamedVolume, error) {
+	r, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	isRecon, isImage := r.Has("/recon/image"), r.Has("/image")
+	if dataset != "" {
+		data, shape, err := r.Float32(dataset, -1)
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(shape) != 3 || shape[1] != shape[2] {
+			return nil, fmt.Errorf("%s has shape %v: a volume is a [slices][N][N] stack", dataset, shape)
+		}
+		return []NamedVolume{{Name: dataset, Volume: Volume{Slices: shape[0], N: shape[1], Data: data}}}, nil
+	}
+	r.Close()
+	switch {
+	case isRecon:
+		rc, err := ReadRecon(path)
+		if err != nil {
+			return nil, err
+		}
+		vols := []NamedVolume{{Name: rc.Method, Volume: rc.Image}}
+		if rc.Std != nil {
+			vols = append(vols, NamedVolume{Name: "std", Std: true, Volume: *rc.Std})
+		}
+		return vols, nil
+	case isImage:
+		f, err := ReadImage(path)
+		if err != nil {
+			return nil, err
+		}
+		return []NamedVolume{{Name: "image", Volume: f.Image}}, nil
+	}
+	return nil, fmt.Errorf("%s: no image volume (/image or /recon/image); name a 3D dataset (ctrecon plot --dataset)", path)
+}

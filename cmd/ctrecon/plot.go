@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,14 +200,23 @@ func runPlot(o plotOpts) error {
 	return nil
 }
 
-// reconPanels draws a reconstruction: image, std, and with a truth the
-// error and optionally the calibration plot.
+// reconPanels draws one slice of a reconstruction (figures.ReconPanels),
+// with the truth from --truth.
 func reconPanels(rc *h5io.Recon, o plotOpts, imgOpt func(string) figures.ImageOptions, title func(string) string) ([]*figures.Panel, error) {
 	if o.slice < 0 || o.slice >= rc.Image.Slices {
 		return nil, usagef("--slice %d: the file has %d slice(s)", o.slice, rc.Image.Slices)
 	}
+	if o.calibration && rc.Std == nil {
+		return nil, fmt.Errorf("%s has no /recon/std to calibrate (run ctrecon uncertainty)", o.in)
+	}
+	if o.calibration && o.truth == "" {
+		return nil, usagef("--calibration needs --truth")
+	}
 	n := rc.Image.N
-	var truth []float32
+	view := figures.Recon{Title: title(rc.Method), N: n, Image: rc.Image.Slice(o.slice), Calibration: o.calibration}
+	if rc.Std != nil {
+		view.Std = rc.Std.Slice(o.slice)
+	}
 	if o.truth != "" {
 		tv, err := h5io.ReadGroundTruth(o.truth)
 		if err != nil {
@@ -217,108 +225,23 @@ func reconPanels(rc *h5io.Recon, o plotOpts, imgOpt func(string) figures.ImageOp
 		if tv.N != n || tv.Slices != rc.Image.Slices {
 			return nil, fmt.Errorf("%s: ground truth is %d×%d×%d, the reconstruction %d×%d×%d", o.truth, tv.Slices, tv.N, tv.N, rc.Image.Slices, n, n)
 		}
-		truth = tv.Slice(o.slice)
-		if !winSetFor(o) { // truth and reconstruction share the truth's range
-			lo, hi := figures.Percentiles(0, 100).Resolve(truth)
-			base := imgOpt
-			imgOpt = func(t string) figures.ImageOptions {
-				io := base(t)
-				io.Window = figures.Fixed(lo, hi)
-				return io
-			}
-		}
+		view.Truth = tv.Slice(o.slice)
 	}
-	var panels []*figures.Panel
-	img := rc.Image.Slice(o.slice)
-	if truth != nil {
-		panels = append(panels, figures.ImagePanel(truth, n, n, imgOpt("ground truth")))
-	}
-	panels = append(panels, figures.ImagePanel(img, n, n, imgOpt(title(rc.Method))))
-	var errImg []float32
-	if truth != nil {
-		errImg = make([]float32, len(img))
-		for i := range img {
-			errImg[i] = img[i] - truth[i]
-		}
-		panels = append(panels, figures.ImagePanel(errImg, n, n, figures.ImageOptions{
-			Title: "error", Map: figures.Diverging(), Window: figures.Window{Hi: 99.5, Symmetric: true}}))
-	}
-	if rc.Std != nil {
-		std := rc.Std.Slice(o.slice)
-		panels = append(panels, figures.ImagePanel(std, n, n, figures.ImageOptions{
-			Title: "std", Map: figures.Viridis(), Window: figures.FromZero(std, 99.5)}))
-		if o.calibration {
-			if errImg == nil {
-				return nil, usagef("--calibration needs --truth")
-			}
-			p, err := figures.CalibrationPanel(std, errImg, 10, figures.LineOptions{Title: "calibration", XLabel: "predicted σ", YLabel: "RMSE"})
-			if err != nil {
-				return nil, err
-			}
-			panels = append(panels, p)
-		}
-	} else if o.calibration {
-		return nil, fmt.Errorf("%s has no /recon/std to calibrate (run ctrecon uncertainty)", o.in)
-	}
-	return panels, nil
+	return figures.ReconPanels(view, imgOpt, winSetFor(o))
 }
 
-// volumePanels draws three orthogonal planes of the file's volume: of the
-// image, and for a reconstruction with a std map of the std too (a second
-// row).
+// volumePanels draws three orthogonal planes of the file's volume
+// (figures.VolumePanels): of the image, and for a reconstruction with a std
+// map of the std too (a second row).
 func volumePanels(o plotOpts, imgOpt func(string) figures.ImageOptions) ([]*figures.Panel, error) {
 	if o.truth != "" || o.calibration {
 		return nil, usagef("--volume draws the volume itself: --truth and --calibration are for one slice")
 	}
-	type vol struct {
-		name   string
-		data   []float32
-		slices int
-		std    bool
-	}
-	var vols []vol
-	r, err := h5io.Open(o.in)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case o.dataset != "":
-		data, shape, err := r.Float32(o.dataset, -1)
-		r.Close()
-		if err != nil {
-			return nil, err
-		}
-		if len(shape) != 3 || shape[1] != shape[2] {
-			return nil, fmt.Errorf("%s has shape %v: --volume needs a [slices][N][N] stack", o.dataset, shape)
-		}
-		vols = append(vols, vol{o.dataset, data, shape[0], false})
-	case r.Has("/recon/image"):
-		r.Close()
-		rc, err := h5io.ReadRecon(o.in)
-		if err != nil {
-			return nil, err
-		}
-		vols = append(vols, vol{rc.Method, rc.Image.Data, rc.Image.Slices, false})
-		if rc.Std != nil {
-			vols = append(vols, vol{"std", rc.Std.Data, rc.Std.Slices, true})
-		}
-	case r.Has("/image"):
-		r.Close()
-		f, err := h5io.ReadImage(o.in)
-		if err != nil {
-			return nil, err
-		}
-		vols = append(vols, vol{"image", f.Image.Data, f.Image.Slices, false})
-	default:
-		r.Close()
-		return nil, fmt.Errorf("%s: no image volume (/image or /recon/image); name a 3D dataset with --dataset", o.in)
-	}
-	slices := vols[0].slices
-	n := int(math.Round(math.Sqrt(float64(len(vols[0].data) / slices))))
-	k, i, j := slices/2, n/2, n/2
+	var at *[3]int
 	if o.at != "" {
 		parts := strings.Split(o.at, ",")
 		var v [3]int
+		var err error
 		for q := range v {
 			if len(parts) != 3 {
 				break
@@ -330,46 +253,21 @@ func volumePanels(o plotOpts, imgOpt func(string) figures.ImageOptions) ([]*figu
 		if len(parts) != 3 || err != nil {
 			return nil, usagef("--at %q: want k,i,j (slice, row, column)", o.at)
 		}
-		k, i, j = v[0], v[1], v[2]
+		at = &v
 	}
-	var panels []*figures.Panel
-	for _, v := range vols {
-		ax, co, sa, err := figures.OrthoSlices(v.data, v.slices, n, k, i, j)
-		if err != nil {
-			return nil, usagef("--at: %v", err)
-		}
-		opt := func(t string) figures.ImageOptions {
-			io := imgOpt(t)
-			io.BarLabel = "image value"
-			if v.std {
-				io.Map, io.Window = figures.Viridis(), figures.FromZero(v.data, 99.5)
-				io.BarLabel = "std (image units)"
-			} else if o.window == "" { // one window for the three planes
-				lo, hi := figures.Percentiles(0.5, 99.5).Resolve(v.data)
-				io.Window = figures.Fixed(lo, hi)
-			}
-			return io
-		}
-		axo := opt(fmt.Sprintf("%s: axial, slice %d", v.name, k))
-		axo.XLabel, axo.YLabel = "column (pixel)", "row (pixel)"
-		// A few slices of a large image would make the coronal and sagittal
-		// planes thin strips: their slice axis is stretched to at most 2:1,
-		// and the axis label says by how much (the files record no slice spacing).
-		stretch := max(1, float64(n)/float64(v.slices)/2)
-		sliceLabel := "slice (index)"
-		if stretch > 1 {
-			sliceLabel = fmt.Sprintf("slice (index, drawn ×%.3g)", stretch)
-		}
-		coo := opt(fmt.Sprintf("%s: coronal, row %d", v.name, i))
-		coo.XLabel, coo.YLabel = "column (pixel)", sliceLabel
-		sao := opt(fmt.Sprintf("%s: sagittal, column %d", v.name, j))
-		sao.XLabel, sao.YLabel = "row (pixel)", sliceLabel
-		cp, sp := figures.ImagePanel(co, v.slices, n, coo), figures.ImagePanel(sa, v.slices, n, sao)
-		cp.Aspect /= stretch
-		sp.Aspect /= stretch
-		panels = append(panels, figures.ImagePanel(ax, n, n, axo), cp, sp)
+	named, err := h5io.ReadVolumes(o.in, o.dataset)
+	if err != nil {
+		return nil, err
 	}
-	return panels, nil
+	vols := make([]figures.Volume, len(named))
+	for q, v := range named {
+		vols[q] = figures.Volume{Name: v.Name, Slices: v.Slices, N: v.N, Data: v.Data, Std: v.Std}
+	}
+	panels, err := figures.VolumePanels(vols, at, imgOpt, winSetFor(o))
+	if err != nil && at != nil {
+		return nil, usagef("--at: %v", err)
+	}
+	return panels, err
 }
 
 func slice2D(data []float32, shape []int, k int, name string) ([]float32, int, int, error) {

@@ -247,7 +247,7 @@ func TestPlotVolume(t *testing.T) {
 		{[]string{"plot", p("vol.h5"), "--volume", "--at", "3,0,0", "-o", p("x.png")}, "outside"},
 		{[]string{"plot", p("vol.h5"), "--volume", "--at", "1,2", "-o", p("x.png")}, "k,i,j"},
 		{[]string{"plot", p("vol.h5"), "--at", "1,2,3", "-o", p("x.png")}, "--at is for --volume"},
-		{[]string{"plot", p("s.h5"), "--volume", "--dataset", "/exchange/theta", "-o", p("x.png")}, "--volume needs"},
+		{[]string{"plot", p("s.h5"), "--volume", "--dataset", "/exchange/theta", "-o", p("x.png")}, "[slices][N][N] stack"},
 	} {
 		if _, err := run(t, context.Background(), c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.args[1:], err, c.want)
