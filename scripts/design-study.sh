@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The rectangles experimental-design studies of docs/studies/design.md
+# (issue 11), each run in two one-thread processes (two parts of its
+# images) and carried across machines through its committed state files in
+# docs/studies/design-SIZE/.
+#
+#   scripts/design-study.sh SIZE start  DIR   # resume both parts in DIR (background)
+#   scripts/design-study.sh SIZE sync   DIR   # copy DIR's states into docs/studies/design-SIZE/
+#   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all
+#
+# SIZE is 64 (20 images, images 0:10 and 10:20, DIP seeds 0 and 1) or 128
+# (6 images, 0:3 and 3:6, DIP seed 0). start regenerates the full scan
+# (seeded: the states check its content hash), takes each part's state from
+# the docs unless DIR already holds one with at least as many finished runs,
+# and starts `ctrecon design … --resume` for each part with nohup (logs in
+# DIR/rectSIZE*.log). A run in flight when the machine goes away is lost;
+# finished runs are in the state file, so sync before a session ends (and
+# commit the two files).
+#
+# Environment: CTRECON (the binary; default bin/ctrecon beside this script),
+# MEMORY (GiB per process, default 9: --memory 6 capped the subspace at
+# rank 1 once, docs/studies/design.md).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CTRECON=${CTRECON:-$here/../bin/ctrecon}
+MEMORY=${MEMORY:-9}
+
+usage() {
+	sed -n '7,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+[ $# -eq 3 ] || usage
+size=$1
+cmd=$2
+dir=$3
+case $size in
+64) count=20 seeds=0,1 parts="rect64:0:10 rect64-b:10:20" ;;
+128) count=6 seeds=0 parts="rect128:0:3 rect128-b:3:6" ;;
+*) usage ;;
+esac
+docs=$here/../docs/studies/design-$size
+full=rect$size-full.h5
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+
+args=(--threads 1 --memory "$MEMORY" --full "$dir/$full" --start 5 --budget 40
+	--dip-seeds "$seeds" --strategies eig,var,equal,random,golden,iso,matern)
+
+# progress FILE: how far a state file is (0 if none): the angles acquired
+# over all its runs, finished or not (an unfinished run resumes from its
+# last refit), plus 1000 per finished run.
+progress() {
+	[ -s "$1" ] || { echo 0; return; }
+	python3 -c 'import json,sys
+runs = json.load(open(sys.argv[1]))["Runs"].values()
+print(sum(len(r.get("Acquired") or []) + 1000 * bool(r.get("Done")) for r in runs))' "$1"
+}
+
+# runs FILE: "F finished, U unfinished" runs of a state file.
+runs() {
+	[ -s "$1" ] || { echo "0 finished"; return; }
+	python3 -c 'import json,sys
+runs = json.load(open(sys.argv[1]))["Runs"].values()
+d = sum(bool(r.get("Done")) for r in runs)
+print(f"{d} finished, {len(runs) - d} unfinished")' "$1"
+}
+
+case $cmd in
+start)
+	if [ ! -s "$dir/$full" ]; then
+		"$CTRECON" -q simulate --phantom rectangles --size "$size" --count "$count" --angles 200 --analytic -o "$dir/$full"
+	fi
+	mkdir -p "$docs"
+	for part in $parts; do
+		IFS=: read -r name lo hi <<<"$part"
+		mkdir -p "$dir/$name"
+		if [ "$(progress "$docs/$name-state.json")" -gt "$(progress "$dir/$name/state.json")" ]; then
+			cp "$docs/$name-state.json" "$dir/$name/state.json"
+		fi
+		resume=()
+		[ -s "$dir/$name/state.json" ] && resume=(--resume)
+		echo "$name: $(runs "$dir/$name/state.json"); starting images $lo:$hi"
+		nohup "$CTRECON" design "${args[@]}" --images "$lo:$hi" "${resume[@]}" -o "$dir/$name" >"$dir/$name.log" 2>&1 &
+	done
+	;;
+sync)
+	for part in $parts; do
+		name=${part%%:*}
+		s=$dir/$name/state.json
+		if [ "$(progress "$s")" -gt "$(progress "$docs/$name-state.json")" ]; then
+			cp "$s" "$docs/$name-state.json"
+			echo "$name: $(runs "$s") copied to $docs/$name-state.json"
+		else
+			echo "$name: nothing new ($(runs "$s"))"
+		fi
+	done
+	;;
+report)
+	names=()
+	for part in $parts; do names+=("$dir/${part%%:*}"); done
+	"$CTRECON" design "${args[@]}" --report --merge "$(IFS=,; echo "${names[*]}")" -o "$dir/rect$size-all"
+	;;
+*)
+	usage
+	;;
+esac
