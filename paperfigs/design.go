@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/ctrecon/ctrecon/design"
@@ -75,6 +76,7 @@ func (m *Maker) design(ctx context.Context) error {
 	var series []figures.Series
 	var chosen []float64
 	drawn := "" // the strategy whose angles are drawn: the first adaptive one
+	drawnImage, drawnRun := 0, ""
 	for _, s := range strategies {
 		grp := "/study/" + s
 		if !rd.Has(grp + "/psnr_dip") {
@@ -113,6 +115,11 @@ func (m *Maker) design(ctx context.Context) error {
 			}
 			if len(chosen) > 0 {
 				drawn = s
+				runs, _, _ := rd.AttrString(grp, "runs")
+				first, _, _ := strings.Cut(runs, ",")
+				if drawnImage, drawnRun, err = runImage(first); err != nil {
+					return fmt.Errorf("%s: %v", grp, err)
+				}
 			}
 		}
 	}
@@ -135,7 +142,10 @@ func (m *Maker) design(ctx context.Context) error {
 			deg[i] = scan.ThetaDeg[int(c)]
 		}
 		n := scan.ImageSize
-		panels = append(panels, figures.AnglesPanel(scan.GroundTruth.Slice(0), n, deg, m.Settings.DesignStart, figures.ImageOptions{
+		if scan.GroundTruth == nil || drawnImage >= scan.GroundTruth.Slices {
+			return fmt.Errorf("%s: run %s is on an image the scan does not hold", full, drawnRun)
+		}
+		panels = append(panels, figures.AnglesPanel(scan.GroundTruth.Slice(drawnImage), n, deg, m.Settings.DesignStart, figures.ImageOptions{
 			Title: fmt.Sprintf("%s: angles in order (pilot dashed)", drawn), BarLabel: "intensity"}))
 	}
 	if err := (figures.Figure{Panels: panels, Cols: 2, PanelWidth: 5 * 72, PanelHeight: 4.2 * 72}).SavePNG(m.p("design.png")); err != nil {
@@ -148,7 +158,19 @@ func (m *Maker) design(ctx context.Context) error {
 	}
 	return m.caption("design", fmt.Sprintf("Simulated adaptive acquisition on random-rectangles phantoms (ctrecon design): left, the DIP's PSNR "+
 		"against the number of measured angles for each strategy, mean ± s.e. over images and DIP seeds; right, the angles the "+
-		"%q strategy measured on the first image, over its ground truth: each line runs through the centre along that angle's rays, "+
+		"%q strategy measured on the first image it ran on (%s), over its ground truth: each line runs through the centre along that angle's rays, "+
 		"the %d equally spaced pilot angles dashed grey, the chosen ones coloured from dark (early) to yellow (late) and numbered in "+
-		"order of acquisition. Tables (TV too, paired differences): design.md.", drawn, m.Settings.DesignStart), steps)
+		"order of acquisition. Tables (TV too, paired differences): design.md.", drawn, drawnRun, m.Settings.DesignStart), steps)
+}
+
+// runImage returns the image index of a study run named "scan:K/seedS"
+// (pipeline.DesignStudy's names).
+func runImage(run string) (int, string, error) {
+	name, _, _ := strings.Cut(run, "/")
+	i := strings.LastIndexByte(name, ':')
+	k, err := strconv.Atoi(name[i+1:])
+	if i < 0 || err != nil || k < 0 {
+		return 0, run, fmt.Errorf("run %q is not named scan:image/seed", run)
+	}
+	return k, run, nil
 }

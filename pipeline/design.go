@@ -259,28 +259,55 @@ func mergeDesignStates(state *designState, dirs []string) error {
 // writeResults writes results.h5, table.md and psnr.png from the runs.
 func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, secs float64) error {
 	dir, strats := s.Out, s.Strategies
-	var runs []*design.RunState
+	all := make([]*design.RunState, 0, len(state.Runs))
 	keys := make([]string, 0, len(state.Runs))
 	for k := range state.Runs {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		runs = append(runs, state.Runs[k])
+		all = append(all, state.Runs[k])
 	}
-	sm := design.Summarise(runs, evals)
-	var md bytes.Buffer
-	images := map[string]bool{}
+	// Only images (and seeds) on which every strategy has finished are
+	// tabulated: a mean over whatever is done would put the strategies'
+	// means over different images while a study is under way.
+	doneOn := map[string]int{}
 	finished := 0
-	for _, r := range runs {
-		images[r.Image] = true
+	for _, r := range all {
+		if r.Done && slices.Contains(strats, r.Strategy) {
+			doneOn[r.Image]++
+		}
 		if r.Done {
 			finished++
 		}
 	}
-	fmt.Fprintf(&md, "# Experimental-design study\n\n%d runs (images × DIP seeds) per strategy, %d of %d strategy runs finished; settings: %s\n",
-		len(images), finished, len(images)*len(strats), state.Fingerprint)
-	sm.Markdown(&md)
+	var runs []*design.RunState
+	var unfinished []string
+	started := map[string]bool{}
+	complete := map[string]bool{}
+	for _, r := range all {
+		started[r.Image] = true
+		if doneOn[r.Image] == len(strats) {
+			complete[r.Image] = true
+			runs = append(runs, r)
+		} else if !r.Done {
+			unfinished = append(unfinished, fmt.Sprintf("%s %s (%d of %d angles, scored at %d counts)", r.Image, r.Strategy, len(r.Acquired), budget, len(r.Evals)))
+		}
+	}
+	sm := design.Summarise(runs, evals)
+	var md bytes.Buffer
+	fmt.Fprintf(&md, "# Experimental-design study\n\n%d runs (images × DIP seeds) per strategy in the tables: those on which all %d strategies finished, of %d started; %d of %d strategy runs finished; settings: %s\n",
+		len(complete), len(strats), len(started), finished, len(started)*len(strats), state.Fingerprint)
+	if len(complete) < len(started) {
+		fmt.Fprintf(&md, "\nLeft out until every strategy has finished on them: %d images × seeds (state.json holds their runs).", len(started)-len(complete))
+		if len(unfinished) > 0 {
+			fmt.Fprintf(&md, " Runs under way: %s.", strings.Join(unfinished, "; "))
+		}
+		fmt.Fprintln(&md)
+	}
+	if len(runs) > 0 {
+		sm.Markdown(&md)
+	}
 	if err := atomicfile.WriteBytes(filepath.Join(dir, "table.md"), md.Bytes()); err != nil {
 		return err
 	}
