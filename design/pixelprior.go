@@ -20,7 +20,11 @@ const (
 	Isotropic PixelPrior = iota
 	// Exponential is x ~ N(0, σ_x² K), K(p, q) = exp(−(|Δx| + |Δy|)/ℓ):
 	// the Matérn-½ kernel of each image axis, multiplied (separable, so
-	// samples and products cost two N×N matrix products per image).
+	// samples and products cost two N×N matrix products per image). Being
+	// a function of the L1 distance it is not isotropic: pixels stay
+	// correlated longest along rows and columns, so projections near 0°
+	// and 90° are the most informative under it, and its choices cluster
+	// there whatever the image (docs/studies/design.md).
 	Exponential
 )
 

@@ -51,7 +51,9 @@ within its Monte-Carlo error (mean std 1.5% apart, per-pixel correlation
   iso, matern         a linear-Gaussian model with an isotropic (or Matérn-½)
                       pixel prior fitted to the pilot by marginal likelihood,
                       choosing the rest by EIG (not adaptive: its posterior
-                      ignores the measured values)
+                      ignores the measured values). The Matérn-½ prior is
+                      separable along rows and columns, so it favours angles
+                      near 0° and 90° on any image
 
 At every --eval count the DIP and TV reconstructions from the strategy's
 angles are scored against the ground truth, with the same settings for every
