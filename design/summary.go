@@ -44,6 +44,17 @@ type Summary struct {
 	// RefitSeconds is the mean time of one refit (DIP, linearisation and
 	// choice) of the lin-DIP strategies; SelectSeconds of the choice alone.
 	RefitSeconds, SelectSeconds map[Strategy]float64
+	// PerImage are the paired differences image by image (sorted by name),
+	// for telling an effect on all images from one on a few.
+	PerImage []ImageRow
+}
+
+// ImageRow is one image (and seed): each strategy's DIP PSNR minus equal
+// spacing's, averaged over the evaluation counts both were scored at
+// (missing: no such count).
+type ImageRow struct {
+	Image      string
+	DIPvsEqual map[Strategy]float64
 }
 
 // Summarise tabulates finished runs. Runs are matched across strategies by
@@ -106,6 +117,31 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 			sm.RefitSeconds[s], sm.SelectSeconds[s] = stat(refit).Mean, stat(sel).Mean
 		}
 	}
+	names := make([]string, 0, len(byKey))
+	for name := range byKey {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		m := byKey[name]
+		eq := m[EqualSpace]
+		if eq == nil {
+			continue
+		}
+		row := ImageRow{Image: name, DIPvsEqual: map[Strategy]float64{}}
+		for s, r := range m {
+			var d []float64
+			for _, k := range evals {
+				if e, q := at(r, k), at(eq, k); s != EqualSpace && e != nil && q != nil {
+					d = append(d, e.DIPPSNR-q.DIPPSNR)
+				}
+			}
+			if len(d) > 0 {
+				row.DIPvsEqual[s] = stat(d).Mean
+			}
+		}
+		sm.PerImage = append(sm.PerImage, row)
+	}
 	return sm
 }
 
@@ -142,6 +178,28 @@ func (sm *Summary) Markdown(w io.Writer) {
 					fmt.Fprint(w, " – |")
 				} else {
 					fmt.Fprintf(w, " %s |", v)
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if len(sm.PerImage) > 0 {
+		fmt.Fprintf(w, "\nDIP PSNR minus equal spacing's, image by image (dB, mean over the angle counts)\n\n| image |")
+		var cols []Strategy
+		for _, s := range sm.Strategies {
+			if s != EqualSpace {
+				cols = append(cols, s)
+				fmt.Fprintf(w, " %s |", s)
+			}
+		}
+		fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(cols)))
+		for _, row := range sm.PerImage {
+			fmt.Fprintf(w, "| %s |", row.Image)
+			for _, s := range cols {
+				if v, ok := row.DIPvsEqual[s]; ok {
+					fmt.Fprintf(w, " %.2f |", v)
+				} else {
+					fmt.Fprint(w, " – |")
 				}
 			}
 			fmt.Fprintln(w)

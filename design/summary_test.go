@@ -1,0 +1,56 @@
+package design
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestSummarisePairsRunsByImage: means over images, differences to equal
+// spacing paired on the same image, and the per-image rows, on runs whose
+// scores are made up so every number is known.
+func TestSummarisePairsRunsByImage(t *testing.T) {
+	run := func(img string, s Strategy, dip ...float64) *RunState {
+		r := &RunState{Image: img, Strategy: s, Done: true}
+		for i, v := range dip {
+			if !math.IsNaN(v) { // NaN: not scored at that count
+				r.Evals = append(r.Evals, Eval{Angles: 10 * (i + 1), DIPPSNR: v, TVPSNR: v - 1})
+			}
+		}
+		return r
+	}
+	nan := math.NaN()
+	runs := []*RunState{
+		run("a", EqualSpace, 20, 30),
+		run("a", LinEIG, 21, 32),
+		run("b", EqualSpace, 22, 34),
+		run("b", LinEIG, 22, nan),
+		run("c", LinEIG, 40, 40), // no equal on c: in the means, not in the differences
+	}
+	sm := Summarise(runs, []int{10, 20})
+	eig := sm.Cells[LinEIG]
+	if got := eig[0].DIP; got.N != 3 || math.Abs(got.Mean-83.0/3) > 1e-12 {
+		t.Errorf("eig at 10: %+v, want the mean of 21, 22, 40", got)
+	}
+	if got := eig[0].DIPvsEqual; got.N != 2 || got.Mean != 0.5 || math.Abs(got.SE-0.5) > 1e-12 {
+		t.Errorf("eig − equal at 10: %+v, want 0.5 ± 0.5 over a and b", got)
+	}
+	if got := eig[1].DIPvsEqual; got.N != 1 || got.Mean != 2 {
+		t.Errorf("eig − equal at 20: %+v, want 2 from a alone (b not scored)", got)
+	}
+	if got := eig[1].TVvsEqual; got.Mean != 2 {
+		t.Errorf("TV difference %+v, want 2", got)
+	}
+	if len(sm.PerImage) != 2 || sm.PerImage[0].Image != "a" || sm.PerImage[1].Image != "b" {
+		t.Fatalf("per-image rows %+v, want a and b (c has no equal-spacing run)", sm.PerImage)
+	}
+	if a, b := sm.PerImage[0].DIPvsEqual[LinEIG], sm.PerImage[1].DIPvsEqual[LinEIG]; a != 1.5 || b != 0 {
+		t.Errorf("per-image eig − equal: a %g (want mean of 1 and 2), b %g (want 0, its one count)", a, b)
+	}
+	var md bytes.Buffer
+	sm.Markdown(&md)
+	if !strings.Contains(md.String(), "| a | 1.50 |") || !strings.Contains(md.String(), "| b | 0.00 |") {
+		t.Errorf("Markdown lacks the per-image rows:\n%s", md.String())
+	}
+}
