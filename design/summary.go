@@ -1,6 +1,7 @@
 package design
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -121,7 +122,7 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 	for name := range byKey {
 		names = append(names, name)
 	}
-	slices.Sort(names)
+	slices.SortFunc(names, compareNatural)
 	for _, name := range names {
 		m := byKey[name]
 		eq := m[EqualSpace]
@@ -213,4 +214,37 @@ func (sm *Summary) Markdown(w io.Writer) {
 			}
 		}
 	}
+}
+
+// compareNatural orders names with numbers in them by value ("img:2/seed0"
+// before "img:10/seed0"), and otherwise byte by byte.
+func compareNatural(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if c := cmp.Compare(len(na), len(nb)); c != 0 {
+				return c
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return cmp.Compare(a[0], b[0])
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// digitRun is the length of the run of ASCII digits that s starts with.
+func digitRun(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }

@@ -3,6 +3,7 @@ package design
 import (
 	"bytes"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,18 @@ func TestSummarisePairsRunsByImage(t *testing.T) {
 	sm.Markdown(&md)
 	if !strings.Contains(md.String(), "| a | 1.50 |") || !strings.Contains(md.String(), "| b | 0.00 |") {
 		t.Errorf("Markdown lacks the per-image rows:\n%s", md.String())
+	}
+}
+
+func TestCompareNatural(t *testing.T) {
+	want := []string{"img:1/seed0", "img:1/seed1", "img:2/seed0", "img:10/seed0", "img:10/seed2", "img:011/seed0", "img:100/seed0", "img:a"}
+	got := slices.Clone(want)
+	slices.Reverse(got)
+	slices.SortFunc(got, compareNatural)
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted %q, want %q", got, want)
+	}
+	if compareNatural("a", "a") != 0 || compareNatural("a", "ab") >= 0 {
+		t.Error("equal strings or a prefix ordered wrongly")
 	}
 }
