@@ -426,3 +426,48 @@ func TestReadGroundTruth(t *testing.T) {
 		}
 	}
 }
+
+func TestReadVolumes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	dir := t.TempDir()
+	img, rec, scan := filepath.Join(dir, "i.h5"), filepath.Join(dir, "r.h5"), filepath.Join(dir, "s.h5")
+	im := randVol(3, 4, rng)
+	if err := WriteImage(img, ImageFile{Image: im}); err != nil {
+		t.Fatal(err)
+	}
+	x, sd := randVol(3, 4, rng), randVol(3, 4, rng)
+	if err := WriteRecon(rec, &Recon{Method: "dip", Image: x, Std: &sd}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteScan(scan, &Scan{ThetaDeg: []float64{0, 90}, Slices: 1, NDet: 7, ImageSize: 4, DetSpacing: 1, Data: make([]float32, 2*7)}); err != nil {
+		t.Fatal(err)
+	}
+	vols, err := ReadVolumes(rec, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vols) != 2 || vols[0].Name != "dip" || vols[0].Std || vols[1].Name != "std" || !vols[1].Std {
+		t.Fatalf("reconstruction: %d volumes %+v", len(vols), vols)
+	}
+	equal32(t, "recon image", vols[0].Data, x.Data)
+	equal32(t, "recon std", vols[1].Data, sd.Data)
+	if vols, err = ReadVolumes(img, ""); err != nil || len(vols) != 1 || vols[0].Name != "image" {
+		t.Fatalf("image file: %v %+v", err, vols)
+	}
+	equal32(t, "image", vols[0].Data, im.Data)
+	// A named 3D dataset wins over the file's own content.
+	if vols, err = ReadVolumes(rec, "/recon/std"); err != nil || len(vols) != 1 || vols[0].Slices != 3 || vols[0].N != 4 {
+		t.Fatalf("--dataset /recon/std: %v %+v", err, vols)
+	}
+	equal32(t, "named dataset", vols[0].Data, sd.Data)
+	for _, c := range []struct{ path, dataset, want string }{
+		{scan, "", "no image volume"},
+		{scan, "/exchange/theta", "[slices][N][N]"},
+		{rec, "/nope", "nope"},
+		{filepath.Join(dir, "missing.h5"), "", "missing.h5"},
+	} {
+		if _, err := ReadVolumes(c.path, c.dataset); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %s: %v, want an error saying %q", filepath.Base(c.path), c.dataset, err, c.want)
+		}
+	}
+}
