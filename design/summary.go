@@ -56,6 +56,10 @@ type Summary struct {
 type ImageRow struct {
 	Image      string
 	DIPvsEqual map[Strategy]float64
+	// OrientationDeg is the rectangles' common orientation when the caller
+	// knows it (phantoms.Phantom.RectangleOrientation), else NaN: the
+	// pixel-prior baselines' choices depend on it (docs/studies/design.md).
+	OrientationDeg float64
 }
 
 // Summarise tabulates finished runs. Runs are matched across strategies by
@@ -129,7 +133,7 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 		if eq == nil {
 			continue
 		}
-		row := ImageRow{Image: name, DIPvsEqual: map[Strategy]float64{}}
+		row := ImageRow{Image: name, DIPvsEqual: map[Strategy]float64{}, OrientationDeg: math.NaN()}
 		for s, r := range m {
 			var d []float64
 			for _, k := range evals {
@@ -185,26 +189,7 @@ func (sm *Summary) Markdown(w io.Writer) {
 		}
 	}
 	if len(sm.PerImage) > 0 {
-		fmt.Fprintf(w, "\nDIP PSNR minus equal spacing's, image by image (dB, mean over the angle counts)\n\n| image |")
-		var cols []Strategy
-		for _, s := range sm.Strategies {
-			if s != EqualSpace {
-				cols = append(cols, s)
-				fmt.Fprintf(w, " %s |", s)
-			}
-		}
-		fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(cols)))
-		for _, row := range sm.PerImage {
-			fmt.Fprintf(w, "| %s |", row.Image)
-			for _, s := range cols {
-				if v, ok := row.DIPvsEqual[s]; ok {
-					fmt.Fprintf(w, " %.2f |", v)
-				} else {
-					fmt.Fprint(w, " – |")
-				}
-			}
-			fmt.Fprintln(w)
-		}
+		sm.perImageMarkdown(w)
 	}
 	if len(sm.RefitSeconds) > 0 {
 		fmt.Fprintf(w, "\nCost of one refit (DIP fit, linearisation and samples, joint choice of the next batch), mean seconds:\n\n| strategy | refit | of which the choice |\n|---|---|---|\n")
@@ -247,4 +232,100 @@ func digitRun(s string) int {
 		i++
 	}
 	return i
+}
+
+// orientationBins split images by how far their rectangles are from the
+// image axes (phantoms.OffAxis, degrees).
+var orientationBins = []struct {
+	name   string
+	lo, hi float64
+}{{"within 15° of an axis", 0, 15}, {"15°–30° off", 15, 30}, {"30°–45° off", 30, 45.001}}
+
+// perImageMarkdown writes the per-image table, with the rectangles'
+// orientation when known, and then the paired differences by orientation.
+func (sm *Summary) perImageMarkdown(w io.Writer) {
+	var cols []Strategy
+	for _, s := range sm.Strategies {
+		if s != EqualSpace {
+			cols = append(cols, s)
+		}
+	}
+	oriented := false
+	for _, row := range sm.PerImage {
+		oriented = oriented || !math.IsNaN(row.OrientationDeg)
+	}
+	fmt.Fprintf(w, "\nDIP PSNR minus equal spacing's, image by image (dB, mean over the angle counts)\n\n| image |")
+	if oriented {
+		fmt.Fprint(w, " rectangles' orientation |")
+	}
+	for _, s := range cols {
+		fmt.Fprintf(w, " %s |", s)
+	}
+	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(cols)+btoi(oriented)))
+	for _, row := range sm.PerImage {
+		fmt.Fprintf(w, "| %s |", row.Image)
+		if oriented {
+			if math.IsNaN(row.OrientationDeg) {
+				fmt.Fprint(w, " – |")
+			} else {
+				fmt.Fprintf(w, " %.0f° |", row.OrientationDeg)
+			}
+		}
+		for _, s := range cols {
+			if v, ok := row.DIPvsEqual[s]; ok {
+				fmt.Fprintf(w, " %.2f |", v)
+			} else {
+				fmt.Fprint(w, " – |")
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if !oriented {
+		return
+	}
+	fmt.Fprintf(w, "\nThe same by the rectangles' angle to the nearer image axis (mean ± s.e. over images)\n\n| strategy |")
+	for _, b := range orientationBins {
+		n := 0
+		for _, row := range sm.PerImage {
+			if d := offAxis(row.OrientationDeg); d >= b.lo && d < b.hi {
+				n++
+			}
+		}
+		fmt.Fprintf(w, " %s (%d) |", b.name, n)
+	}
+	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(orientationBins)))
+	for _, s := range cols {
+		fmt.Fprintf(w, "| %s |", s)
+		for _, b := range orientationBins {
+			var v []float64
+			for _, row := range sm.PerImage {
+				if d := offAxis(row.OrientationDeg); d >= b.lo && d < b.hi {
+					if x, ok := row.DIPvsEqual[s]; ok {
+						v = append(v, x)
+					}
+				}
+			}
+			if len(v) == 0 {
+				fmt.Fprint(w, " – |")
+			} else {
+				fmt.Fprintf(w, " %s |", stat(v))
+			}
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// offAxis is how far an orientation (degrees) is from the nearer image
+// axis, in [0, 45]: 0 for edges along rows and columns, 45 for diagonals.
+// NaN (unknown) stays NaN.
+func offAxis(deg float64) float64 {
+	d := math.Mod(math.Mod(deg, 90)+90, 90)
+	return math.Min(d, 90-d)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

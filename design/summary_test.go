@@ -68,3 +68,34 @@ func TestCompareNatural(t *testing.T) {
 		t.Error("equal strings or a prefix ordered wrongly")
 	}
 }
+
+// TestPerImageByOrientation: with the rectangles' orientation known, the
+// per-image table shows it and the differences are split by the angle to
+// the nearer axis; images without one stay out of the split.
+func TestPerImageByOrientation(t *testing.T) {
+	run := func(img string, s Strategy, dip float64) *RunState {
+		return &RunState{Image: img, Strategy: s, Done: true, Evals: []Eval{{Angles: 10, DIPPSNR: dip}}}
+	}
+	runs := []*RunState{
+		run("a", EqualSpace, 20), run("a", MaternEIG, 21), // +1 at 92° (2° off)
+		run("b", EqualSpace, 20), run("b", MaternEIG, 23), // +3 at 178° (2° off)
+		run("c", EqualSpace, 20), run("c", MaternEIG, 18), // −2 at 50° (40° off)
+		run("d", EqualSpace, 20), run("d", MaternEIG, 30), // unknown orientation
+	}
+	sm := Summarise(runs, []int{10})
+	for i, deg := range []float64{92, 178, 50} {
+		sm.PerImage[i].OrientationDeg = deg
+	}
+	var md bytes.Buffer
+	sm.Markdown(&md)
+	out := md.String()
+	for _, want := range []string{
+		"| a | 92° | 1.00 |", "| d | – | 10.00 |",
+		"within 15° of an axis (2) | 15°–30° off (0) | 30°–45° off (1) |",
+		"| matern | 2 ± 1 | – | -2 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -155,11 +155,19 @@ type Scan struct {
 	NoiseFromCounts bool
 	// GroundTruth is the image the scan was simulated from, when known.
 	GroundTruth *Volume
-	Attrs       []Attr // extra attributes on /exchange/data (phantom, seed, ...)
+	// Attrs are extra attributes on /exchange/data (phantom, seed, …):
+	// WriteScan writes them all; ReadScan reads back phantom and seed.
+	Attrs []Attr
 }
 
 // Angles is the number of projection angles.
 func (s *Scan) Angles() int { return len(s.ThetaDeg) }
+
+// AttrString returns the scan's text attribute name (phantom, …).
+func (s *Scan) AttrString(name string) (string, bool) { return attrString(s.Attrs, name) }
+
+// AttrFloat returns the scan's numeric attribute name (seed, …).
+func (s *Scan) AttrFloat(name string) (float64, bool) { return attrFloat(s.Attrs, name) }
 
 // Sinogram copies slice k's sinogram, [angles][NDet], into dst (allocated
 // when nil) and returns it.
@@ -373,6 +381,14 @@ func ReadScan(path string) (*Scan, error) {
 		s.ImageSize = ImageSizeForDetector(s.NDet, s.DetSpacing*s.SourceDistance/(s.SourceDistance+s.DetectorDistance))
 	} else {
 		s.ImageSize = ImageSizeForDetector(s.NDet, s.DetSpacing)
+	}
+	// Provenance from ctrecon simulate (which built-in phantom, which seed
+	// drew it), kept for reports; a foreign file's odd types are ignored.
+	if v, ok, err := r.AttrString("/exchange/data", "phantom"); err == nil && ok {
+		s.Attrs = append(s.Attrs, Attr{"phantom", v})
+	}
+	if v, ok, err := r.AttrFloat("/exchange/data", "seed"); err == nil && ok {
+		s.Attrs = append(s.Attrs, Attr{"seed", v})
 	}
 	if err := s.validate(path); err != nil {
 		return nil, err

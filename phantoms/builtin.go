@@ -113,3 +113,23 @@ func RandomEllipses(rng *rand.Rand, count int) Phantom {
 }
 
 func uniform(rng *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
+
+// RectangleOrientation returns the common orientation of the phantom's
+// rectangles in degrees in [0, 180): the circular mean of their angles
+// taken mod π (a rectangle turned by π is the same rectangle). ok is false
+// when the phantom has no rectangles.
+func (p Phantom) RectangleOrientation() (deg float64, ok bool) {
+	if len(p.Rectangles) == 0 {
+		return 0, false
+	}
+	var c, s float64
+	for _, r := range p.Rectangles {
+		c += math.Cos(2 * r.Phi)
+		s += math.Sin(2 * r.Phi)
+	}
+	deg = math.Atan2(s, c) / 2 * 180 / math.Pi
+	if deg < 0 {
+		deg += 180
+	}
+	return deg, true
+}

@@ -1,6 +1,7 @@
 package phantoms
 
 import (
+	"math"
 	"reflect"
 	"testing"
 )
@@ -27,5 +28,30 @@ func TestBuiltinDrawsAreIndependent(t *testing.T) {
 	}
 	if _, err := Builtin("cube", 1, 0); err == nil {
 		t.Error("unknown kind accepted")
+	}
+}
+
+func TestRectangleOrientation(t *testing.T) {
+	rad := func(d float64) float64 { return d * math.Pi / 180 }
+	for _, c := range []struct {
+		phis []float64 // degrees
+		want float64
+	}{
+		{[]float64{10, 20, 30}, 20},
+		{[]float64{178, 2}, 0}, // across the wrap: not 90
+		{[]float64{175, 179, 177}, 177},
+		{[]float64{90}, 90},
+	} {
+		var p Phantom
+		for _, d := range c.phis {
+			p.Rectangles = append(p.Rectangles, Rectangle{Phi: rad(d)})
+		}
+		got, ok := p.RectangleOrientation()
+		if d := math.Abs(got - c.want); !ok || math.Min(d, 180-d) > 1e-9 || got < 0 || got >= 180 {
+			t.Errorf("angles %v: orientation %g, %v; want %g", c.phis, got, ok, c.want)
+		}
+	}
+	if _, ok := SheppLogan().RectangleOrientation(); ok {
+		t.Error("Shepp–Logan has no rectangles but reported an orientation")
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/internal/atomicfile"
+	"github.com/ctrecon/ctrecon/phantoms"
 	"github.com/ctrecon/ctrecon/radon"
 	"github.com/ctrecon/ctrecon/volume"
 )
@@ -295,6 +296,13 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 		}
 	}
 	sm := design.Summarise(runs, evals)
+	orient := rectangleOrientations(s.Scans, s.Paths)
+	for i, row := range sm.PerImage {
+		img, _, _ := strings.Cut(row.Image, "/") // "scan:k/seedS"
+		if d, ok := orient[img]; ok {
+			sm.PerImage[i].OrientationDeg = d
+		}
+	}
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "# Experimental-design study\n\n%d runs (images × DIP seeds) per strategy in the tables: those on which all %d strategies finished, of %d started; %d of %d strategy runs finished; settings: %s\n",
 		len(complete), len(strats), len(started), finished, len(started)*len(strats), state.Fingerprint)
@@ -407,4 +415,29 @@ func nanToNeg(v []float64) []float64 {
 		}
 	}
 	return v
+}
+
+// rectangleOrientations maps the images ("scan:k") of scans simulated from
+// the built-in rectangles phantom to the rectangles' common orientation
+// (degrees): the scan's seed attribute reproduces its draws.
+func rectangleOrientations(scans []*h5io.Scan, paths []string) map[string]float64 {
+	out := map[string]float64{}
+	for i, sc := range scans {
+		kind, ok := sc.AttrString("phantom")
+		seed, ok2 := sc.AttrFloat("seed")
+		if !ok || !ok2 || kind != "rectangles" || i >= len(paths) {
+			continue
+		}
+		base := strings.TrimSuffix(filepath.Base(paths[i]), ".h5")
+		for k := 0; k < sc.Slices; k++ {
+			p, err := phantoms.Builtin(kind, uint64(seed), k)
+			if err != nil {
+				continue
+			}
+			if d, ok := p.RectangleOrientation(); ok {
+				out[fmt.Sprintf("%s:%d", base, k)] = d
+			}
+		}
+	}
+	return out
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ctrecon/ctrecon/h5io"
+	"github.com/ctrecon/ctrecon/phantoms"
 )
 
 // TestDesignResumeEndsWhereUninterruptedEnds: `ctrecon design` interrupted
@@ -128,6 +130,18 @@ func TestDesignPartsMergeToTheWhole(t *testing.T) {
 	}
 	if a := strip(p("a/table.md")); !strings.Contains(a, "1 runs") {
 		t.Fatalf("part a's table does not hold one image:\n%s", a)
+	}
+	// The per-image rows give each rectangles phantom's orientation, the
+	// one the scan's seed draws.
+	for k := range 2 {
+		ph, err := phantoms.Builtin("rectangles", 1, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deg, _ := ph.RectangleOrientation()
+		if row := fmt.Sprintf("| full:%d/seed0 | %.0f° |", k, deg); !strings.Contains(merged, row) {
+			t.Errorf("merged table lacks the row %q:\n%s", row, merged)
+		}
 	}
 	if _, err := run(t, context.Background(), args("c", "--images", "1:2", "--samples", "8")...); err != nil {
 		t.Fatal(err)
