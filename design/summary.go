@@ -235,11 +235,26 @@ func digitRun(s string) int {
 }
 
 // orientationBins split images by how far their rectangles are from the
-// image axes (phantoms.OffAxis, degrees).
+// image axes (offAxis, degrees): below 15°, below 30°, up to 45°.
 var orientationBins = []struct {
-	name   string
-	lo, hi float64
-}{{"within 15° of an axis", 0, 15}, {"15°–30° off", 15, 30}, {"30°–45° off", 30, 45.001}}
+	name string
+	hi   float64
+}{{"within 15° of an axis", 15}, {"15°–30° off", 30}, {"30°–45° off", math.Inf(1)}}
+
+// orientationBin is the index in orientationBins of an orientation
+// (degrees), −1 when it is unknown (NaN).
+func orientationBin(deg float64) int {
+	if math.IsNaN(deg) {
+		return -1
+	}
+	d := offAxis(deg)
+	for i, b := range orientationBins {
+		if d < b.hi {
+			return i
+		}
+	}
+	return len(orientationBins) - 1
+}
 
 // perImageMarkdown writes the per-image table, with the rectangles'
 // orientation when known, and then the paired differences by orientation.
@@ -250,9 +265,11 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 			cols = append(cols, s)
 		}
 	}
+	bins := make([]int, len(sm.PerImage))
 	oriented := false
-	for _, row := range sm.PerImage {
-		oriented = oriented || !math.IsNaN(row.OrientationDeg)
+	for i, row := range sm.PerImage {
+		bins[i] = orientationBin(row.OrientationDeg)
+		oriented = oriented || bins[i] >= 0
 	}
 	fmt.Fprintf(w, "\nDIP PSNR minus equal spacing's, image by image (dB, mean over the angle counts)\n\n| image |")
 	if oriented {
@@ -284,25 +301,17 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\nThe same by the rectangles' angle to the nearer image axis (mean ± s.e. over images)\n\n| strategy |")
-	for _, b := range orientationBins {
-		n := 0
-		for _, row := range sm.PerImage {
-			if d := offAxis(row.OrientationDeg); d >= b.lo && d < b.hi {
-				n++
-			}
-		}
-		fmt.Fprintf(w, " %s (%d) |", b.name, n)
+	for b, bin := range orientationBins {
+		fmt.Fprintf(w, " %s (%d) |", bin.name, count(bins, b))
 	}
 	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(orientationBins)))
 	for _, s := range cols {
 		fmt.Fprintf(w, "| %s |", s)
-		for _, b := range orientationBins {
+		for b := range orientationBins {
 			var v []float64
-			for _, row := range sm.PerImage {
-				if d := offAxis(row.OrientationDeg); d >= b.lo && d < b.hi {
-					if x, ok := row.DIPvsEqual[s]; ok {
-						v = append(v, x)
-					}
+			for i, row := range sm.PerImage {
+				if x, ok := row.DIPvsEqual[s]; ok && bins[i] == b {
+					v = append(v, x)
 				}
 			}
 			if len(v) == 0 {
@@ -315,9 +324,18 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 	}
 }
 
+func count(xs []int, x int) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
+}
+
 // offAxis is how far an orientation (degrees) is from the nearer image
 // axis, in [0, 45]: 0 for edges along rows and columns, 45 for diagonals.
-// NaN (unknown) stays NaN.
 func offAxis(deg float64) float64 {
 	d := math.Mod(math.Mod(deg, 90)+90, 90)
 	return math.Min(d, 90-d)
