@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/ctrecon/ctrecon/design"
@@ -116,8 +115,8 @@ func (m *Maker) design(ctx context.Context) error {
 			if len(chosen) > 0 {
 				drawn = s
 				runs, _, _ := rd.AttrString(grp, "runs")
-				first, _, _ := strings.Cut(runs, ",")
-				if drawnImage, drawnRun, err = runImage(first); err != nil {
+				drawnRun, _, _ = strings.Cut(runs, ",")
+				if drawnImage, err = pipeline.DesignRunImage(drawnRun); err != nil {
 					return fmt.Errorf("%s: %v", grp, err)
 				}
 			}
@@ -161,16 +160,4 @@ func (m *Maker) design(ctx context.Context) error {
 		"%q strategy measured on the first image it ran on (%s), over its ground truth: each line runs through the centre along that angle's rays, "+
 		"the %d equally spaced pilot angles dashed grey, the chosen ones coloured from dark (early) to yellow (late) and numbered in "+
 		"order of acquisition. Tables (TV too, paired differences): design.md.", drawn, drawnRun, m.Settings.DesignStart), steps)
-}
-
-// runImage returns the image index of a study run named "scan:K/seedS"
-// (pipeline.DesignStudy's names).
-func runImage(run string) (int, string, error) {
-	name, _, _ := strings.Cut(run, "/")
-	i := strings.LastIndexByte(name, ':')
-	k, err := strconv.Atoi(name[i+1:])
-	if i < 0 || err != nil || k < 0 {
-		return 0, run, fmt.Errorf("run %q is not named scan:image/seed", run)
-	}
-	return k, run, nil
 }

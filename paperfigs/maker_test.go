@@ -190,16 +190,3 @@ func TestShellQuote(t *testing.T) {
 		}
 	}
 }
-
-func TestRunImageParsesStudyRunNames(t *testing.T) {
-	for run, want := range map[string]int{"rect64-full:10/seed1": 10, "rect64-full:0/seed0": 0, "a:b:3/seed0": 3, "full:7": 7} {
-		if k, _, err := runImage(run); err != nil || k != want {
-			t.Errorf("runImage(%q) = %d, %v; want %d", run, k, err, want)
-		}
-	}
-	for _, bad := range []string{"", "rect64-full/seed0", "x:-1/seed0", "x:y/seed0"} {
-		if _, _, err := runImage(bad); err == nil {
-			t.Errorf("runImage(%q) accepted", bad)
-		}
-	}
-}

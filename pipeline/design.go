@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,9 +99,8 @@ func (s *DesignStudy) images() ([]*design.LoopImage, []string, error) {
 		// The scans' names and contents, not their paths: a study can be
 		// resumed from the same scans regenerated elsewhere (simulate is seeded).
 		files = append(files, filepath.Base(path)+"#"+h5io.ScanHash(scan))
-		base := strings.TrimSuffix(filepath.Base(path), ".h5")
 		for k := 0; k < scan.Slices; k++ {
-			images = append(images, &design.LoopImage{Name: fmt.Sprintf("%s:%d", base, k), Geo: geo, Full: scan.Sinogram(nil, k),
+			images = append(images, &design.LoopImage{Name: designImageName(path, k), Geo: geo, Full: scan.Sinogram(nil, k),
 				Truth: scan.GroundTruth.Slice(k), NoiseStd: scan.NoiseStd, NoiseRel: scan.NoiseRel})
 		}
 	}
@@ -428,16 +428,33 @@ func rectangleOrientations(scans []*h5io.Scan, paths []string) map[string]float6
 		if !ok || !ok2 || kind != "rectangles" || i >= len(paths) {
 			continue
 		}
-		base := strings.TrimSuffix(filepath.Base(paths[i]), ".h5")
 		for k := 0; k < sc.Slices; k++ {
 			p, err := phantoms.Builtin(kind, uint64(seed), k)
 			if err != nil {
 				continue
 			}
 			if d, ok := p.RectangleOrientation(); ok {
-				out[fmt.Sprintf("%s:%d", base, k)] = d
+				out[designImageName(paths[i], k)] = d
 			}
 		}
 	}
 	return out
+}
+
+// designImageName names image k of the full scan read from path
+// ("rect64-full:3"); a run is named by it and the seed ("rect64-full:3/seed0").
+func designImageName(path string, k int) string {
+	return fmt.Sprintf("%s:%d", strings.TrimSuffix(filepath.Base(path), ".h5"), k)
+}
+
+// DesignRunImage returns the image index k of a study run named
+// "scan:k/seedS" (state.json's runs, results.h5's runs attribute).
+func DesignRunImage(run string) (int, error) {
+	name, _, _ := strings.Cut(run, "/")
+	i := strings.LastIndexByte(name, ':')
+	k, err := strconv.Atoi(name[i+1:])
+	if i < 0 || err != nil || k < 0 {
+		return 0, fmt.Errorf("run %q is not named scan:image/seed", run)
+	}
+	return k, nil
 }

@@ -55,3 +55,20 @@ func TestDesignStudyRefusesScansItCannotScore(t *testing.T) {
 		}
 	}
 }
+
+func TestDesignRunImageParsesRunNames(t *testing.T) {
+	for run, want := range map[string]int{"rect64-full:10/seed1": 10, "rect64-full:0/seed0": 0, "a:b:3/seed0": 3, "full:7": 7} {
+		if k, err := DesignRunImage(run); err != nil || k != want {
+			t.Errorf("DesignRunImage(%q) = %d, %v; want %d", run, k, err, want)
+		}
+	}
+	for _, bad := range []string{"", "rect64-full/seed0", "x:-1/seed0", "x:y/seed0"} {
+		if _, err := DesignRunImage(bad); err == nil {
+			t.Errorf("DesignRunImage(%q) accepted", bad)
+		}
+	}
+	// The names the study gives its images parse back to their index.
+	if k, err := DesignRunImage(designImageName("/tmp/x/rect64-full.h5", 12) + "/seed1"); err != nil || k != 12 {
+		t.Errorf("round trip: %d, %v", k, err)
+	}
+}
