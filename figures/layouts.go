@@ -138,3 +138,50 @@ func VolumePanels(vols []Volume, at *[3]int, image func(title string) ImageOptio
 	}
 	return panels, nil
 }
+
+// StrategyCurve is one strategy of an experimental-design study: a score's
+// mean ± s.e. over runs at each angle count, and the paired difference to
+// the reference strategy on the same runs (images and seeds). The
+// reference's own Diff is zero.
+type StrategyCurve struct {
+	Name         string
+	Angles       []float64
+	Mean, SE     []float64
+	Diff, DiffSE []float64
+}
+
+// StrategyPanels draws a design study: the score against the number of
+// angles for each strategy, and beside it each strategy's paired
+// difference to ref (ref itself the zero line) when every curve has one.
+// The second panel is the one that decides: images differ from each other
+// more than strategies do on one image, so the first panel's error bars
+// overlap where the paired differences are many standard errors apart. A
+// strategy keeps its colour and marker in both panels. score names the
+// quantity with its unit, e.g. "DIP PSNR (dB)".
+func StrategyPanels(score, ref string, curves []StrategyCurve) ([]*Panel, error) {
+	var abs, diff []Series
+	paired := len(curves) > 0
+	for _, c := range curves {
+		if len(c.Angles) != len(c.Mean) || len(c.Angles) != len(c.SE) || len(c.Diff) != len(c.DiffSE) ||
+			(len(c.Diff) > 0 && len(c.Diff) != len(c.Angles)) {
+			return nil, fmt.Errorf("figures: strategy %s: %d angle counts, %d means, %d s.e., %d differences, %d of their s.e.",
+				c.Name, len(c.Angles), len(c.Mean), len(c.SE), len(c.Diff), len(c.DiffSE))
+		}
+		abs = append(abs, Series{Name: c.Name, X: c.Angles, Y: c.Mean, Err: c.SE, Points: true})
+		diff = append(diff, Series{Name: c.Name, X: c.Angles, Y: c.Diff, Err: c.DiffSE, Points: true})
+		paired = paired && len(c.Diff) > 0
+	}
+	left, err := LinePanel(LineOptions{Title: score + " by strategy (mean ± s.e.)", XLabel: "number of angles", YLabel: score}, abs...)
+	if err != nil {
+		return nil, err
+	}
+	if !paired {
+		return []*Panel{left}, nil
+	}
+	right, err := LinePanel(LineOptions{Title: "minus " + ref + " on the same image (paired mean ± s.e.)", XLabel: "number of angles",
+		YLabel: "difference in " + score}, diff...)
+	if err != nil {
+		return nil, err
+	}
+	return []*Panel{left, right}, nil
+}

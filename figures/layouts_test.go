@@ -1,9 +1,12 @@
 package figures
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/plotter"
 )
 
 func titles(ps []*Panel) []string {
@@ -132,5 +135,47 @@ func TestVolumePanels(t *testing.T) {
 		if _, err := VolumePanels(bad.vols, bad.at, grey, false); err == nil {
 			t.Errorf("accepted %d volumes at %v", len(bad.vols), bad.at)
 		}
+	}
+}
+
+// TestStrategyPanels: the paired panel is drawn only when every strategy
+// has its differences, mismatched lengths are refused, and past the
+// palette's seven colours a strategy that repeats a colour is dashed (the
+// design study has eight strategies: the eighth looked like the first).
+func TestStrategyPanels(t *testing.T) {
+	x := []float64{10, 20}
+	var curves []StrategyCurve
+	for i := 0; i < 8; i++ {
+		v := float64(i)
+		curves = append(curves, StrategyCurve{Name: fmt.Sprint("s", i), Angles: x, Mean: []float64{20 + v, 30 + v}, SE: []float64{1, 1},
+			Diff: []float64{v, -v}, DiffSE: []float64{0.1, 0.1}})
+	}
+	ps, err := StrategyPanels("DIP PSNR (dB)", "s0", curves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 || !strings.Contains(ps[1].Plot.Title.Text, "minus s0") {
+		t.Fatalf("%d panels (%q): want the scores and the paired differences", len(ps), titles(ps))
+	}
+	for _, p := range ps {
+		if len(p.legend) != 8 {
+			t.Fatalf("%s: %d legend entries, want 8", p.Plot.Title.Text, len(p.legend))
+		}
+		first, eighth := p.legend[0].thumbs[0].(*plotter.Line), p.legend[7].thumbs[0].(*plotter.Line)
+		if first.Color != eighth.Color || len(first.Dashes) != 0 || len(eighth.Dashes) == 0 {
+			t.Errorf("%s: first and eighth series: colours %v, %v, dashes %v, %v; want one colour, the eighth dashed",
+				p.Plot.Title.Text, first.Color, eighth.Color, first.Dashes, eighth.Dashes)
+		}
+	}
+	if ymin, ymax := ps[1].Plot.Y.Min, ps[1].Plot.Y.Max; ymin > -7 || ymax < 7 {
+		t.Errorf("difference axis [%g, %g] does not hold the differences ±7", ymin, ymax)
+	}
+	curves[3].Diff, curves[3].DiffSE = nil, nil
+	if ps, err = StrategyPanels("DIP PSNR (dB)", "s0", curves); err != nil || len(ps) != 1 {
+		t.Errorf("one strategy without differences: %d panels (%v), want the scores only", len(ps), err)
+	}
+	curves[2].SE = []float64{1}
+	if _, err := StrategyPanels("DIP PSNR (dB)", "s0", curves); err == nil {
+		t.Error("a curve with one s.e. for two angle counts was drawn")
 	}
 }

@@ -281,7 +281,8 @@ type Series struct {
 	Points, Dashed bool
 	// NoLine draws markers only.
 	NoLine bool
-	// Color is the line colour; nil picks one by the series' position.
+	// Color is the line colour; nil picks one by the series' position
+	// (dashed past the palette's seven, where the colours repeat).
 	Color color.Color
 }
 
@@ -327,9 +328,12 @@ func LinePanel(o LineOptions, series ...Series) (*Panel, error) {
 				return nil, fmt.Errorf("figures: series %q point %d (%g, %g): a log axis needs positive values", s.Name, k, s.X[k], s.Y[k])
 			}
 		}
-		col := s.Color
+		col, dashed := s.Color, s.Dashed
 		if col == nil {
 			col = plotutil.Color(i)
+			// Past the palette the colours repeat: the dashes tell the
+			// two series apart.
+			dashed = dashed || i >= len(plotutil.DefaultColors)
 		}
 		var thumbs []plot.Thumbnailer
 		if !s.NoLine {
@@ -339,7 +343,7 @@ func LinePanel(o LineOptions, series ...Series) (*Panel, error) {
 			}
 			l.Color = col
 			l.Width = vg.Points(1.5)
-			if s.Dashed {
+			if dashed {
 				l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 			}
 			p.Add(l)

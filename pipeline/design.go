@@ -367,43 +367,67 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 		w.Float64(p+"/ssim_tv", sh, nanToNeg(ts), h5io.DatasetOptions{})
 		w.Float64(p+"/acquired_candidates", []int{len(names), budget}, ang, h5io.DatasetOptions{})
 	}
+	curves := dipCurves(sm, strats)
+	for _, c := range curves {
+		if len(c.Diff) > 0 {
+			w.Float64("/study/"+c.Name+"/psnr_dip_vs_equal", []int{2, len(c.Diff)}, append(slices.Clone(c.Diff), c.DiffSE...), h5io.DatasetOptions{})
+		}
+	}
 	if err := w.Commit(); err != nil {
 		return err
 	}
-	var series []figures.Series
-	for _, st := range strats {
-		cells := sm.Cells[st] // none for a strategy not started yet (Report)
-		var x, y, e []float64
-		for i, k := range evals {
-			if i >= len(cells) {
-				break
-			}
-			c := cells[i].DIP
-			if c.N == 0 {
-				continue
-			}
-			x, y = append(x, float64(k)), append(y, c.Mean)
-			e = append(e, 0)
-			if !math.IsNaN(c.SE) {
-				e[len(e)-1] = c.SE
-			}
-		}
-		if len(x) > 0 {
-			series = append(series, figures.Series{Name: string(st), X: x, Y: y, Err: e, Points: true})
-		}
-	}
-	if len(series) > 0 {
-		pn, err := figures.LinePanel(figures.LineOptions{Title: "DIP reconstruction by strategy (mean ± s.e.)", XLabel: "number of angles",
-			YLabel: "PSNR (dB)"}, series...)
+	if len(curves) > 0 {
+		panels, err := figures.StrategyPanels("DIP PSNR (dB)", string(design.EqualSpace), curves)
 		if err != nil {
 			return err
 		}
-		if err := figures.SavePNG(filepath.Join(dir, "psnr.png"), 1, pn); err != nil {
+		if err := (figures.Figure{Panels: panels, Cols: 2, PanelWidth: 5 * 72, PanelHeight: 4.2 * 72}).SavePNG(filepath.Join(dir, "psnr.png")); err != nil {
 			return err
 		}
 	}
 	s.logf("wrote %s/{results.h5,table.md,psnr.png}", dir)
 	return nil
+}
+
+// dipCurves are the strategies' DIP PSNR curves of a summary (those with
+// runs), with the paired difference to equal spacing where every angle count
+// has one (equal spacing's own: zero). A standard error of one run (NaN) is
+// drawn and written as 0.
+func dipCurves(sm *design.Summary, strats []design.Strategy) []figures.StrategyCurve {
+	noNaN := func(v float64) float64 {
+		if math.IsNaN(v) {
+			return 0
+		}
+		return v
+	}
+	var curves []figures.StrategyCurve
+	for _, st := range strats {
+		cells := sm.Cells[st] // none for a strategy not started yet (Report)
+		c := figures.StrategyCurve{Name: string(st)}
+		paired := true
+		for i, k := range sm.Evals {
+			if i >= len(cells) || cells[i].DIP.N == 0 {
+				continue
+			}
+			cell := cells[i]
+			c.Angles = append(c.Angles, float64(k))
+			c.Mean, c.SE = append(c.Mean, cell.DIP.Mean), append(c.SE, noNaN(cell.DIP.SE))
+			d := cell.DIPvsEqual
+			if st == design.EqualSpace {
+				d = design.Stat{N: cell.DIP.N}
+			}
+			paired = paired && d.N > 0
+			c.Diff, c.DiffSE = append(c.Diff, d.Mean), append(c.DiffSE, noNaN(d.SE))
+		}
+		if len(c.Angles) == 0 {
+			continue
+		}
+		if !paired {
+			c.Diff, c.DiffSE = nil, nil
+		}
+		curves = append(curves, c)
+	}
+	return curves
 }
 
 // nanToNeg keeps the results file free of NaN (h5io refuses it): a missing

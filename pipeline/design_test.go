@@ -3,8 +3,10 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/ctrecon/ctrecon/design"
@@ -70,5 +72,46 @@ func TestDesignRunImageParsesRunNames(t *testing.T) {
 	// The names the study gives its images parse back to their index.
 	if k, err := DesignRunImage(designImageName("/tmp/x/rect64-full.h5", 12) + "/seed1"); err != nil || k != 12 {
 		t.Errorf("round trip: %d, %v", k, err)
+	}
+}
+
+// TestDipCurvesPairToEqual: the curves psnr.png and results.h5 get from a
+// summary: each strategy's mean, its paired difference to equal spacing
+// (equal's own zero), and no differences for a strategy that lacks a pair
+// at some count (drawn without the paired panel rather than half of it).
+func TestDipCurvesPairToEqual(t *testing.T) {
+	run := func(img string, s design.Strategy, dip ...float64) *design.RunState {
+		r := &design.RunState{Image: img, Strategy: s, Done: true}
+		for i, v := range dip {
+			if !math.IsNaN(v) {
+				r.Evals = append(r.Evals, design.Eval{Angles: 10 * (i + 1), DIPPSNR: v, TVPSNR: v})
+			}
+		}
+		return r
+	}
+	runs := []*design.RunState{
+		run("a", design.EqualSpace, 20, 30), run("a", design.LinEIG, 21, 33), run("a", design.GoldenSeq, 19, 30),
+		run("b", design.EqualSpace, 24, 32), run("b", design.LinEIG, 26, 33), run("b", design.GoldenSeq, 24, math.NaN()),
+	}
+	sm := design.Summarise(runs, []int{10, 20})
+	curves := dipCurves(sm, []design.Strategy{design.LinEIG, design.EqualSpace, design.GoldenSeq, design.RandomSeq})
+	if len(curves) != 3 {
+		t.Fatalf("%d curves, want 3 (random has no runs)", len(curves))
+	}
+	eig, equal, golden := curves[0], curves[1], curves[2]
+	if !slices.Equal(eig.Mean, []float64{23.5, 33}) || !slices.Equal(eig.Diff, []float64{1.5, 2}) || math.Abs(eig.DiffSE[0]-0.5) > 1e-12 {
+		t.Errorf("eig: mean %v, paired %v ± %v; want [23.5 33], [1.5 2] ± [0.5 …]", eig.Mean, eig.Diff, eig.DiffSE)
+	}
+	if !slices.Equal(equal.Diff, []float64{0, 0}) || !slices.Equal(equal.DiffSE, []float64{0, 0}) {
+		t.Errorf("equal's own difference %v ± %v, want zeros", equal.Diff, equal.DiffSE)
+	}
+	// golden at 20 angles: one run, so its s.e. (NaN) is written as 0.
+	if !slices.Equal(golden.Angles, []float64{10, 20}) || golden.SE[1] != 0 || !slices.Equal(golden.Diff, []float64{-0.5, 0}) {
+		t.Errorf("golden: angles %v, s.e. %v, paired %v", golden.Angles, golden.SE, golden.Diff)
+	}
+	runs = append(runs, run("c", design.LinEIG, 30, 30)) // no equal on c: eig's mean moves, its paired difference does not
+	curves = dipCurves(design.Summarise(runs, []int{10, 20}), []design.Strategy{design.LinEIG, design.EqualSpace})
+	if curves[0].Mean[0] == 23.5 || curves[0].Diff[0] != 1.5 {
+		t.Errorf("with an unpaired run: eig mean %v, paired %v", curves[0].Mean, curves[0].Diff)
 	}
 }

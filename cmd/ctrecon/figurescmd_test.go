@@ -40,7 +40,7 @@ var figureSpecs = map[string]struct {
 	"uncertainty": {4 * 3.6, 3.2, []string{"dip -i ct/scan.h5", "uncertainty -i ct/scan.h5 --recon ct/dip.h5 --samples 32"}},
 	"loglik":      {2 * 5.4, 4.2, []string{"study --images digits:1 --first 0", "--angles 5", "--angles 10", "--methods lin,linmap,det,const,mcdrop", "study --merge"}},
 	"patchll":     {2 * 5, 4, []string{"uncertainty -i sl/scan.h5", "evaluate -i ct/uq.h5 --truth ct/scan.h5 --patch-ll 1,2,4"}},
-	"design":      {2 * 5, 4.2, []string{"simulate --phantom rectangles --size 16 --count 1 --angles 200", "design --full design/full.h5 --start 3 --budget 6"}},
+	"design":      {3 * 5, 4.2, []string{"simulate --phantom rectangles --size 16 --count 1 --angles 200", "design --full design/full.h5 --start 3 --budget 6"}}, // scores, paired differences to equal, angles
 	"volume":      {3 * 3.6, 2 * 3.2, []string{"phantom --kind ct --slices 53:56", "dip -i volume/scan.h5 --warm-start", "uncertainty -i volume/scan.h5", "plot -i volume/uq.h5 --volume"}},
 }
 
@@ -201,6 +201,9 @@ func TestFiguresDesignFrom(t *testing.T) {
 	c, err := os.ReadFile(p("figs/design.txt"))
 	if err != nil || !strings.Contains(string(c), "--design-from") || !strings.Contains(string(c), "rect-full.h5#") {
 		t.Errorf("caption does not name the study it drew (%v):\n%s", err, c)
+	}
+	if !strings.Contains(string(c), "paired mean") {
+		t.Errorf("caption does not describe the paired-difference panel:\n%s", c)
 	}
 	if err := os.Rename(p("rect-full.h5"), p("moved.h5")); err != nil {
 		t.Fatal(err)
