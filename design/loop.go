@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ctrecon/ctrecon/dip"
@@ -30,11 +31,14 @@ const (
 	RandomSeq  Strategy = "random"   // pilot, then seeded random angles
 	GoldenSeq  Strategy = "golden"   // pilot, then the golden-angle sequence
 	IsoEIG     Strategy = "iso"      // isotropic pixel Gaussian, EIG
-	MaternEIG  Strategy = "matern"   // Matérn-½ pixel Gaussian, EIG
+	MaternEIG  Strategy = "matern"   // separable Matérn-½ pixel Gaussian, EIG
+	// MaternRadialEIG is the rotation-invariant Matérn-½ pixel Gaussian,
+	// EIG: the smooth baseline without the separable one's preferred axes.
+	MaternRadialEIG Strategy = "matern-radial"
 )
 
 // Strategies lists every strategy in table order.
-var Strategies = []Strategy{LinEIG, LinDiagEIG, LinVar, EqualSpace, RandomSeq, GoldenSeq, IsoEIG, MaternEIG}
+var Strategies = []Strategy{LinEIG, LinDiagEIG, LinVar, EqualSpace, RandomSeq, GoldenSeq, IsoEIG, MaternEIG, MaternRadialEIG}
 
 // ParseStrategy checks a strategy name.
 func ParseStrategy(s string) (Strategy, error) {
@@ -43,7 +47,11 @@ func ParseStrategy(s string) (Strategy, error) {
 			return v, nil
 		}
 	}
-	return "", fmt.Errorf("strategy %q: want one of eig, diag-eig, var, equal, random, golden, iso, matern", s)
+	names := make([]string, len(Strategies))
+	for i, v := range Strategies {
+		names[i] = string(v)
+	}
+	return "", fmt.Errorf("strategy %q: want one of %s", s, strings.Join(names, ", "))
 }
 
 func (s Strategy) adaptive() bool { return s == LinEIG || s == LinDiagEIG || s == LinVar }
@@ -262,7 +270,7 @@ func Acquire(ctx context.Context, img *LoopImage, strat Strategy, set LoopSettin
 			}
 			st.Acquired = append(st.Acquired, rest...)
 		}
-	case strat == IsoEIG || strat == MaternEIG:
+	case strat == IsoEIG || strat == MaternEIG || strat == MaternRadialEIG:
 		err = lp.pixelGaussian(ctx, strat)
 	default:
 		err = fmt.Errorf("design: unknown strategy %q", strat)
@@ -446,8 +454,11 @@ func (lp *loop) pixelGaussian(ctx context.Context, strat Strategy) error {
 	}
 	g, y := lp.measured(st.Acquired)
 	prior := Isotropic
-	if strat == MaternEIG {
+	switch strat {
+	case MaternEIG:
 		prior = Exponential
+	case MaternRadialEIG:
+		prior = RadialExponential
 	}
 	pg, err := FitPixelGaussian(ctx, radon.NewProjector(g), y, prior, nil)
 	if err != nil {

@@ -82,7 +82,7 @@ func TestAcquireBaselines(t *testing.T) {
 	set.DIPIters = 5
 	ctx := context.Background()
 	pilot := []int{0, 8, 16} // 3 of 24 candidates, equally spaced
-	for _, s := range []Strategy{EqualSpace, RandomSeq, GoldenSeq, IsoEIG, MaternEIG} {
+	for _, s := range []Strategy{EqualSpace, RandomSeq, GoldenSeq, IsoEIG, MaternEIG, MaternRadialEIG} {
 		st, err := Acquire(ctx, img, s, set, nil, nil, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", s, err)

@@ -26,11 +26,20 @@ const (
 	// and 90° are the most informative under it, and its choices cluster
 	// there whatever the image (docs/studies/design.md).
 	Exponential
+	// RadialExponential is x ~ N(0, σ_x² K), K(p, q) = exp(−‖p − q‖/ℓ)
+	// with the Euclidean distance: the Matérn-½ kernel in the plane,
+	// rotation invariant up to the pixel grid, so unlike Exponential it
+	// has no preferred axes. It is not separable; products and samples go
+	// through FFTs of a periodic embedding (torusKernel).
+	RadialExponential
 )
 
 func (p PixelPrior) String() string {
-	if p == Exponential {
+	switch p {
+	case Exponential:
 		return "matern"
+	case RadialExponential:
+		return "matern-radial"
 	}
 	return "iso"
 }
@@ -49,14 +58,15 @@ type PixelGaussian struct {
 
 	n   int
 	A   *radon.Projector
-	l1  []float64 // Cholesky factor of the 1D kernel (N×N), nil for Isotropic
+	l1  []float64    // Cholesky factor of the 1D kernel (N×N), Exponential only
+	tor *torusKernel // RadialExponential only
 	u   *mat.Dense
 	lam []float64 // eigenvalues of A K Aᵀ (K at unit scale)
 	kat []float32 // [m][N²]: row i is K Aᵀ e_i
 }
 
 // DefaultLengths are the length-scales (pixels) FitPixelGaussian tries for
-// the Exponential prior, unless given.
+// the Exponential and RadialExponential priors, unless given.
 var DefaultLengths = []float64{1, 2, 4, 8, 16}
 
 // FitPixelGaussian fits σ_x², σ_y² (and ℓ from lengths for Exponential) by
@@ -64,7 +74,8 @@ var DefaultLengths = []float64{1, 2, 4, 8, 16}
 // (m_y × m_y, m_y = measured angles × bins) and its eigendecomposition once
 // per ℓ, so it suits the pilot scans a design starts from (a few thousand
 // measurements at most); σ_x²/σ_y² is then a 1D golden-section search with
-// σ_y² in closed form.
+// σ_y² in closed form. A RadialExponential length-scale whose periodic
+// embedding is not positive semi-definite (ℓ over about N/4) is skipped.
 func FitPixelGaussian(ctx context.Context, A *radon.Projector, y []float32, prior PixelPrior, lengths []float64) (*PixelGaussian, error) {
 	m, npix := A.Dims()
 	if len(y) != m {
@@ -87,16 +98,27 @@ func FitPixelGaussian(ctx context.Context, A *radon.Projector, y []float32, prio
 	}
 	A.AdjointBatch(at, e, m)
 	var best *PixelGaussian
+	var unusable error
 	for _, ell := range lengths {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		pg := &PixelGaussian{Prior: prior, Length: ell, n: n, A: A}
-		if prior == Exponential {
-			if !(ell > 0) {
-				return nil, fmt.Errorf("design: length-scale %g must be positive", ell)
-			}
+		if prior != Isotropic && !(ell > 0) {
+			return nil, fmt.Errorf("design: length-scale %g must be positive", ell)
+		}
+		switch prior {
+		case Exponential:
 			pg.l1 = expCholesky(n, ell)
+		case RadialExponential:
+			tor, err := newTorusKernel(n, func(d float64) float64 { return math.Exp(-d / ell) })
+			if err != nil {
+				// A length-scale long against the image cannot be
+				// sampled exactly this way; the others are still tried.
+				unusable = err
+				continue
+			}
+			pg.tor = tor
 		}
 		kat := make([]float32, len(at))
 		pg.applyK(kat, at, m)
@@ -142,6 +164,9 @@ func FitPixelGaussian(ctx context.Context, A *radon.Projector, y []float32, prio
 			best = pg
 		}
 	}
+	if best == nil {
+		return nil, unusable
+	}
 	return best, nil
 }
 
@@ -183,9 +208,30 @@ func expCholesky(n int, ell float64) []float64 {
 	return l
 }
 
+// kernel is K(p, q) at unit scale for pixels p and q (row-major indices).
+func (pg *PixelGaussian) kernel(p, q int) float64 {
+	n := pg.n
+	dy, dx := float64(p/n-q/n), float64(p%n-q%n)
+	switch pg.Prior {
+	case Exponential:
+		return math.Exp(-(math.Abs(dx) + math.Abs(dy)) / pg.Length)
+	case RadialExponential:
+		return math.Exp(-math.Hypot(dx, dy) / pg.Length)
+	}
+	if p == q {
+		return 1
+	}
+	return 0
+}
+
 // applyK sets dst[b] = K x[b] for k images at unit scale: the identity for
-// Isotropic, K₁ X K₁ (K₁ = L₁L₁ᵀ) for Exponential.
+// Isotropic, K₁ X K₁ (K₁ = L₁L₁ᵀ) for Exponential, a torus convolution
+// for RadialExponential.
 func (pg *PixelGaussian) applyK(dst, x []float32, k int) {
+	if pg.tor != nil {
+		pg.tor.apply(dst, x, k)
+		return
+	}
 	if pg.l1 == nil {
 		copy(dst, x)
 		return
@@ -205,8 +251,13 @@ func (pg *PixelGaussian) applyK(dst, x []float32, k int) {
 }
 
 // sampleSqrt sets dst[b] = K^{1/2} ε_b = L₁ E_b L₁ᵀ (Isotropic: ε_b) for k
-// fresh standard-normal images ε_b.
+// fresh standard-normal images ε_b (RadialExponential: k draws of N(0, K)
+// from the torus).
 func (pg *PixelGaussian) sampleSqrt(dst []float32, k int, rng *rand.Rand) {
+	if pg.tor != nil {
+		pg.tor.sample(dst, k, rng)
+		return
+	}
 	for i := range dst {
 		dst[i] = float32(rng.NormFloat64())
 	}
@@ -298,19 +349,10 @@ func (pg *PixelGaussian) Covariance() ([]float64, error) {
 	}
 	var red mat.Dense
 	red.Mul(&bs, bs.T())
-	n := pg.n
 	out := make([]float64, npix*npix)
 	for p := 0; p < npix; p++ {
 		for q := 0; q < npix; q++ {
-			var k float64
-			switch {
-			case pg.l1 != nil:
-				d := math.Abs(float64(p/n-q/n)) + math.Abs(float64(p%n-q%n))
-				k = math.Exp(-d / pg.Length)
-			case p == q:
-				k = 1
-			}
-			out[p*npix+q] = pg.SigmaX2*k - red.At(p, q)
+			out[p*npix+q] = pg.SigmaX2*pg.kernel(p, q) - red.At(p, q)
 		}
 	}
 	return out, nil

@@ -4,12 +4,17 @@
 # images) and carried across machines through its committed state files in
 # docs/studies/design-SIZE/.
 #
-#   scripts/design-study.sh SIZE start  DIR   # resume both parts in DIR (background)
+#   scripts/design-study.sh SIZE start  DIR   # resume the parts in DIR (background; running ones are left)
 #   scripts/design-study.sh SIZE sync   DIR   # copy DIR's states into docs/studies/design-SIZE/
 #   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all
 #
 # SIZE is 64 (20 images, images 0:10 and 10:20, DIP seeds 0 and 1) or 128
-# (6 images, 0:3 and 3:6, DIP seed 0). start regenerates the full scan
+# (6 images, 0:3 and 3:6, DIP seed 0). A third part runs the
+# rotation-invariant Matérn-½ baseline (matern-radial, added after the 64²
+# study had started) over every image: it is cheap (a few minutes per image
+# and seed) and its runs merge with the others' in the report, which tables
+# an image × seed once all eight strategies have finished on it. start
+# regenerates the full scan
 # (seeded: the states check its content hash), takes each part's state from
 # the docs unless DIR already holds one with at least as many finished runs,
 # and starts `ctrecon design … --resume` for each part with nohup (logs in
@@ -35,8 +40,8 @@ size=$1
 cmd=$2
 dir=$3
 case $size in
-64) count=20 seeds=0,1 parts="rect64:0:10 rect64-b:10:20" ;;
-128) count=6 seeds=0 parts="rect128:0:3 rect128-b:3:6" ;;
+64) count=20 seeds=0,1 parts="rect64:0:10 rect64-b:10:20 rect64-radial:0:20:matern-radial" ;;
+128) count=6 seeds=0 parts="rect128:0:3 rect128-b:3:6 rect128-radial:0:6:matern-radial" ;;
 *) usage ;;
 esac
 docs=$here/../docs/studies/design-$size
@@ -44,8 +49,10 @@ full=rect$size-full.h5
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
+# A part is NAME:FIRST:END[:STRATEGIES]; without STRATEGIES it runs these.
+strategies=eig,var,equal,random,golden,iso,matern
 args=(--threads 1 --memory "$MEMORY" --full "$dir/$full" --start 5 --budget 40
-	--dip-seeds "$seeds" --strategies eig,var,equal,random,golden,iso,matern)
+	--dip-seeds "$seeds")
 
 # progress FILE: how far a state file is (0 if none): the angles acquired
 # over all its runs, finished or not (an unfinished run resumes from its
@@ -73,7 +80,11 @@ start)
 	fi
 	mkdir -p "$docs"
 	for part in $parts; do
-		IFS=: read -r name lo hi <<<"$part"
+		IFS=: read -r name lo hi strats <<<"$part"
+		if pgrep -f -- "-o $dir/$name\$" >/dev/null; then
+			echo "$name: already running"
+			continue
+		fi
 		mkdir -p "$dir/$name"
 		if [ "$(progress "$docs/$name-state.json")" -gt "$(progress "$dir/$name/state.json")" ]; then
 			cp "$docs/$name-state.json" "$dir/$name/state.json"
@@ -81,7 +92,7 @@ start)
 		resume=()
 		[ -s "$dir/$name/state.json" ] && resume=(--resume)
 		echo "$name: $(runs "$dir/$name/state.json"); starting images $lo:$hi"
-		nohup "$CTRECON" design "${args[@]}" --images "$lo:$hi" "${resume[@]}" -o "$dir/$name" >"$dir/$name.log" 2>&1 &
+		nohup "$CTRECON" design "${args[@]}" --strategies "${strats:-$strategies}" --images "$lo:$hi" "${resume[@]}" -o "$dir/$name" >"$dir/$name.log" 2>&1 &
 	done
 	;;
 sync)
@@ -99,7 +110,7 @@ sync)
 report)
 	names=()
 	for part in $parts; do names+=("$dir/${part%%:*}"); done
-	"$CTRECON" design "${args[@]}" --report --merge "$(IFS=,; echo "${names[*]}")" -o "$dir/rect$size-all"
+	"$CTRECON" design "${args[@]}" --strategies "$strategies,matern-radial" --report --merge "$(IFS=,; echo "${names[*]}")" -o "$dir/rect$size-all"
 	;;
 *)
 	usage

@@ -40,20 +40,23 @@ the full scan until --budget:
                       jointly from --samples posterior samples by the criterion
                       (--closed-form with --regime exact: from the exact
                       posterior covariance, up to 64²)
-
-The choice needs samples only, so the matrix-free regime is the default here:
-at 15 angles of a 64² rectangles scan it gave the exact regime's std map
-within its Monte-Carlo error (mean std 1.5% apart, per-pixel correlation
-0.996, the same σ_y and coverage) for about a seventh of the CPU time.
   equal               k equally spaced angles at every count k
   random              seeded random angles after the pilot
   golden              the golden-angle sequence after the pilot
-  iso, matern         a linear-Gaussian model with an isotropic (or Matérn-½)
-                      pixel prior fitted to the pilot by marginal likelihood,
-                      choosing the rest by EIG (not adaptive: its posterior
-                      ignores the measured values). The Matérn-½ prior is
-                      separable along rows and columns, so it favours angles
-                      near 0° and 90° on any image
+  iso, matern,        a linear-Gaussian model with a pixel prior fitted to
+  matern-radial       the pilot by marginal likelihood, choosing the rest by
+                      EIG (not adaptive: its posterior ignores the measured
+                      values). iso: independent pixels; matern: Matérn-½
+                      along rows times along columns (separable, so it
+                      favours angles near 0° and 90° on any image);
+                      matern-radial: Matérn-½ of the Euclidean distance
+                      (rotation invariant, no preferred axes)
+
+The lin-DIP choice needs samples only, so the matrix-free regime is the
+default here: at 15 angles of a 64² rectangles scan it gave the exact
+regime's std map within its Monte-Carlo error (mean std 1.5% apart, per-pixel
+correlation 0.996, the same σ_y and coverage) for about a seventh of the CPU
+time.
 
 At every --eval count the DIP and TV reconstructions from the strategy's
 angles are scored against the ground truth, with the same settings for every
@@ -91,7 +94,7 @@ of them).`,
 	f.IntVar(&o.budget, "budget", 40, "angles at the end")
 	f.IntVar(&o.refit, "refit-every", 5, "acquisitions between DIP refits (lin-DIP strategies; also their batch size)")
 	f.StringVar(&o.eval, "eval", "10,20,30,40", "angle counts where DIP and TV are scored")
-	f.StringVar(&o.strategies, "strategies", "eig,var,equal,random,golden,iso", "eig, diag-eig, var, equal, random, golden, iso, matern")
+	f.StringVar(&o.strategies, "strategies", "eig,var,equal,random,golden,iso", "eig, diag-eig, var, equal, random, golden, iso, matern, matern-radial")
 	f.IntVar(&o.samples, "samples", 256, "posterior samples per choice")
 	f.StringVar(&o.dipSeeds, "dip-seeds", "0", "DIP initial-weight seeds (added to --seed), comma separated")
 	f.IntVar(&o.dipIters, "dip-iters", 0, "most DIP iterations (0: the default by size)")
