@@ -44,7 +44,7 @@ var Full = Settings{
 	// digit's run of about 3 minutes, not five.
 	StudyImages: 20, StudyChunk: 1, StudySize: 28, StudyMLL: 1000, MCSamples: 64, StudyAngles: []int{5, 10, 20, 30},
 	DesignSize: 64, DesignCount: 20, DesignStart: 5, DesignBudget: 40, DesignSamples: 256,
-	DesignStrategies: "eig,var,equal,random,golden,iso,matern", DesignEval: "10,20,30,40", DesignSeeds: "0,1",
+	DesignStrategies: "eig,var,equal,random,golden,iso,matern,matern-radial", DesignEval: "10,20,30,40", DesignSeeds: "0,1",
 	// γ = 5e-4: at 128² the default weight keeps every head-CT slice at the
 	// 3000-iteration cap (about 10 min each) and below this one's PSNR, and the
 	// warm start saves nothing (docs/RESULTS.md, "Volumes").
