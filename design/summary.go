@@ -60,6 +60,48 @@ type ImageRow struct {
 	// knows it (phantoms.Phantom.RectangleOrientation), else NaN: the
 	// pixel-prior baselines' choices depend on it (docs/studies/design.md).
 	OrientationDeg float64
+	// EdgeShare is, per strategy that keeps a sequence, the share of its
+	// first EdgePicks acquisitions after the pilot that lie within
+	// EdgeWindowDeg of the rectangles' edge directions (φ₀ and φ₀ + 90°);
+	// set by Orient.
+	EdgeShare map[Strategy]float64
+}
+
+// EdgePicks and EdgeWindowDeg define ImageRow.EdgeShare: the first 15
+// angles after the pilot (the choices made from the fewest measurements,
+// where they matter most) within 15° of an edge direction, which angles
+// spread evenly over 180° hit a third of the time.
+const (
+	EdgePicks     = 15
+	EdgeWindowDeg = 15.0
+)
+
+// Orient sets each image row's rectangles' orientation and its
+// strategies' edge shares. of returns, for a run's image name, the
+// rectangles' orientation and the candidates' angles (degrees, by
+// candidate index), ok false when unknown (not a rectangles phantom).
+func (sm *Summary) Orient(runs []*RunState, pilot int, of func(image string) (orientDeg float64, candDeg []float64, ok bool)) {
+	for i := range sm.PerImage {
+		row := &sm.PerImage[i]
+		phi, cand, ok := of(row.Image)
+		if !ok {
+			continue
+		}
+		row.OrientationDeg = phi
+		row.EdgeShare = map[Strategy]float64{}
+		for _, r := range runs {
+			if r.Image != row.Image || len(r.Acquired) < pilot+EdgePicks {
+				continue
+			}
+			near := 0
+			for _, c := range r.Acquired[pilot : pilot+EdgePicks] {
+				if c >= 0 && c < len(cand) && offAxis(cand[c]-phi) < EdgeWindowDeg {
+					near++
+				}
+			}
+			row.EdgeShare[r.Strategy] = float64(near) / EdgePicks
+		}
+	}
 }
 
 // Summarise tabulates finished runs. Runs are matched across strategies by
@@ -300,17 +342,38 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 	if !oriented {
 		return
 	}
-	fmt.Fprintf(w, "\nThe same by the rectangles' angle to the nearer image axis (mean ± s.e. over images)\n\n| strategy |")
+	sm.byOrientation(w, cols, bins, "The same by the rectangles' angle to the nearer image axis (mean ± s.e. over images)",
+		func(row ImageRow, s Strategy) (float64, bool) { v, ok := row.DIPvsEqual[s]; return v, ok })
+	var seq []Strategy
+	for _, s := range cols {
+		for _, row := range sm.PerImage {
+			if _, ok := row.EdgeShare[s]; ok {
+				seq = append(seq, s)
+				break
+			}
+		}
+	}
+	if len(seq) > 0 {
+		sm.byOrientation(w, seq, bins, fmt.Sprintf("Where the first %d angles after the pilot lie: the share within %.0f° of the rectangles' edge directions "+
+			"(φ₀ or φ₀ + 90°; angles spread evenly give 0.33), mean ± s.e. over images, by the rectangles' angle to the nearer axis", EdgePicks, EdgeWindowDeg),
+			func(row ImageRow, s Strategy) (float64, bool) { v, ok := row.EdgeShare[s]; return v, ok })
+	}
+}
+
+// byOrientation writes a table of one value per image row and strategy,
+// mean ± s.e. over all images and over each orientation bin.
+func (sm *Summary) byOrientation(w io.Writer, cols []Strategy, bins []int, title string, value func(ImageRow, Strategy) (float64, bool)) {
+	fmt.Fprintf(w, "\n%s\n\n| strategy | all (%d) |", title, len(sm.PerImage)-count(bins, -1))
 	for b, bin := range orientationBins {
 		fmt.Fprintf(w, " %s (%d) |", bin.name, count(bins, b))
 	}
-	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(orientationBins)))
+	fmt.Fprintf(w, "\n|---|---|%s\n", strings.Repeat("---|", len(orientationBins)))
 	for _, s := range cols {
 		fmt.Fprintf(w, "| %s |", s)
-		for b := range orientationBins {
+		for b := -1; b < len(orientationBins); b++ { // −1: every image of known orientation
 			var v []float64
 			for i, row := range sm.PerImage {
-				if x, ok := row.DIPvsEqual[s]; ok && bins[i] == b {
+				if x, ok := value(row, s); ok && bins[i] >= 0 && (b < 0 || bins[i] == b) {
 					v = append(v, x)
 				}
 			}

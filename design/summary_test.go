@@ -70,32 +70,50 @@ func TestCompareNatural(t *testing.T) {
 }
 
 // TestPerImageByOrientation: with the rectangles' orientation known, the
-// per-image table shows it and the differences are split by the angle to
-// the nearer axis; images without one stay out of the split.
+// per-image table shows it, the differences are split by the angle to the
+// nearer axis (images without one stay out of the split), and the share of
+// each strategy's first picks near the rectangles' edge directions is
+// tabulated the same way.
 func TestPerImageByOrientation(t *testing.T) {
-	run := func(img string, s Strategy, dip float64) *RunState {
-		return &RunState{Image: img, Strategy: s, Done: true, Evals: []Eval{{Angles: 10, DIPPSNR: dip}}}
+	// pick: the pilot (candidate 0), then EdgePicks acquisitions at one
+	// candidate, whose angle is its index in degrees.
+	run := func(img string, s Strategy, dip float64, pick int) *RunState {
+		r := &RunState{Image: img, Strategy: s, Done: true, Evals: []Eval{{Angles: 10, DIPPSNR: dip}}}
+		if s != EqualSpace {
+			r.Acquired = []int{0}
+			for range EdgePicks {
+				r.Acquired = append(r.Acquired, pick)
+			}
+		}
+		return r
 	}
 	runs := []*RunState{
-		run("a", EqualSpace, 20), run("a", MaternEIG, 21), // +1 at 92° (2° off)
-		run("b", EqualSpace, 20), run("b", MaternEIG, 23), // +3 at 178° (2° off)
-		run("c", EqualSpace, 20), run("c", MaternEIG, 18), // −2 at 50° (40° off)
-		run("d", EqualSpace, 20), run("d", MaternEIG, 30), // unknown orientation
+		run("a", EqualSpace, 20, 0), run("a", MaternEIG, 21, 95), // +1 at 92° (2° off); picks 3° from an edge
+		run("b", EqualSpace, 20, 0), run("b", MaternEIG, 23, 133), // +3 at 178° (2° off); picks 45° from both
+		run("c", EqualSpace, 20, 0), run("c", MaternEIG, 18, 149), // −2 at 50° (40° off); picks 9° from φ₀ + 90°
+		run("d", EqualSpace, 20, 0), run("d", MaternEIG, 30, 0), // unknown orientation
 	}
 	sm := Summarise(runs, []int{10})
-	for i, deg := range []float64{92, 178, 50} {
-		sm.PerImage[i].OrientationDeg = deg
+	cand := make([]float64, 180)
+	for i := range cand {
+		cand[i] = float64(i)
 	}
+	phi := map[string]float64{"a": 92, "b": 178, "c": 50}
+	sm.Orient(runs, 1, func(image string) (float64, []float64, bool) { d, ok := phi[image]; return d, cand, ok })
 	var md bytes.Buffer
 	sm.Markdown(&md)
 	out := md.String()
 	for _, want := range []string{
 		"| a | 92° | 1.00 |", "| d | – | 10.00 |",
-		"within 15° of an axis (2) | 15°–30° off (0) | 30°–45° off (1) |",
-		"| matern | 2 ± 1 | – | -2 |",
+		"| all (3) | within 15° of an axis (2) | 15°–30° off (0) | 30°–45° off (1) |",
+		"| matern | 0.667 ± 1.5 | 2 ± 1 | – | -2 |",     // paired differences: a, b, c; a and b; c
+		"| matern | 0.667 ± 0.33 | 0.5 ± 0.5 | – | 1 |", // edge shares 1, 0, 1
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+	if _, ok := sm.PerImage[3].EdgeShare[MaternEIG]; ok || !math.IsNaN(sm.PerImage[3].OrientationDeg) {
+		t.Errorf("image d has no known orientation but got %+v", sm.PerImage[3])
 	}
 }

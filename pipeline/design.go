@@ -297,12 +297,11 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 	}
 	sm := design.Summarise(runs, evals)
 	orient := rectangleOrientations(s.Scans, s.Paths)
-	for i, row := range sm.PerImage {
-		img, _, _ := strings.Cut(row.Image, "/") // "scan:k/seedS"
-		if d, ok := orient[img]; ok {
-			sm.PerImage[i].OrientationDeg = d
-		}
-	}
+	sm.Orient(runs, s.Loop.Start, func(run string) (float64, []float64, bool) {
+		img, _, _ := strings.Cut(run, "/") // "scan:k/seedS"
+		o, ok := orient[img]
+		return o.deg, o.candDeg, ok
+	})
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "# Experimental-design study\n\n%d runs (images × DIP seeds) per strategy in the tables: those on which all %d strategies finished, of %d started; %d of %d strategy runs finished; settings: %s\n",
 		len(complete), len(strats), len(started), finished, len(started)*len(strats), state.Fingerprint)
@@ -443,9 +442,10 @@ func nanToNeg(v []float64) []float64 {
 
 // rectangleOrientations maps the images ("scan:k") of scans simulated from
 // the built-in rectangles phantom to the rectangles' common orientation
-// (degrees): the scan's seed attribute reproduces its draws.
-func rectangleOrientations(scans []*h5io.Scan, paths []string) map[string]float64 {
-	out := map[string]float64{}
+// (degrees) and the scan's candidate angles: the scan's seed attribute
+// reproduces its draws.
+func rectangleOrientations(scans []*h5io.Scan, paths []string) map[string]imageOrientation {
+	out := map[string]imageOrientation{}
 	for i, sc := range scans {
 		kind, ok := sc.AttrString("phantom")
 		seed, ok2 := sc.AttrFloat("seed")
@@ -458,11 +458,18 @@ func rectangleOrientations(scans []*h5io.Scan, paths []string) map[string]float6
 				continue
 			}
 			if d, ok := p.RectangleOrientation(); ok {
-				out[designImageName(paths[i], k)] = d
+				out[designImageName(paths[i], k)] = imageOrientation{deg: d, candDeg: sc.ThetaDeg}
 			}
 		}
 	}
 	return out
+}
+
+// imageOrientation is a rectangles image's common orientation and its
+// scan's candidate angles (degrees, by candidate index).
+type imageOrientation struct {
+	deg     float64
+	candDeg []float64
 }
 
 // designImageName names image k of the full scan read from path
