@@ -164,7 +164,7 @@ func StrategyPanels(score, ref string, curves []StrategyCurve) ([]*Panel, error)
 	for _, c := range curves {
 		if len(c.Angles) != len(c.Mean) || len(c.Angles) != len(c.SE) || len(c.Diff) != len(c.DiffSE) ||
 			(len(c.Diff) > 0 && len(c.Diff) != len(c.Angles)) {
-			return nil, fmt.Errorf("figures: strategy %s: %d angle counts, %d means, %d s.e., %d differences, %d of their s.e.",
+			return nil, fmt.Errorf("figures: strategy %s: %d angle counts, %d means, %d standard errors, %d differences with %d standard errors",
 				c.Name, len(c.Angles), len(c.Mean), len(c.SE), len(c.Diff), len(c.DiffSE))
 		}
 		abs = append(abs, Series{Name: c.Name, X: c.Angles, Y: c.Mean, Err: c.SE, Points: true})
