@@ -56,6 +56,20 @@ func ParseStrategy(s string) (Strategy, error) {
 
 func (s Strategy) adaptive() bool { return s == LinEIG || s == LinDiagEIG || s == LinVar }
 
+// pixelPrior is the prior of a pixel-Gaussian baseline; ok is false for
+// the other strategies.
+func (s Strategy) pixelPrior() (prior PixelPrior, ok bool) {
+	switch s {
+	case IsoEIG:
+		return Isotropic, true
+	case MaternEIG:
+		return Exponential, true
+	case MaternRadialEIG:
+		return RadialExponential, true
+	}
+	return 0, false
+}
+
 func (s Strategy) criterion() Criterion {
 	switch s {
 	case LinDiagEIG:
@@ -249,6 +263,7 @@ func Acquire(ctx context.Context, img *LoopImage, strat Strategy, set LoopSettin
 		}
 		st.Acquired = pilot
 	}
+	_, pixelPrior := strat.pixelPrior()
 	switch {
 	case strat.adaptive():
 		err = lp.adaptive(ctx, strat)
@@ -270,7 +285,7 @@ func Acquire(ctx context.Context, img *LoopImage, strat Strategy, set LoopSettin
 			}
 			st.Acquired = append(st.Acquired, rest...)
 		}
-	case strat == IsoEIG || strat == MaternEIG || strat == MaternRadialEIG:
+	case pixelPrior:
 		err = lp.pixelGaussian(ctx, strat)
 	default:
 		err = fmt.Errorf("design: unknown strategy %q", strat)
@@ -453,13 +468,7 @@ func (lp *loop) pixelGaussian(ctx context.Context, strat Strategy) error {
 		return nil
 	}
 	g, y := lp.measured(st.Acquired)
-	prior := Isotropic
-	switch strat {
-	case MaternEIG:
-		prior = Exponential
-	case MaternRadialEIG:
-		prior = RadialExponential
-	}
+	prior, _ := strat.pixelPrior()
 	pg, err := FitPixelGaussian(ctx, radon.NewProjector(g), y, prior, nil)
 	if err != nil {
 		return err

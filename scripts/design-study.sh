@@ -109,8 +109,13 @@ sync)
 	;;
 report)
 	names=()
-	for part in $parts; do names+=("$dir/${part%%:*}"); done
-	"$CTRECON" design "${args[@]}" --strategies "$strategies,matern-radial" --report --merge "$(IFS=,; echo "${names[*]}")" -o "$dir/rect$size-all"
+	all=$strategies
+	for part in $parts; do
+		IFS=: read -r name lo hi strats <<<"$part"
+		names+=("$dir/$name")
+		[ -n "$strats" ] && all=$all,$strats
+	done
+	"$CTRECON" design "${args[@]}" --strategies "$all" --report --merge "$(IFS=,; echo "${names[*]}")" -o "$dir/rect$size-all"
 	;;
 *)
 	usage
