@@ -35,3 +35,33 @@ func BenchmarkSelectN128C200S256K5(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPixelGaussian64 is one pixel-prior baseline's choice in the 64²
+// design study, apart from the selection: the marginal-likelihood fit on
+// the 5-angle pilot (every default length-scale for the Matérn priors) and
+// 256 Matheron posterior samples.
+func BenchmarkPixelGaussian64(b *testing.B) {
+	const n, S = 64, 256
+	A := radon.NewProjector(radon.NewGeometry(n, radon.EqualAngles(5)))
+	m, npix := A.Dims()
+	rng := rand.New(rand.NewPCG(3, 4))
+	y := make([]float32, m)
+	for i := range y {
+		y[i] = float32(rng.NormFloat64())
+	}
+	x := make([]float32, S*npix)
+	ctx := context.Background()
+	for _, prior := range []PixelPrior{Isotropic, Exponential, RadialExponential} {
+		b.Run(prior.String(), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				pg, err := FitPixelGaussian(ctx, A, y, prior, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := pg.Samples(ctx, x, S, rng); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
