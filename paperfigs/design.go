@@ -68,11 +68,10 @@ func (m *Maker) design(ctx context.Context) error {
 		}
 		m.designSettings, _, _ = rd.AttrString("/study", "settings")
 	}
-	evals, _, err := rd.Float64("/study/eval_angles", 1)
+	curves, err := pipeline.ReadDIPCurves(rd, strategies)
 	if err != nil {
 		return err
 	}
-	var curves []figures.StrategyCurve
 	var chosen []float64
 	drawn := "" // the strategy whose angles are drawn: the first adaptive one
 	drawnImage, drawnRun := 0, ""
@@ -80,37 +79,6 @@ func (m *Maker) design(ctx context.Context) error {
 		grp := "/study/" + s
 		if !rd.Has(grp + "/psnr_dip") {
 			continue
-		}
-		ps, sh, err := rd.Float64(grp+"/psnr_dip", 2)
-		if err != nil {
-			return err
-		}
-		var x, y, e []float64
-		for j, a := range evals {
-			var v []float64
-			for i := range sh[0] {
-				if p := ps[i*sh[1]+j]; p >= 0 {
-					v = append(v, p)
-				}
-			}
-			if len(v) == 0 {
-				continue
-			}
-			mean, se := meanSE(v)
-			x, y, e = append(x, a), append(y, mean), append(e, se)
-		}
-		if len(x) > 0 {
-			c := figures.StrategyCurve{Name: s, Angles: x, Mean: y, SE: e}
-			if rd.Has(grp + "/psnr_dip_vs_equal") {
-				d, dsh, err := rd.Float64(grp+"/psnr_dip_vs_equal", 2)
-				if err != nil {
-					return err
-				}
-				if dsh[0] == 2 && dsh[1] == len(x) {
-					c.Diff, c.DiffSE = d[:len(x)], d[len(x):]
-				}
-			}
-			curves = append(curves, c)
 		}
 		if chosen == nil && s != "equal" {
 			acq, ash, err := rd.Float64(grp+"/acquired_candidates", 2)

@@ -367,11 +367,7 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 		w.Float64(p+"/acquired_candidates", []int{len(names), budget}, ang, h5io.DatasetOptions{})
 	}
 	curves := dipCurves(sm, strats)
-	for _, c := range curves {
-		if len(c.Diff) > 0 {
-			w.Float64("/study/"+c.Name+"/psnr_dip_vs_equal", []int{2, len(c.Diff)}, append(slices.Clone(c.Diff), c.DiffSE...), h5io.DatasetOptions{})
-		}
-	}
+	writeDIPCurves(w, curves)
 	if err := w.Commit(); err != nil {
 		return err
 	}
@@ -427,6 +423,58 @@ func dipCurves(sm *design.Summary, strats []design.Strategy) []figures.StrategyC
 		curves = append(curves, c)
 	}
 	return curves
+}
+
+// writeDIPCurves writes each curve as /study/<strategy>/psnr_dip_curve
+// [3][n] (angle counts, mean, s.e.) and, where paired, psnr_dip_vs_equal
+// [2][n] (paired mean, s.e.), so that figures draw the numbers the tables
+// report instead of recomputing them. ReadDIPCurves reads them back.
+func writeDIPCurves(w *h5io.Writer, curves []figures.StrategyCurve) {
+	for _, c := range curves {
+		n := len(c.Angles)
+		w.Float64("/study/"+c.Name+"/psnr_dip_curve", []int{3, n}, slices.Concat(c.Angles, c.Mean, c.SE), h5io.DatasetOptions{})
+		if len(c.Diff) > 0 {
+			w.Float64("/study/"+c.Name+"/psnr_dip_vs_equal", []int{2, n}, slices.Concat(c.Diff, c.DiffSE), h5io.DatasetOptions{})
+		}
+	}
+}
+
+// ReadDIPCurves reads the DIP PSNR curves of a design study's results.h5 for
+// the strategies it holds, in the order given. A results file from before
+// the curves were written is refused with the command that rewrites it.
+func ReadDIPCurves(rd *h5io.Reader, strategies []string) ([]figures.StrategyCurve, error) {
+	var curves []figures.StrategyCurve
+	for _, s := range strategies {
+		grp := "/study/" + s
+		if !rd.Has(grp + "/psnr_dip") {
+			continue
+		}
+		if !rd.Has(grp + "/psnr_dip_curve") {
+			return nil, fmt.Errorf("%s has no %s/psnr_dip_curve (written by an older ctrecon): rewrite it with `ctrecon design --report %s`",
+				rd.Path(), grp, filepath.Dir(rd.Path()))
+		}
+		v, sh, err := rd.Float64(grp+"/psnr_dip_curve", 2)
+		if err != nil {
+			return nil, err
+		}
+		if sh[0] != 3 {
+			return nil, fmt.Errorf("%s: %s/psnr_dip_curve has %d rows, want 3 (angles, mean, s.e.)", rd.Path(), grp, sh[0])
+		}
+		n := sh[1]
+		c := figures.StrategyCurve{Name: s, Angles: v[:n], Mean: v[n : 2*n], SE: v[2*n:]}
+		if rd.Has(grp + "/psnr_dip_vs_equal") {
+			d, dsh, err := rd.Float64(grp+"/psnr_dip_vs_equal", 2)
+			if err != nil {
+				return nil, err
+			}
+			if dsh[0] != 2 || dsh[1] != n {
+				return nil, fmt.Errorf("%s: %s/psnr_dip_vs_equal is %v, want [2 %d]", rd.Path(), grp, dsh, n)
+			}
+			c.Diff, c.DiffSE = d[:n], d[n:]
+		}
+		curves = append(curves, c)
+	}
+	return curves, nil
 }
 
 // nanToNeg keeps the results file free of NaN (h5io refuses it): a missing

@@ -6,10 +6,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ctrecon/ctrecon/design"
+	"github.com/ctrecon/ctrecon/figures"
 	"github.com/ctrecon/ctrecon/h5io"
 	"github.com/ctrecon/ctrecon/linearised"
 )
@@ -113,5 +116,40 @@ func TestDipCurvesPairToEqual(t *testing.T) {
 	curves = dipCurves(design.Summarise(runs, []int{10, 20}), []design.Strategy{design.LinEIG, design.EqualSpace})
 	if curves[0].Mean[0] == 23.5 || curves[0].Diff[0] != 1.5 {
 		t.Errorf("with an unpaired run: eig mean %v, paired %v", curves[0].Mean, curves[0].Diff)
+	}
+}
+
+func TestDIPCurvesRoundTripThroughResults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "results.h5")
+	want := []figures.StrategyCurve{
+		{Name: "eig", Angles: []float64{10, 20}, Mean: []float64{23.5, 33}, SE: []float64{0.5, 0}, Diff: []float64{1.5, 2}, DiffSE: []float64{0.5, 1}},
+		{Name: "random", Angles: []float64{10}, Mean: []float64{21}, SE: []float64{0.25}},
+	}
+	w, err := h5io.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range want {
+		w.Float64("/study/"+c.Name+"/psnr_dip", []int{1, len(c.Angles)}, c.Mean, h5io.DatasetOptions{})
+	}
+	w.Float64("/study/old/psnr_dip", []int{1, 1}, []float64{20}, h5io.DatasetOptions{}) // no curve: an older results file
+	writeDIPCurves(w, want)
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := h5io.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	got, err := ReadDIPCurves(rd, []string{"random", "equal", "eig"}) // equal: not in the file, skipped
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !reflect.DeepEqual(got[0], want[1]) || !reflect.DeepEqual(got[1], want[0]) {
+		t.Fatalf("read back %+v,\nwant %+v (in the order asked)", got, []figures.StrategyCurve{want[1], want[0]})
+	}
+	if _, err := ReadDIPCurves(rd, []string{"old"}); err == nil || !strings.Contains(err.Error(), "--report") {
+		t.Errorf("a strategy without its curve: err %v, want one naming `design --report`", err)
 	}
 }
