@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -529,5 +530,35 @@ func TestSymLogAxis(t *testing.T) {
 	}
 	if _, err := LinePanel(LineOptions{SymLogY: true}, Series{X: []float64{5, 10}, Y: []float64{-303, 2.9}, Err: []float64{220, 0.2}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestShortTicksLabelEnoughValues: an axis gets at least minLabels labelled
+// ticks, inside the range, evenly stepped, labelled exactly.
+func TestShortTicksLabelEnoughValues(t *testing.T) {
+	for _, r := range [][2]float64{{-3.2, 0.6}, {10, 40}, {0.001, 0.0023}, {26, 34}, {-1, 1}} {
+		var vals []float64
+		var labels []string
+		for _, tk := range (shortTicks{}).Ticks(r[0], r[1]) {
+			if tk.Label == "" {
+				continue
+			}
+			if tk.Value < r[0]-1e-12 || tk.Value > r[1]+1e-12 {
+				t.Errorf("%v: tick %g outside the axis", r, tk.Value)
+			}
+			if v, err := strconv.ParseFloat(tk.Label, 64); err != nil || math.Abs(v-tk.Value) > 1e-9*math.Max(1, math.Abs(v)) {
+				t.Errorf("%v: label %q for %g", r, tk.Label, tk.Value)
+			}
+			vals, labels = append(vals, tk.Value), append(labels, tk.Label)
+		}
+		if len(vals) < minLabels {
+			t.Errorf("%v: labels %v, want at least %d", r, labels, minLabels)
+		}
+		for i := 2; i < len(vals); i++ {
+			if d1, d0 := vals[i]-vals[i-1], vals[i-1]-vals[i-2]; math.Abs(d1-d0) > 1e-9*math.Abs(d0) {
+				t.Errorf("%v: uneven labels %v", r, labels)
+				break
+			}
+		}
 	}
 }

@@ -258,17 +258,50 @@ func colorBar(cm *Colormap, label string) *plot.Plot {
 }
 
 // shortTicks are plot.DefaultTicks labelled with the fewest digits that
-// show them exactly ("250", not "250.00").
+// show them exactly ("250", not "250.00"). Where DefaultTicks labels fewer
+// than minLabels values (it gave only 0 and −3 on an axis from −3.2 to 0.6),
+// the labels step by the 1, 2 or 5 × 10^k that gives at least minLabels.
 type shortTicks struct{}
+
+const minLabels = 4
 
 func (shortTicks) Ticks(min, max float64) []plot.Tick {
 	ts := plot.DefaultTicks{}.Ticks(min, max)
+	labelled := 0
+	for _, t := range ts {
+		if t.Label != "" {
+			labelled++
+		}
+	}
+	if labelled < minLabels && max > min {
+		ts = ts[:0]
+		step := niceStepBelow((max - min) / (minLabels - 1))
+		for k := math.Ceil(min / step); k*step <= max; k++ {
+			ts = append(ts, plot.Tick{Value: k * step, Label: "x"})
+			if m := (k + 0.5) * step; m <= max {
+				ts = append(ts, plot.Tick{Value: m})
+			}
+		}
+	}
 	for i := range ts {
 		if ts[i].Label != "" {
+			// k·step carries float noise (0.30000000000000004): 6
+			// significant digits drop it.
 			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 6, 64)
 		}
 	}
 	return ts
+}
+
+// niceStepBelow is the largest 1, 2 or 5 × 10^k not above d (d > 0).
+func niceStepBelow(d float64) float64 {
+	p := math.Pow(10, math.Floor(math.Log10(d)))
+	for _, f := range []float64{5, 2, 1} {
+		if f*p <= d {
+			return f * p
+		}
+	}
+	return p
 }
 
 // Series is one curve of a LinePanel.
@@ -303,6 +336,7 @@ func LinePanel(o LineOptions, series ...Series) (*Panel, error) {
 	p.Title.Text = o.Title
 	p.X.Label.Text = o.XLabel
 	p.Y.Label.Text = o.YLabel
+	p.X.Tick.Marker, p.Y.Tick.Marker = shortTicks{}, shortTicks{}
 	if o.LogX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
