@@ -4,7 +4,7 @@
 # images) and carried across machines through its committed state files in
 # docs/studies/design-SIZE/.
 #
-#   scripts/design-study.sh SIZE start  DIR   # resume the parts in DIR (background; running ones are left)
+#   scripts/design-study.sh SIZE start  DIR [PART…]  # resume the parts (or only those named) in DIR (background; running ones are left)
 #   scripts/design-study.sh SIZE sync   DIR   # copy DIR's states into docs/studies/design-SIZE/
 #   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all
 #
@@ -35,15 +35,21 @@ usage() {
 	sed -n '7,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
-[ $# -eq 3 ] || usage
+[ $# -ge 3 ] || usage
 size=$1
 cmd=$2
 dir=$3
+shift 3
+only=" $* " # start: the parts to start (all when none are named)
+[ "$cmd" = start ] || [ $# -eq 0 ] || usage
 case $size in
 64) count=20 seeds=0,1 parts="rect64:0:10 rect64-b:10:20 rect64-radial:0:20:matern-radial" ;;
 128) count=6 seeds=0 parts="rect128:0:3 rect128-b:3:6 rect128-radial:0:6:matern-radial" ;;
 *) usage ;;
 esac
+for want in "$@"; do
+	[[ " $parts " == *" $want:"* ]] || { echo "no part $want at size $size (parts: $parts)" >&2; exit 2; }
+done
 docs=$here/../docs/studies/design-$size
 full=rect$size-full.h5
 mkdir -p "$dir"
@@ -81,6 +87,9 @@ start)
 	mkdir -p "$docs"
 	for part in $parts; do
 		IFS=: read -r name lo hi strats <<<"$part"
+		if [ "$only" != "  " ] && [[ $only != *" $name "* ]]; then
+			continue
+		fi
 		if pgrep -f -- "-o $dir/$name\$" >/dev/null; then
 			echo "$name: already running"
 			continue
