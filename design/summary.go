@@ -48,6 +48,80 @@ type Summary struct {
 	// PerImage are the paired differences image by image (sorted by name),
 	// for telling an effect on all images from one on a few.
 	PerImage []ImageRow
+	// ByImage, set by Cluster, are the paired differences to equal
+	// spacing with the runs of one image (its DIP seeds) averaged first:
+	// ByImage[strategy][eval], s.e. over images. Runs of one image share
+	// its phantom, so their differences are not independent; this s.e.
+	// counts the images, the unit a claim about phantoms generalises over.
+	ByImage map[Strategy][]Cell
+	// Images is the number of images with an equal-spacing run, those
+	// ByImage averages over (0: not clustered).
+	Images int
+}
+
+// Cluster sets ByImage and Images: imageOf names a run's image (the run
+// name without its seed).
+func (sm *Summary) Cluster(runs []*RunState, imageOf func(run string) string) {
+	byRun := map[string]map[Strategy]*RunState{}
+	images := map[string]bool{}
+	for _, r := range runs {
+		if byRun[r.Image] == nil {
+			byRun[r.Image] = map[Strategy]*RunState{}
+		}
+		byRun[r.Image][r.Strategy] = r
+		if r.Strategy == EqualSpace {
+			images[imageOf(r.Image)] = true
+		}
+	}
+	sm.Images = len(images)
+	sm.ByImage = map[Strategy][]Cell{}
+	for _, s := range sm.Strategies {
+		if s == EqualSpace {
+			continue
+		}
+		cells := make([]Cell, len(sm.Evals))
+		for ei, k := range sm.Evals {
+			dip, tv := map[string][]float64{}, map[string][]float64{}
+			for name, m := range byRun {
+				r, q := m[s], m[EqualSpace]
+				if r == nil || q == nil {
+					continue
+				}
+				if e, eq := r.evalAt(k), q.evalAt(k); e != nil && eq != nil {
+					img := imageOf(name)
+					dip[img] = append(dip[img], e.DIPPSNR-eq.DIPPSNR)
+					tv[img] = append(tv[img], e.TVPSNR-eq.TVPSNR)
+				}
+			}
+			cells[ei] = Cell{DIPvsEqual: stat(groupMeans(dip)), TVvsEqual: stat(groupMeans(tv))}
+		}
+		sm.ByImage[s] = cells
+	}
+}
+
+// groupMeans is each group's mean, in a fixed order (sorted keys) so that
+// sums, and so the last digits, do not depend on map order.
+func groupMeans(g map[string][]float64) []float64 {
+	keys := make([]string, 0, len(g))
+	for k := range g {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]float64, len(keys))
+	for i, k := range keys {
+		out[i] = stat(g[k]).Mean
+	}
+	return out
+}
+
+// evalAt is the run's scores at k angles, nil when it was not scored there.
+func (r *RunState) evalAt(k int) *Eval {
+	for i := range r.Evals {
+		if r.Evals[i].Angles == k {
+			return &r.Evals[i]
+		}
+	}
+	return nil
 }
 
 // ImageRow is one image (and seed): each strategy's DIP PSNR minus equal
@@ -120,14 +194,6 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 		byKey[r.Image][r.Strategy] = r
 	}
 	slices.SortFunc(sm.Strategies, func(a, b Strategy) int { return slices.Index(Strategies, a) - slices.Index(Strategies, b) })
-	at := func(r *RunState, k int) *Eval {
-		for i := range r.Evals {
-			if r.Evals[i].Angles == k {
-				return &r.Evals[i]
-			}
-		}
-		return nil
-	}
 	for _, s := range sm.Strategies {
 		cells := make([]Cell, len(evals))
 		var refit, sel []float64
@@ -138,13 +204,13 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 				if r == nil {
 					continue
 				}
-				e := at(r, k)
+				e := r.evalAt(k)
 				if e == nil {
 					continue
 				}
 				d, t, ds, ts = append(d, e.DIPPSNR), append(t, e.TVPSNR), append(ds, e.DIPSSIM), append(ts, e.TVSSIM)
 				if q := m[EqualSpace]; q != nil {
-					if eq := at(q, k); eq != nil {
+					if eq := q.evalAt(k); eq != nil {
 						dd, td = append(dd, e.DIPPSNR-eq.DIPPSNR), append(td, e.TVPSNR-eq.TVPSNR)
 					}
 				}
@@ -179,7 +245,7 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 		for s, r := range m {
 			var d []float64
 			for _, k := range evals {
-				if e, q := at(r, k), at(eq, k); s != EqualSpace && e != nil && q != nil {
+				if e, q := r.evalAt(k), eq.evalAt(k); s != EqualSpace && e != nil && q != nil {
 					d = append(d, e.DIPPSNR-q.DIPPSNR)
 				}
 			}
@@ -228,6 +294,29 @@ func (sm *Summary) Markdown(w io.Writer) {
 				}
 			}
 			fmt.Fprintln(w)
+		}
+	}
+	if sm.Images > 0 && sm.Images < len(sm.PerImage) {
+		for _, tab := range []struct {
+			score string
+			get   func(Cell) Stat
+		}{{"DIP", func(c Cell) Stat { return c.DIPvsEqual }}, {"TV", func(c Cell) Stat { return c.TVvsEqual }}} {
+			head(fmt.Sprintf("%s PSNR minus equal spacing's with each image's DIP seeds averaged first (dB), mean ± s.e. over the %d images "+
+				"(the s.e. that counts images, not runs: one image's seeds share its phantom)", tab.score, sm.Images))
+			for _, s := range sm.Strategies {
+				if s == EqualSpace {
+					continue
+				}
+				fmt.Fprintf(w, "| %s |", s)
+				for _, c := range sm.ByImage[s] {
+					if v := tab.get(c); v.N == 0 {
+						fmt.Fprint(w, " – |")
+					} else {
+						fmt.Fprintf(w, " %s |", v)
+					}
+				}
+				fmt.Fprintln(w)
+			}
 		}
 	}
 	if len(sm.PerImage) > 0 {

@@ -117,3 +117,44 @@ func TestPerImageByOrientation(t *testing.T) {
 		t.Errorf("image d has no known orientation but got %+v", sm.PerImage[3])
 	}
 }
+
+// TestClusterCountsImagesNotRuns: with two seeds per image, the clustered
+// paired difference averages each image's seeds first, so its s.e. is over
+// the images; an image whose two seeds agree adds one value, not two.
+func TestClusterCountsImagesNotRuns(t *testing.T) {
+	run := func(img string, s Strategy, dip float64) *RunState {
+		return &RunState{Image: img, Strategy: s, Done: true, Evals: []Eval{{Angles: 10, DIPPSNR: dip, TVPSNR: 2 * dip}}}
+	}
+	runs := []*RunState{
+		run("a/seed0", EqualSpace, 20), run("a/seed0", LinEIG, 21),
+		run("a/seed1", EqualSpace, 20), run("a/seed1", LinEIG, 21),
+		run("b/seed0", EqualSpace, 20), run("b/seed0", LinEIG, 23),
+		run("b/seed1", EqualSpace, 20), run("b/seed1", LinEIG, 25),
+		run("c/seed0", LinEIG, 30), // no equal: in no difference
+	}
+	sm := Summarise(runs, []int{10})
+	sm.Cluster(runs, func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	if sm.Images != 2 {
+		t.Errorf("%d images paired with equal spacing, want 2 (c has none)", sm.Images)
+	}
+	// image means 1 and 4: mean 2.5, s.e. = sd/√2 = 1.5.
+	got := sm.ByImage[LinEIG][0]
+	if got.DIPvsEqual.N != 2 || math.Abs(got.DIPvsEqual.Mean-2.5) > 1e-12 || math.Abs(got.DIPvsEqual.SE-1.5) > 1e-12 {
+		t.Errorf("clustered DIP difference %+v, want 2.5 ± 1.5 over 2 images", got.DIPvsEqual)
+	}
+	if got.TVvsEqual.N != 2 || math.Abs(got.TVvsEqual.Mean-5) > 1e-12 {
+		t.Errorf("clustered TV difference %+v, want mean 5", got.TVvsEqual)
+	}
+	// unclustered: four runs 1, 1, 3, 5 with a smaller s.e. than the images'.
+	if plain := sm.Cells[LinEIG][0].DIPvsEqual; plain.N != 4 || plain.SE >= got.DIPvsEqual.SE {
+		t.Errorf("per-run difference %+v: want 4 runs and an s.e. below the clustered one", plain)
+	}
+	if _, ok := sm.ByImage[EqualSpace]; ok {
+		t.Error("equal spacing has a difference to itself")
+	}
+	var md bytes.Buffer
+	sm.Markdown(&md)
+	if !strings.Contains(md.String(), "over the 2 images") || !strings.Contains(md.String(), "| eig | 2.5 ± 1.5 |") {
+		t.Errorf("Markdown lacks the clustered table:\n%s", md.String())
+	}
+}

@@ -117,6 +117,20 @@ func TestDipCurvesPairToEqual(t *testing.T) {
 	if curves[0].Mean[0] == 23.5 || curves[0].Diff[0] != 1.5 {
 		t.Errorf("with an unpaired run: eig mean %v, paired %v", curves[0].Mean, curves[0].Diff)
 	}
+	// Two seeds of image a: the paired s.e. is over the images a and b
+	// (differences 1.5 = mean of 1 and 2, and 2), not over the three runs.
+	runs = append(runs, run("a/seed1", design.EqualSpace, 20, 30), run("a/seed1", design.LinEIG, 22, 32))
+	for _, r := range runs {
+		if !strings.Contains(r.Image, "/") {
+			r.Image += "/seed0"
+		}
+	}
+	sm = design.Summarise(runs, []int{10, 20})
+	sm.Cluster(runs, func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	curves = dipCurves(sm, []design.Strategy{design.LinEIG})
+	if want := 0.25; math.Abs(curves[0].Diff[0]-1.75) > 1e-12 || math.Abs(curves[0].DiffSE[0]-want) > 1e-12 {
+		t.Errorf("clustered: eig − equal at 10 angles %v ± %v, want 1.75 ± %g (image means 1.5 and 2)", curves[0].Diff[0], curves[0].DiffSE[0], want)
+	}
 }
 
 func TestDIPCurvesRoundTripThroughResults(t *testing.T) {
