@@ -296,7 +296,7 @@ func (sm *Summary) Markdown(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 	}
-	if sm.Images > 0 && sm.Images < len(sm.PerImage) {
+	if sm.Images > 1 && sm.Images < len(sm.PerImage) { // one image: its seeds are all there is
 		for _, tab := range []struct {
 			score string
 			get   func(Cell) Stat

@@ -388,7 +388,7 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 // dipCurves are the strategies' DIP PSNR curves of a summary (those with
 // runs), with the paired difference to equal spacing where every angle count
 // has one (equal spacing's own: zero); clustered by image (Summary.Cluster)
-// where an image has several runs. A standard error of one run (NaN) is
+// where an image has several runs and there are several images. A standard error of one run (NaN) is
 // drawn and written as 0.
 func dipCurves(sm *design.Summary, strats []design.Strategy) []figures.StrategyCurve {
 	noNaN := func(v float64) float64 {
@@ -410,7 +410,7 @@ func dipCurves(sm *design.Summary, strats []design.Strategy) []figures.StrategyC
 			c.Angles = append(c.Angles, float64(k))
 			c.Mean, c.SE = append(c.Mean, cell.DIP.Mean), append(c.SE, noNaN(cell.DIP.SE))
 			d := cell.DIPvsEqual
-			if by, ok := sm.ByImage[st]; ok && by[i].DIPvsEqual.N > 0 && by[i].DIPvsEqual.N < d.N {
+			if by, ok := sm.ByImage[st]; ok && by[i].DIPvsEqual.N > 1 && by[i].DIPvsEqual.N < d.N {
 				d = by[i].DIPvsEqual // several seeds per image: the s.e. over images (Summary.ByImage)
 			}
 			if st == design.EqualSpace {
