@@ -57,6 +57,54 @@ type Summary struct {
 	// Images is the number of images with an equal-spacing run, those
 	// ByImage averages over (0: not clustered).
 	Images int
+	// imageOf is Cluster's image of a run name (nil: each run its own).
+	imageOf func(run string) string
+}
+
+// Ahead counts the images on which a strategy's DIP PSNR beats equal
+// spacing's (PerImage's mean over the angle counts, averaged over each
+// image's runs when clustered): ahead of n, ties left out as the sign
+// test leaves them, and the two-sided sign-test p-value, the chance of a
+// split at least this uneven if neither strategy were better.
+func (sm *Summary) Ahead(s Strategy) (ahead, n int, p float64) {
+	img := map[string][]float64{}
+	for _, row := range sm.PerImage {
+		if v, ok := row.DIPvsEqual[s]; ok {
+			name := row.Image
+			if sm.imageOf != nil {
+				name = sm.imageOf(name)
+			}
+			img[name] = append(img[name], v)
+		}
+	}
+	for _, m := range groupMeans(img) {
+		if m != 0 {
+			n++
+			if m > 0 {
+				ahead++
+			}
+		}
+	}
+	return ahead, n, signTestP(ahead, n)
+}
+
+// signTestP is the two-sided sign-test p-value of k successes in n fair
+// coin flips: twice the smaller tail, at most 1.
+func signTestP(k, n int) float64 {
+	if n == 0 {
+		return 1
+	}
+	tail := func(lo, hi int) float64 { // P(lo ≤ X ≤ hi), X ~ Binomial(n, ½)
+		var t float64
+		for i := lo; i <= hi; i++ {
+			lg, _ := math.Lgamma(float64(n + 1))
+			a, _ := math.Lgamma(float64(i + 1))
+			b, _ := math.Lgamma(float64(n - i + 1))
+			t += math.Exp(lg - a - b - float64(n)*math.Ln2)
+		}
+		return t
+	}
+	return math.Min(1, 2*math.Min(tail(k, n), tail(0, k)))
 }
 
 // Cluster sets ByImage and Images: imageOf names a run's image (the run
@@ -74,6 +122,7 @@ func (sm *Summary) Cluster(runs []*RunState, imageOf func(run string) string) {
 		}
 	}
 	sm.Images = len(images)
+	sm.imageOf = imageOf
 	sm.ByImage = map[Strategy][]Cell{}
 	for _, s := range sm.Strategies {
 		if s == EqualSpace {
@@ -427,6 +476,17 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 			}
 		}
 		fmt.Fprintln(w)
+	}
+	unit := "images"
+	if sm.imageOf != nil && sm.Images < len(sm.PerImage) {
+		unit = "images (each image's seeds averaged)"
+	}
+	fmt.Fprintf(w, "\nOn how many %s each strategy's DIP beats equal spacing (mean over the angle counts), and the two-sided sign-test p "+
+		"(the chance of a split at least this uneven if neither were better)\n\n| strategy | ahead | sign-test p |\n|---|---|---|\n", unit)
+	for _, s := range cols {
+		if k, n, p := sm.Ahead(s); n > 0 {
+			fmt.Fprintf(w, "| %s | %d of %d | %.2g |\n", s, k, n, p)
+		}
 	}
 	if !oriented {
 		return

@@ -158,3 +158,43 @@ func TestClusterCountsImagesNotRuns(t *testing.T) {
 		t.Errorf("Markdown lacks the clustered table:\n%s", md.String())
 	}
 }
+
+// TestSignTestP against binomial tails worked by hand.
+func TestSignTestP(t *testing.T) {
+	for _, c := range []struct {
+		k, n int
+		want float64
+	}{
+		{16, 16, 2.0 / 65536}, // all ahead: 2·2⁻¹⁶
+		{0, 16, 2.0 / 65536},
+		{8, 16, 1},           // an even split
+		{4, 5, 2 * 6.0 / 32}, // P(X ≥ 4) = (5 + 1)/32
+		{0, 0, 1},
+	} {
+		if got := signTestP(c.k, c.n); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("signTestP(%d, %d) = %g, want %g", c.k, c.n, got, c.want)
+		}
+	}
+}
+
+// TestAheadCountsImages: Ahead averages each image's seeds before counting
+// and leaves ties out.
+func TestAheadCountsImages(t *testing.T) {
+	run := func(img string, s Strategy, dip float64) *RunState {
+		return &RunState{Image: img, Strategy: s, Done: true, Evals: []Eval{{Angles: 10, DIPPSNR: dip}}}
+	}
+	runs := []*RunState{
+		run("a/seed0", EqualSpace, 20), run("a/seed0", LinEIG, 23), // a: +3 and −1, mean +1: ahead
+		run("a/seed1", EqualSpace, 20), run("a/seed1", LinEIG, 19),
+		run("b/seed0", EqualSpace, 20), run("b/seed0", LinEIG, 19), // b: behind
+		run("c/seed0", EqualSpace, 20), run("c/seed0", LinEIG, 20), // c: a tie
+	}
+	sm := Summarise(runs, []int{10})
+	if k, n, _ := sm.Ahead(LinEIG); k != 1 || n != 3 {
+		t.Errorf("per run: ahead %d of %d, want 1 of 3 (a/seed0 ahead, a/seed1 and b behind, c tied)", k, n)
+	}
+	sm.Cluster(runs, func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	if k, n, p := sm.Ahead(LinEIG); k != 1 || n != 2 || p != 1 {
+		t.Errorf("per image: ahead %d of %d (p %g), want 1 of 2, p 1", k, n, p)
+	}
+}
