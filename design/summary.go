@@ -1,6 +1,7 @@
 package design
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -481,12 +482,17 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 	if sm.imageOf != nil && sm.Images < len(sm.PerImage) {
 		unit = "images (each image's seeds averaged)"
 	}
-	fmt.Fprintf(w, "\nOn how many %s each strategy's DIP beats equal spacing (mean over the angle counts), and the two-sided sign-test p "+
-		"(the chance of a split at least this uneven if neither were better)\n\n| strategy | ahead | sign-test p |\n|---|---|---|\n", unit)
+	var ahead bytes.Buffer
+	most := 0
 	for _, s := range cols {
 		if k, n, p := sm.Ahead(s); n > 0 {
-			fmt.Fprintf(w, "| %s | %d of %d | %.2g |\n", s, k, n, p)
+			fmt.Fprintf(&ahead, "| %s | %d of %d | %.2g |\n", s, k, n, p)
+			most = max(most, n)
 		}
+	}
+	if most > 1 { // one image: nothing to count
+		fmt.Fprintf(w, "\nOn how many %s each strategy's DIP beats equal spacing (mean over the angle counts), and the two-sided sign-test p "+
+			"(the chance of a split at least this uneven if neither were better)\n\n| strategy | ahead | sign-test p |\n|---|---|---|\n%s", unit, ahead.Bytes())
 	}
 	if !oriented {
 		return
