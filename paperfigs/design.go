@@ -135,7 +135,8 @@ func (m *Maker) design(ctx context.Context) error {
 	pairedText := ""
 	if paired {
 		pairedText = "; second, each strategy's PSNR minus equal spacing's on the same image and seed (paired mean ± s.e.: the comparison " +
-			"that decides, since images differ more than strategies do)"
+			"that decides, since images differ more than strategies do; with several DIP seeds per image, each image's seeds are averaged " +
+			"first and the s.e. is over images)"
 	}
 	return m.caption("design", fmt.Sprintf("Simulated adaptive acquisition on random-rectangles phantoms (ctrecon design): first, the DIP's PSNR "+
 		"against the number of measured angles for each strategy, mean ± s.e. over images and DIP seeds%s; last, the angles the "+
