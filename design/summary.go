@@ -123,6 +123,11 @@ func (sm *Summary) Cluster(runs []*RunState, imageOf func(run string) string) {
 		}
 	}
 	sm.Images = len(images)
+	runNames := make([]string, 0, len(byRun)) // in order: sums independent of map order
+	for name := range byRun {
+		runNames = append(runNames, name)
+	}
+	slices.SortFunc(runNames, compareNatural)
 	sm.imageOf = imageOf
 	sm.ByImage = map[Strategy][]Cell{}
 	for _, s := range sm.Strategies {
@@ -132,7 +137,8 @@ func (sm *Summary) Cluster(runs []*RunState, imageOf func(run string) string) {
 		cells := make([]Cell, len(sm.Evals))
 		for ei, k := range sm.Evals {
 			dip, tv := map[string][]float64{}, map[string][]float64{}
-			for name, m := range byRun {
+			for _, name := range runNames {
+				m := byRun[name]
 				r, q := m[s], m[EqualSpace]
 				if r == nil || q == nil {
 					continue
@@ -244,12 +250,20 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 		byKey[r.Image][r.Strategy] = r
 	}
 	slices.SortFunc(sm.Strategies, func(a, b Strategy) int { return slices.Index(Strategies, a) - slices.Index(Strategies, b) })
+	// Runs in name order, so that sums (and their last bits) do not depend
+	// on map order.
+	names := make([]string, 0, len(byKey))
+	for name := range byKey {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, compareNatural)
 	for _, s := range sm.Strategies {
 		cells := make([]Cell, len(evals))
 		var refit, sel []float64
 		for ei, k := range evals {
 			var d, t, ds, ts, dd, td []float64
-			for _, m := range byKey {
+			for _, name := range names {
+				m := byKey[name]
 				r := m[s]
 				if r == nil {
 					continue
@@ -267,8 +281,8 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 			}
 			cells[ei] = Cell{DIP: stat(d), TV: stat(t), DIPSSIM: stat(ds), TVSSIM: stat(ts), DIPvsEqual: stat(dd), TVvsEqual: stat(td)}
 		}
-		for _, m := range byKey {
-			if r := m[s]; r != nil {
+		for _, name := range names {
+			if r := byKey[name][s]; r != nil {
 				for _, f := range r.Refits {
 					refit = append(refit, f.DIPSeconds+f.LinSeconds+f.SelSeconds)
 					sel = append(sel, f.SelSeconds)
@@ -280,11 +294,6 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 			sm.RefitSeconds[s], sm.SelectSeconds[s] = stat(refit).Mean, stat(sel).Mean
 		}
 	}
-	names := make([]string, 0, len(byKey))
-	for name := range byKey {
-		names = append(names, name)
-	}
-	slices.SortFunc(names, compareNatural)
 	for _, name := range names {
 		m := byKey[name]
 		eq := m[EqualSpace]
