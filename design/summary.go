@@ -111,23 +111,14 @@ func signTestP(k, n int) float64 {
 // Cluster sets ByImage and Images: imageOf names a run's image (the run
 // name without its seed).
 func (sm *Summary) Cluster(runs []*RunState, imageOf func(run string) string) {
-	byRun := map[string]map[Strategy]*RunState{}
+	byRun, runNames := indexRuns(runs)
 	images := map[string]bool{}
 	for _, r := range runs {
-		if byRun[r.Image] == nil {
-			byRun[r.Image] = map[Strategy]*RunState{}
-		}
-		byRun[r.Image][r.Strategy] = r
 		if r.Strategy == EqualSpace {
 			images[imageOf(r.Image)] = true
 		}
 	}
 	sm.Images = len(images)
-	runNames := make([]string, 0, len(byRun)) // in order: sums independent of map order
-	for name := range byRun {
-		runNames = append(runNames, name)
-	}
-	slices.SortFunc(runNames, compareNatural)
 	sm.imageOf = imageOf
 	sm.ByImage = map[Strategy][]Cell{}
 	for _, s := range sm.Strategies {
@@ -153,6 +144,23 @@ func (sm *Summary) Cluster(runs []*RunState, imageOf func(run string) string) {
 		}
 		sm.ByImage[s] = cells
 	}
+}
+
+// indexRuns indexes runs by name (Image: image and seed) and strategy, and
+// lists the names in natural order: tables visit runs in that order, so
+// that their sums (and last bits) do not depend on map order.
+func indexRuns(runs []*RunState) (map[string]map[Strategy]*RunState, []string) {
+	by := map[string]map[Strategy]*RunState{}
+	var names []string
+	for _, r := range runs {
+		if by[r.Image] == nil {
+			by[r.Image] = map[Strategy]*RunState{}
+			names = append(names, r.Image)
+		}
+		by[r.Image][r.Strategy] = r
+	}
+	slices.SortFunc(names, compareNatural)
+	return by, names
 }
 
 // groupMeans is each group's mean, in a fixed order (sorted keys) so that
@@ -239,24 +247,13 @@ func (sm *Summary) Orient(runs []*RunState, pilot int, of func(image string) (or
 // differences.
 func Summarise(runs []*RunState, evals []int) *Summary {
 	sm := &Summary{Evals: evals, Cells: map[Strategy][]Cell{}, RefitSeconds: map[Strategy]float64{}, SelectSeconds: map[Strategy]float64{}}
-	byKey := map[string]map[Strategy]*RunState{}
 	for _, r := range runs {
 		if !slices.Contains(sm.Strategies, r.Strategy) {
 			sm.Strategies = append(sm.Strategies, r.Strategy)
 		}
-		if byKey[r.Image] == nil {
-			byKey[r.Image] = map[Strategy]*RunState{}
-		}
-		byKey[r.Image][r.Strategy] = r
 	}
 	slices.SortFunc(sm.Strategies, func(a, b Strategy) int { return slices.Index(Strategies, a) - slices.Index(Strategies, b) })
-	// Runs in name order, so that sums (and their last bits) do not depend
-	// on map order.
-	names := make([]string, 0, len(byKey))
-	for name := range byKey {
-		names = append(names, name)
-	}
-	slices.SortFunc(names, compareNatural)
+	byKey, names := indexRuns(runs)
 	for _, s := range sm.Strategies {
 		cells := make([]Cell, len(evals))
 		var refit, sel []float64
@@ -343,16 +340,7 @@ func (sm *Summary) Markdown(w io.Writer) {
 			if tab.diff && s == EqualSpace {
 				continue
 			}
-			fmt.Fprintf(w, "| %s |", s)
-			for _, c := range sm.Cells[s] {
-				v := tab.get(c)
-				if v.N == 0 {
-					fmt.Fprint(w, " – |")
-				} else {
-					fmt.Fprintf(w, " %s |", v)
-				}
-			}
-			fmt.Fprintln(w)
+			statRow(w, s, sm.Cells[s], tab.get)
 		}
 	}
 	if sm.Images > 1 && sm.Images < len(sm.PerImage) { // one image: its seeds are all there is
@@ -366,15 +354,7 @@ func (sm *Summary) Markdown(w io.Writer) {
 				if s == EqualSpace {
 					continue
 				}
-				fmt.Fprintf(w, "| %s |", s)
-				for _, c := range sm.ByImage[s] {
-					if v := tab.get(c); v.N == 0 {
-						fmt.Fprint(w, " – |")
-					} else {
-						fmt.Fprintf(w, " %s |", v)
-					}
-				}
-				fmt.Fprintln(w)
+				statRow(w, s, sm.ByImage[s], tab.get)
 			}
 		}
 	}
@@ -389,6 +369,20 @@ func (sm *Summary) Markdown(w io.Writer) {
 			}
 		}
 	}
+}
+
+// statRow writes one strategy's row of a table: get's statistic of each
+// cell, "–" where it has no runs.
+func statRow(w io.Writer, s Strategy, cells []Cell, get func(Cell) Stat) {
+	fmt.Fprintf(w, "| %s |", s)
+	for _, c := range cells {
+		if v := get(c); v.N == 0 {
+			fmt.Fprint(w, " – |")
+		} else {
+			fmt.Fprintf(w, " %s |", v)
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 // compareNatural orders names with numbers in them by value ("img:2/seed0"
