@@ -62,6 +62,14 @@ type Summary struct {
 	imageOf func(run string) string
 }
 
+// Clustered tells whether ByImage differs from the per-run paired
+// differences and is the one to report: Cluster found two or more images
+// (one image: its seeds are all the spread there is) and fewer images than
+// paired runs (some image has several seeds).
+func (sm *Summary) Clustered() bool {
+	return sm.Images > 1 && sm.Images < len(sm.PerImage)
+}
+
 // Ahead counts the images on which a strategy's DIP PSNR beats equal
 // spacing's (PerImage's mean over the angle counts, averaged over each
 // image's runs when clustered): ahead of n, ties left out as the sign
@@ -95,10 +103,10 @@ func signTestP(k, n int) float64 {
 	if n == 0 {
 		return 1
 	}
+	lg, _ := math.Lgamma(float64(n + 1))
 	tail := func(lo, hi int) float64 { // P(lo ≤ X ≤ hi), X ~ Binomial(n, ½)
 		var t float64
 		for i := lo; i <= hi; i++ {
-			lg, _ := math.Lgamma(float64(n + 1))
 			a, _ := math.Lgamma(float64(i + 1))
 			b, _ := math.Lgamma(float64(n - i + 1))
 			t += math.Exp(lg - a - b - float64(n)*math.Ln2)
@@ -343,7 +351,7 @@ func (sm *Summary) Markdown(w io.Writer) {
 			statRow(w, s, sm.Cells[s], tab.get)
 		}
 	}
-	if sm.Images > 1 && sm.Images < len(sm.PerImage) { // one image: its seeds are all there is
+	if sm.Clustered() {
 		for _, tab := range []struct {
 			score string
 			get   func(Cell) Stat
@@ -482,7 +490,7 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	unit := "images"
-	if sm.imageOf != nil && sm.Images < len(sm.PerImage) {
+	if sm.Clustered() {
 		unit = "images (each image's seeds averaged)"
 	}
 	var ahead bytes.Buffer

@@ -295,12 +295,12 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 			unfinished = append(unfinished, fmt.Sprintf("%s %s (%d of %d angles, scored at %d counts)", r.Image, r.Strategy, len(r.Acquired), budget, len(r.Evals)))
 		}
 	}
+	imageOf := func(run string) string { img, _, _ := strings.Cut(run, "/"); return img } // "scan:k/seedS"
 	sm := design.Summarise(runs, evals)
-	sm.Cluster(runs, func(run string) string { img, _, _ := strings.Cut(run, "/"); return img }) // "scan:k/seedS"
+	sm.Cluster(runs, imageOf)
 	orient := rectangleOrientations(s.Scans, s.Paths)
 	sm.Orient(runs, s.Loop.Start, func(run string) (float64, []float64, bool) {
-		img, _, _ := strings.Cut(run, "/") // "scan:k/seedS"
-		o, ok := orient[img]
+		o, ok := orient[imageOf(run)]
 		return o.deg, o.candDeg, ok
 	})
 	var md bytes.Buffer
@@ -387,9 +387,9 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 
 // dipCurves are the strategies' DIP PSNR curves of a summary (those with
 // runs), with the paired difference to equal spacing where every angle count
-// has one (equal spacing's own: zero); clustered by image (Summary.Cluster)
-// where an image has several runs and there are several images. A standard error of one run (NaN) is
-// drawn and written as 0.
+// has one (equal spacing's own: zero), clustered by image where the summary
+// is (Summary.Clustered). A standard error of one run (NaN) is drawn and
+// written as 0.
 func dipCurves(sm *design.Summary, strats []design.Strategy) []figures.StrategyCurve {
 	noNaN := func(v float64) float64 {
 		if math.IsNaN(v) {
@@ -410,8 +410,8 @@ func dipCurves(sm *design.Summary, strats []design.Strategy) []figures.StrategyC
 			c.Angles = append(c.Angles, float64(k))
 			c.Mean, c.SE = append(c.Mean, cell.DIP.Mean), append(c.SE, noNaN(cell.DIP.SE))
 			d := cell.DIPvsEqual
-			if by, ok := sm.ByImage[st]; ok && by[i].DIPvsEqual.N > 1 && by[i].DIPvsEqual.N < d.N {
-				d = by[i].DIPvsEqual // several seeds per image: the s.e. over images (Summary.ByImage)
+			if sm.Clustered() && st != design.EqualSpace {
+				d = sm.ByImage[st][i].DIPvsEqual // several seeds per image: the s.e. over images
 			}
 			if st == design.EqualSpace {
 				d = design.Stat{N: cell.DIP.N}
