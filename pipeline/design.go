@@ -181,7 +181,7 @@ func (s *DesignStudy) Run(ctx context.Context) error {
 			done++
 		}
 	}
-	b.Add(done)
+	b.Skip(done)
 	start := time.Now()
 	for _, off := range s.DIPSeeds {
 		for _, img := range images {

@@ -331,6 +331,10 @@ func (v *DIPVolume) fitCheckpointed(ctx context.Context, u *dip.UNet, A linop.Op
 	b := v.bar(total, fmt.Sprintf("dip slice %d/%d", slice+1, slices))
 	defer b.Finish()
 	done := 0
+	if s.Resume != nil { // the checkpoint's iterations were done by an earlier process
+		done = s.Resume.Iter
+		b.Skip(done)
+	}
 	progress := func(p dip.FitProgress) {
 		d := fmt.Sprintf("dip %d/%d loss %.3g", slice+1, slices, p.Loss)
 		if !math.IsNaN(p.PSNR) {

@@ -1,9 +1,11 @@
 package pipeline
 
-// Progress is a progress bar: Add advances it, Describe changes its text,
-// Finish closes it.
+// Progress is a progress bar: Add advances it, Skip counts the steps a
+// resumed run had already done (in the bar, not in its estimate of the
+// time left), Describe changes its text, Finish closes it.
 type Progress interface {
 	Add(steps int)
+	Skip(steps int)
 	Describe(text string)
 	Finish()
 }
@@ -53,6 +55,7 @@ func (h Hooks) checkMemory(what string, need int64) error {
 type noBar struct{}
 
 func (noBar) Add(int)         {}
+func (noBar) Skip(int)        {}
 func (noBar) Describe(string) {}
 func (noBar) Finish()         {}
 

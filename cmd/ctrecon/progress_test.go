@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// The time left is the elapsed time per step done times the steps left:
+// steps of unequal cost (1, 1, 1, 4 minutes) give the rate of their mean,
+// 4 steps in 7 minutes, not the mean of their rates.
+func TestTimeLeftIsElapsedPerStepTimesStepsLeft(t *testing.T) {
+	left, ok := timeLeft(7*time.Minute, 4, 8)
+	if !ok || left != 14*time.Minute {
+		t.Errorf("4 steps in 7 min, 8 left: got %v (ok %v), want 14m", left, ok)
+	}
+	if _, ok := timeLeft(time.Hour, 0, 5); ok {
+		t.Error("an estimate before any step was done")
+	}
+	if _, ok := timeLeft(time.Hour, 3, -1); ok {
+		t.Error("an estimate with an unknown total")
+	}
+	if _, ok := timeLeft(time.Hour, 3, 0); ok {
+		t.Error("an estimate when nothing is left")
+	}
+}
+
+// A resumed run's earlier steps fill the bar but not the rate: 85 of 140
+// runs done before, 2 done by this process in an hour, 53 left take 26.5 h,
+// not the 53/87 h that counting the resumed ones would say.
+func TestBarSkippedStepsDoNotSpeedUpTheEstimate(t *testing.T) {
+	b := newBar(140, "design")
+	g.quiet = true // no output, and the bar's text is still composed
+	defer func() { g.quiet = false }()
+	b.Skip(85)
+	b.start = time.Now().Add(-time.Hour)
+	b.Add(2)
+	if b.done != 87 {
+		t.Fatalf("bar at %d steps, want 87", b.done)
+	}
+	got := b.describe()
+	if want := "design (26h30m left)"; got != want {
+		t.Errorf("describe() = %q, want %q", got, want)
+	}
+	fresh := newBar(10, "fit")
+	if s := fresh.describe(); strings.Contains(s, "left") {
+		t.Errorf("an estimate before any step: %q", s)
+	}
+}
+
+func TestFormatLeftKeepsTheEstimatesPrecision(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{42 * time.Second, "42s"},
+		{59*time.Minute + 10*time.Second, "59m"},
+		{3*time.Hour + 5*time.Minute + 40*time.Second, "3h06m"},
+		{26*time.Hour + 30*time.Minute, "26h30m"},
+	} {
+		if got := formatLeft(c.d); got != c.want {
+			t.Errorf("formatLeft(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
