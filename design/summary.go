@@ -79,10 +79,7 @@ func (sm *Summary) Ahead(s Strategy) (ahead, n int, p float64) {
 	img := map[string][]float64{}
 	for _, row := range sm.PerImage {
 		if v, ok := row.DIPvsEqual[s]; ok {
-			name := row.Image
-			if sm.imageOf != nil {
-				name = sm.imageOf(name)
-			}
+			name := sm.imageName(row.Image)
 			img[name] = append(img[name], v)
 		}
 	}
@@ -95,6 +92,15 @@ func (sm *Summary) Ahead(s Strategy) (ahead, n int, p float64) {
 		}
 	}
 	return ahead, n, signTestP(ahead, n)
+}
+
+// imageName is the image of a run name: Cluster's imageOf, or the run
+// itself when not clustered.
+func (sm *Summary) imageName(run string) string {
+	if sm.imageOf != nil {
+		return sm.imageOf(run)
+	}
+	return run
 }
 
 // signTestP is the two-sided sign-test p-value of k successes in n fair
@@ -211,6 +217,11 @@ type ImageRow struct {
 	// EdgeWindowDeg of the rectangles' edge directions (φ₀ and φ₀ + 90°);
 	// set by Orient.
 	EdgeShare map[Strategy]float64
+	// EdgeByBatch is the same share for each whole batch of acquisitions
+	// after the pilot, in order (a lin-DIP strategy chooses its first batch
+	// from the pilot's fit alone, each later one after a refit); set by
+	// Orient.
+	EdgeByBatch map[Strategy][]float64
 }
 
 // EdgePicks and EdgeWindowDeg define ImageRow.EdgeShare: the first 15
@@ -223,10 +234,12 @@ const (
 )
 
 // Orient sets each image row's rectangles' orientation and its
-// strategies' edge shares. of returns, for a run's image name, the
-// rectangles' orientation and the candidates' angles (degrees, by
-// candidate index), ok false when unknown (not a rectangles phantom).
-func (sm *Summary) Orient(runs []*RunState, pilot int, of func(image string) (orientDeg float64, candDeg []float64, ok bool)) {
+// strategies' edge shares: of the first EdgePicks acquisitions after the
+// pilot, and of each whole batch of batch acquisitions after it. of
+// returns, for a run's image name, the rectangles' orientation and the
+// candidates' angles (degrees, by candidate index), ok false when unknown
+// (not a rectangles phantom).
+func (sm *Summary) Orient(runs []*RunState, pilot, batch int, of func(image string) (orientDeg float64, candDeg []float64, ok bool)) {
 	for i := range sm.PerImage {
 		row := &sm.PerImage[i]
 		phi, cand, ok := of(row.Image)
@@ -235,19 +248,29 @@ func (sm *Summary) Orient(runs []*RunState, pilot int, of func(image string) (or
 		}
 		row.OrientationDeg = phi
 		row.EdgeShare = map[Strategy]float64{}
+		row.EdgeByBatch = map[Strategy][]float64{}
 		for _, r := range runs {
 			if r.Image != row.Image || len(r.Acquired) < pilot+EdgePicks {
 				continue
 			}
-			near := 0
-			for _, c := range r.Acquired[pilot : pilot+EdgePicks] {
-				if c >= 0 && c < len(cand) && offAxis(cand[c]-phi) < EdgeWindowDeg {
-					near++
-				}
+			row.EdgeShare[r.Strategy] = edgeShare(r.Acquired[pilot:pilot+EdgePicks], cand, phi)
+			for b := pilot; batch > 0 && b+batch <= len(r.Acquired); b += batch {
+				row.EdgeByBatch[r.Strategy] = append(row.EdgeByBatch[r.Strategy], edgeShare(r.Acquired[b:b+batch], cand, phi))
 			}
-			row.EdgeShare[r.Strategy] = float64(near) / EdgePicks
 		}
 	}
+}
+
+// edgeShare is the share of the candidates idx whose angle (cand, degrees)
+// lies within EdgeWindowDeg of an edge direction of rectangles at phi.
+func edgeShare(idx []int, cand []float64, phi float64) float64 {
+	near := 0
+	for _, c := range idx {
+		if c >= 0 && c < len(cand) && offAxis(cand[c]-phi) < EdgeWindowDeg {
+			near++
+		}
+	}
+	return float64(near) / float64(len(idx))
 }
 
 // Summarise tabulates finished runs. Runs are matched across strategies by
@@ -457,11 +480,9 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 			cols = append(cols, s)
 		}
 	}
-	bins := make([]int, len(sm.PerImage))
 	oriented := false
-	for i, row := range sm.PerImage {
-		bins[i] = orientationBin(row.OrientationDeg)
-		oriented = oriented || bins[i] >= 0
+	for _, row := range sm.PerImage {
+		oriented = oriented || orientationBin(row.OrientationDeg) >= 0
 	}
 	fmt.Fprintf(w, "\nDIP PSNR minus equal spacing's, image by image (dB, mean over the angle counts)\n\n| image |")
 	if oriented {
@@ -508,9 +529,10 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 	if !oriented {
 		return
 	}
-	sm.byOrientation(w, cols, bins, "The same by the rectangles' angle to the nearer image axis (mean ± s.e. over images)",
+	sm.byOrientation(w, cols, "The same by the rectangles' angle to the nearer image axis (mean ± s.e. over images)",
 		func(row ImageRow, s Strategy) (float64, bool) { v, ok := row.DIPvsEqual[s]; return v, ok })
 	var seq []Strategy
+	batches := 0
 	for _, s := range cols {
 		for _, row := range sm.PerImage {
 			if _, ok := row.EdgeShare[s]; ok {
@@ -518,31 +540,35 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 				break
 			}
 		}
+		for _, row := range sm.PerImage {
+			batches = max(batches, len(row.EdgeByBatch[s]))
+		}
 	}
-	if len(seq) > 0 {
-		sm.byOrientation(w, seq, bins, fmt.Sprintf("Where the first %d angles after the pilot lie: the share within %.0f° of the rectangles' edge directions "+
-			"(φ₀ or φ₀ + 90°; angles spread evenly give 0.33), mean ± s.e. over images, by the rectangles' angle to the nearer axis", EdgePicks, EdgeWindowDeg),
-			func(row ImageRow, s Strategy) (float64, bool) { v, ok := row.EdgeShare[s]; return v, ok })
+	if len(seq) == 0 {
+		return
 	}
-}
-
-// byOrientation writes a table of one value per image row and strategy,
-// mean ± s.e. over all images and over each orientation bin.
-func (sm *Summary) byOrientation(w io.Writer, cols []Strategy, bins []int, title string, value func(ImageRow, Strategy) (float64, bool)) {
-	fmt.Fprintf(w, "\n%s\n\n| strategy | all (%d) |", title, len(sm.PerImage)-count(bins, -1))
-	for b, bin := range orientationBins {
-		fmt.Fprintf(w, " %s (%d) |", bin.name, count(bins, b))
+	sm.byOrientation(w, seq, fmt.Sprintf("Where the first %d angles after the pilot lie: the share within %.0f° of the rectangles' edge directions "+
+		"(φ₀ or φ₀ + 90°; angles spread evenly give 0.33), mean ± s.e. over images, by the rectangles' angle to the nearer axis", EdgePicks, EdgeWindowDeg),
+		func(row ImageRow, s Strategy) (float64, bool) { v, ok := row.EdgeShare[s]; return v, ok })
+	if batches == 0 {
+		return
 	}
-	fmt.Fprintf(w, "\n|---|---|%s\n", strings.Repeat("---|", len(orientationBins)))
-	for _, s := range cols {
+	fmt.Fprintf(w, "\nThe same share batch by batch, all acquisitions after the pilot in order (a lin-DIP strategy chooses batch 1 from the pilot's fit alone, "+
+		"each later batch after a refit on every angle measured so far), mean ± s.e. over images\n\n| strategy |")
+	for b := range batches {
+		fmt.Fprintf(w, " batch %d |", b+1)
+	}
+	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", batches))
+	for _, s := range seq {
 		fmt.Fprintf(w, "| %s |", s)
-		for b := -1; b < len(orientationBins); b++ { // −1: every image of known orientation
-			var v []float64
-			for i, row := range sm.PerImage {
-				if x, ok := value(row, s); ok && bins[i] >= 0 && (b < 0 || bins[i] == b) {
-					v = append(v, x)
+		for b := range batches {
+			v := sm.overImages(func(row ImageRow) (float64, bool) {
+				e := row.EdgeByBatch[s]
+				if b < len(e) {
+					return e[b], true
 				}
-			}
+				return 0, false
+			})
 			if len(v) == 0 {
 				fmt.Fprint(w, " – |")
 			} else {
@@ -553,14 +579,60 @@ func (sm *Summary) byOrientation(w io.Writer, cols []Strategy, bins []int, title
 	}
 }
 
-func count(xs []int, x int) int {
-	n := 0
-	for _, v := range xs {
-		if v == x {
-			n++
+// overImages is value over the image rows that have one, each image's
+// runs (its DIP seeds, when clustered) averaged first: one value per
+// image, in a fixed order.
+func (sm *Summary) overImages(value func(ImageRow) (float64, bool)) []float64 {
+	g := map[string][]float64{}
+	for _, row := range sm.PerImage {
+		if x, ok := value(row); ok {
+			name := sm.imageName(row.Image)
+			g[name] = append(g[name], x)
 		}
 	}
-	return n
+	return groupMeans(g)
+}
+
+// byOrientation writes a table of one value per image row and strategy,
+// mean ± s.e. over the images of known orientation and over each
+// orientation bin (each image's runs averaged first when clustered).
+func (sm *Summary) byOrientation(w io.Writer, cols []Strategy, title string, value func(ImageRow, Strategy) (float64, bool)) {
+	bins := map[string]int{} // image → orientation bin
+	for _, row := range sm.PerImage {
+		if b := orientationBin(row.OrientationDeg); b >= 0 {
+			bins[sm.imageName(row.Image)] = b
+		}
+	}
+	inBin := func(row ImageRow, b int) bool {
+		k, ok := bins[sm.imageName(row.Image)]
+		return ok && (b < 0 || k == b)
+	}
+	fmt.Fprintf(w, "\n%s\n\n| strategy | all (%d) |", title, len(bins))
+	for b, bin := range orientationBins {
+		n := 0
+		for _, k := range bins {
+			n += btoi(k == b)
+		}
+		fmt.Fprintf(w, " %s (%d) |", bin.name, n)
+	}
+	fmt.Fprintf(w, "\n|---|---|%s\n", strings.Repeat("---|", len(orientationBins)))
+	for _, s := range cols {
+		fmt.Fprintf(w, "| %s |", s)
+		for b := -1; b < len(orientationBins); b++ { // −1: every image of known orientation
+			v := sm.overImages(func(row ImageRow) (float64, bool) {
+				if !inBin(row, b) {
+					return 0, false
+				}
+				return value(row, s)
+			})
+			if len(v) == 0 {
+				fmt.Fprint(w, " – |")
+			} else {
+				fmt.Fprintf(w, " %s |", stat(v))
+			}
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // offAxis is how far an orientation (degrees) is from the nearer image

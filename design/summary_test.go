@@ -99,7 +99,7 @@ func TestPerImageByOrientation(t *testing.T) {
 		cand[i] = float64(i)
 	}
 	phi := map[string]float64{"a": 92, "b": 178, "c": 50}
-	sm.Orient(runs, 1, func(image string) (float64, []float64, bool) { d, ok := phi[image]; return d, cand, ok })
+	sm.Orient(runs, 1, 5, func(image string) (float64, []float64, bool) { d, ok := phi[image]; return d, cand, ok })
 	var md bytes.Buffer
 	sm.Markdown(&md)
 	out := md.String()
@@ -108,6 +108,7 @@ func TestPerImageByOrientation(t *testing.T) {
 		"| all (3) | within 15° of an axis (2) | 15°–30° off (0) | 30°–45° off (1) |",
 		"| matern | 0.667 ± 1.5 | 2 ± 1 | – | -2 |",     // paired differences: a, b, c; a and b; c
 		"| matern | 0.667 ± 0.33 | 0.5 ± 0.5 | – | 1 |", // edge shares 1, 0, 1
+		"| strategy | batch 1 | batch 2 | batch 3 |\n|---|---|---|---|\n| matern | 0.667 ± 0.33 | 0.667 ± 0.33 | 0.667 ± 0.33 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
@@ -115,6 +116,58 @@ func TestPerImageByOrientation(t *testing.T) {
 	}
 	if _, ok := sm.PerImage[3].EdgeShare[MaternEIG]; ok || !math.IsNaN(sm.PerImage[3].OrientationDeg) {
 		t.Errorf("image d has no known orientation but got %+v", sm.PerImage[3])
+	}
+}
+
+// TestOrientationTablesCountImages: with two DIP seeds of one image, the
+// tables by orientation and by batch average the image's seeds first, so
+// their counts and s.e. are over images, as their titles say; a batch's
+// share counts only that batch's picks.
+func TestOrientationTablesCountImages(t *testing.T) {
+	// picks: the pilot (candidate 0), then the given candidates, whose
+	// angle is their index in degrees.
+	run := func(img string, s Strategy, dip float64, picks ...int) *RunState {
+		r := &RunState{Image: img, Strategy: s, Done: true, Evals: []Eval{{Angles: 10, DIPPSNR: dip}}}
+		if s != EqualSpace {
+			r.Acquired = append([]int{0}, picks...)
+		}
+		return r
+	}
+	five := func(c int) []int { return []int{c, c, c, c, c} }
+	cat := func(b ...[]int) []int { return slices.Concat(b...) }
+	runs := []*RunState{
+		// a (92°): +1 and +3; seed 0's second batch at 45°, off both edges (43° from φ₀ + 90°)
+		run("a/seed0", EqualSpace, 20), run("a/seed0", MaternEIG, 21, cat(five(95), five(45), five(95))...),
+		run("a/seed1", EqualSpace, 20), run("a/seed1", MaternEIG, 23, cat(five(95), five(95), five(95))...),
+		// c (50°): −2, every pick 9° from φ₀ + 90°
+		run("c/seed0", EqualSpace, 20), run("c/seed0", MaternEIG, 18, cat(five(149), five(149), five(149))...),
+	}
+	sm := Summarise(runs, []int{10})
+	sm.Cluster(runs, func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	cand := make([]float64, 180)
+	for i := range cand {
+		cand[i] = float64(i)
+	}
+	phi := map[string]float64{"a": 92, "c": 50}
+	sm.Orient(runs, 1, 5, func(run string) (float64, []float64, bool) {
+		img, _, _ := strings.Cut(run, "/")
+		d, ok := phi[img]
+		return d, cand, ok
+	})
+	var md bytes.Buffer
+	sm.Markdown(&md)
+	out := md.String()
+	for _, want := range []string{
+		"| strategy | all (2) | within 15° of an axis (1) | 15°–30° off (0) | 30°–45° off (1) |",
+		"| matern | 0 ± 2 | 2 | – | -2 |", // images a (mean of +1, +3) and c
+		// first 15 picks: a's seeds 10/15 and 1 (mean 5/6), c 1
+		"| matern | 0.917 ± 0.083 | 0.833 | – | 1 |",
+		// batches: a (1, 1), (0, 1), (1, 1) against c's 1, 1, 1
+		"| matern | 1 ± 0 | 0.75 ± 0.25 | 1 ± 0 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -299,7 +299,7 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 	sm := design.Summarise(runs, evals)
 	sm.Cluster(runs, imageOf)
 	orient := rectangleOrientations(s.Scans, s.Paths)
-	sm.Orient(runs, s.Loop.Start, func(run string) (float64, []float64, bool) {
+	sm.Orient(runs, s.Loop.Start, s.Loop.RefitEvery, func(run string) (float64, []float64, bool) {
 		o, ok := orient[imageOf(run)]
 		return o.deg, o.candDeg, ok
 	})
