@@ -292,7 +292,12 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 			complete[r.Image] = true
 			runs = append(runs, r)
 		} else if !r.Done {
-			unfinished = append(unfinished, fmt.Sprintf("%s %s (%d of %d angles, scored at %d counts)", r.Image, r.Strategy, len(r.Acquired), budget, len(r.Evals)))
+			// equal spacing keeps no sequence: its progress is its scores
+			progress := fmt.Sprintf("scored at %d of %d counts", len(r.Evals), len(evals))
+			if len(r.Acquired) > 0 {
+				progress = fmt.Sprintf("%d of %d angles, %s", len(r.Acquired), budget, progress)
+			}
+			unfinished = append(unfinished, fmt.Sprintf("%s %s (%s)", r.Image, r.Strategy, progress))
 		}
 	}
 	imageOf := func(run string) string { img, _, _ := strings.Cut(run, "/"); return img } // "scan:k/seedS"
