@@ -53,7 +53,9 @@
 // measured): from a pilot of equally spaced angles it acquires rows of the
 // full scan up to a budget, refitting the DIP (from the same initial
 // weights) and its linearised posterior every RefitEvery acquisitions for
-// the lin-DIP strategies, and scores DIP and TV reconstructions at the
+// the lin-DIP strategies (eig-pilot keeps the pilot's fit and conditions
+// its linearised model on each batch instead: the same choice without
+// adaptation), and scores DIP and TV reconstructions at the
 // evaluation counts with one stopping rule for all. Its RunState is saved
 // after every step and hands back to Acquire to resume; Summarise makes
 // the study tables (means, standard errors, paired differences to equal

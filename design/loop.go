@@ -27,18 +27,26 @@ const (
 	LinEIG     Strategy = "eig"      // linearised DIP, EIG
 	LinDiagEIG Strategy = "diag-eig" // linearised DIP, diagonal EIG
 	LinVar     Strategy = "var"      // linearised DIP, variance criterion
-	EqualSpace Strategy = "equal"    // k equally spaced at every count k
-	RandomSeq  Strategy = "random"   // pilot, then seeded random angles
-	GoldenSeq  Strategy = "golden"   // pilot, then the golden-angle sequence
-	IsoEIG     Strategy = "iso"      // isotropic pixel Gaussian, EIG
-	MaternEIG  Strategy = "matern"   // separable Matérn-½ pixel Gaussian, EIG
+	// LinEIGPilot is lin-DIP EIG without adaptation: the pilot's DIP fit
+	// and hyperparameters are kept, and every RefitEvery acquisitions that
+	// linearised model is conditioned on all angles chosen so far and
+	// sampled afresh. In a Gaussian-linear model the posterior covariance
+	// does not depend on the measured values, so its choices after the
+	// pilot do not either: against eig it tells what refitting on the new
+	// data adds.
+	LinEIGPilot Strategy = "eig-pilot"
+	EqualSpace  Strategy = "equal"  // k equally spaced at every count k
+	RandomSeq   Strategy = "random" // pilot, then seeded random angles
+	GoldenSeq   Strategy = "golden" // pilot, then the golden-angle sequence
+	IsoEIG      Strategy = "iso"    // isotropic pixel Gaussian, EIG
+	MaternEIG   Strategy = "matern" // separable Matérn-½ pixel Gaussian, EIG
 	// MaternRadialEIG is the rotation-invariant Matérn-½ pixel Gaussian,
 	// EIG: the smooth baseline without the separable one's preferred axes.
 	MaternRadialEIG Strategy = "matern-radial"
 )
 
 // Strategies lists every strategy in table order.
-var Strategies = []Strategy{LinEIG, LinDiagEIG, LinVar, EqualSpace, RandomSeq, GoldenSeq, IsoEIG, MaternEIG, MaternRadialEIG}
+var Strategies = []Strategy{LinEIG, LinDiagEIG, LinVar, LinEIGPilot, EqualSpace, RandomSeq, GoldenSeq, IsoEIG, MaternEIG, MaternRadialEIG}
 
 // ParseStrategy checks a strategy name.
 func ParseStrategy(s string) (Strategy, error) {
@@ -54,7 +62,11 @@ func ParseStrategy(s string) (Strategy, error) {
 	return "", fmt.Errorf("strategy %q: want one of %s", s, strings.Join(names, ", "))
 }
 
-func (s Strategy) adaptive() bool { return s == LinEIG || s == LinDiagEIG || s == LinVar }
+// linDIP tells the strategies that choose from the linearised DIP's
+// posterior samples (adaptive or, eig-pilot, from the pilot's fit).
+func (s Strategy) linDIP() bool {
+	return s == LinEIG || s == LinDiagEIG || s == LinVar || s == LinEIGPilot
+}
 
 // pixelPrior is the prior of a pixel-Gaussian baseline; ok is false for
 // the other strategies.
@@ -191,7 +203,7 @@ type Eval struct {
 // Refit is one DIP refit and choice of a lin-DIP strategy.
 type Refit struct {
 	Angles     int     // angles measured when refitted
-	DIPSeconds float64 // the DIP fit
+	DIPSeconds float64 // the DIP fit (eig-pilot after the pilot: none, about 0)
 	LinSeconds float64 // linearisation, hyperparameters and samples
 	SelSeconds float64 // the choice from the samples
 	SigmaY     float64 // fitted σ_y
@@ -265,8 +277,8 @@ func Acquire(ctx context.Context, img *LoopImage, strat Strategy, set LoopSettin
 	}
 	_, pixelPrior := strat.pixelPrior()
 	switch {
-	case strat.adaptive():
-		err = lp.adaptive(ctx, strat)
+	case strat.linDIP():
+		err = lp.linDIP(ctx, strat)
 	case strat == EqualSpace:
 		// nothing to acquire: every count has its own equal spacing
 	case strat == RandomSeq:
@@ -308,6 +320,14 @@ type loop struct {
 	save     func(*RunState) error
 	progress Progress
 	dips     map[int]*dip.FitResult // DIP fits of this process, by angle count, for the evaluation
+	pilot    *pilotFit              // eig-pilot: the pilot's DIP fit, kept for every batch
+}
+
+// pilotFit is a DIP fit with what its linearisation needs.
+type pilotFit struct {
+	u   *dip.UNet
+	s   dip.FitSettings
+	res *dip.FitResult
 }
 
 func (lp *loop) persist() error {
@@ -365,18 +385,36 @@ func (lp *loop) fitDIP(ctx context.Context, idx []int) (*dip.UNet, dip.FitSettin
 	return u, s, &res, nil
 }
 
-// adaptive runs a lin-DIP strategy: refit, linearise, sample, choose the
-// next batch jointly, until the budget.
-func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
+// linDIP runs a lin-DIP strategy: refit, linearise, sample, choose the
+// next batch jointly, until the budget. eig-pilot fits the DIP and the
+// hyperparameters at the pilot only (after a resume it fits the pilot
+// again: the same fit, as the fit is deterministic) and linearises that
+// fit for every batch.
+func (lp *loop) linDIP(ctx context.Context, strat Strategy) error {
 	set, st := lp.set, lp.st
+	frozen := strat == LinEIGPilot
 	for len(st.Acquired) < set.Budget {
 		k := len(st.Acquired)
 		t0 := time.Now()
-		u, ds, res, err := lp.fitDIP(ctx, st.Acquired)
-		if err != nil {
-			return err
+		var u *dip.UNet
+		var ds dip.FitSettings
+		var res *dip.FitResult
+		var err error
+		switch {
+		case frozen && lp.pilot != nil:
+			u, ds, res = lp.pilot.u, lp.pilot.s, lp.pilot.res
+		case frozen:
+			if u, ds, res, err = lp.fitDIP(ctx, st.Acquired[:set.Start]); err != nil {
+				return err
+			}
+			lp.pilot = &pilotFit{u: u, s: ds, res: res}
+			lp.dips[set.Start] = res
+		default:
+			if u, ds, res, err = lp.fitDIP(ctx, st.Acquired); err != nil {
+				return err
+			}
+			lp.dips[k] = res
 		}
-		lp.dips[k] = res
 		t1 := time.Now()
 		g, y := lp.measured(st.Acquired)
 		A, err := radon.NewOperator(g)
@@ -400,16 +438,17 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 		if err != nil {
 			return err
 		}
+		fixedHyper := set.FixedHyper || frozen
 		if st.Hyper != nil && len(st.Hyper.LogVar) == len(lm.Prior.H.LogVar) {
 			lm.Prior.H = st.Hyper.Clone()
-			lm.Settings.SkipFit = set.FixedHyper
+			lm.Settings.SkipFit = fixedHyper
 			lm.Settings.MLL.Steps = set.RefitMLLSteps
 		}
 		post, err := lm.Run(ctx, rng, nil)
 		if err != nil {
 			return err
 		}
-		if h := post.Hyper.Clone(); !set.FixedHyper || st.Hyper == nil {
+		if h := post.Hyper.Clone(); !fixedHyper || st.Hyper == nil {
 			st.Hyper = &h
 		}
 		npix := g.N * g.N
@@ -447,8 +486,12 @@ func (lp *loop) adaptive(ctx context.Context, strat Strategy) error {
 		if err := lp.persist(); err != nil {
 			return err
 		}
-		lp.progress(fmt.Sprintf("%s %s: refit at %d angles (σ_y %.3g, %s, subspace rank %d, capped %v), chose %d",
-			lp.img.Name, strat, k, math.Sqrt(post.NoiseVar()), post.Regime, post.Subspace.Rank, post.Subspace.Capped, len(plan.Chosen)))
+		what := "refit"
+		if frozen {
+			what = "the pilot's fit linearised"
+		}
+		lp.progress(fmt.Sprintf("%s %s: %s at %d angles (σ_y %.3g, %s, subspace rank %d, capped %v), chose %d",
+			lp.img.Name, strat, what, k, math.Sqrt(post.NoiseVar()), post.Regime, post.Subspace.Rank, post.Subspace.Capped, len(plan.Chosen)))
 		// Evaluations at this count can use this fit.
 		if slices.Contains(set.Eval, k) {
 			if err := lp.evalAt(ctx, strat, k); err != nil {

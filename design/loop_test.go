@@ -34,13 +34,20 @@ func smallLoop() LoopSettings {
 // TestAcquireResumeEndsWhereUninterruptedEnds: a run interrupted after its
 // first saved step and continued from the saved (JSON round-tripped) state
 // ends with the same angles and scores as one run straight through.
+// eig-pilot, which fits the pilot again on resuming, too.
 func TestAcquireResumeEndsWhereUninterruptedEnds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("several DIP fits and linearisations (~20 s)")
+		t.Skip("several DIP fits and linearisations (~20 s a strategy)")
 	}
+	for _, strat := range []Strategy{LinEIG, LinEIGPilot} {
+		t.Run(string(strat), func(t *testing.T) { testResume(t, strat) })
+	}
+}
+
+func testResume(t *testing.T, strat Strategy) {
 	img := loopImage(t)
 	set := smallLoop()
-	whole, err := Acquire(context.Background(), img, LinEIG, set, nil, nil, nil)
+	whole, err := Acquire(context.Background(), img, strat, set, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +56,7 @@ func TestAcquireResumeEndsWhereUninterruptedEnds(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var saved []byte
-	_, err = Acquire(ctx, img, LinEIG, set, nil, func(st *RunState) error {
+	_, err = Acquire(ctx, img, strat, set, nil, func(st *RunState) error {
 		saved, _ = json.Marshal(st)
 		cancel()
 		return nil
@@ -64,12 +71,64 @@ func TestAcquireResumeEndsWhereUninterruptedEnds(t *testing.T) {
 	if st.Done || len(st.Acquired) != 6 {
 		t.Fatalf("saved state after the first step: %d angles, done %v", len(st.Acquired), st.Done)
 	}
-	resumed, err := Acquire(context.Background(), img, LinEIG, set, &st, nil, nil)
+	resumed, err := Acquire(context.Background(), img, strat, set, &st, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(resumed.Acquired, whole.Acquired) || !reflect.DeepEqual(resumed.Evals, whole.Evals) {
 		t.Fatalf("resumed %v %+v\nwhole   %v %+v", resumed.Acquired, resumed.Evals, whole.Acquired, whole.Evals)
+	}
+}
+
+// TestAcquirePilotIsNotAdaptive: eig-pilot's choices after the pilot do
+// not depend on what the later angles measure (the full scan's other rows
+// replaced by another phantom's), while eig's do; it fits the DIP once
+// and keeps the pilot's hyperparameters.
+func TestAcquirePilotIsNotAdaptive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four lin-DIP runs (~40 s)")
+	}
+	img := loopImage(t)
+	other := *img
+	other.Full = append([]float32(nil), img.Full...)
+	rng := rand.New(rand.NewPCG(7, 8))
+	alt := phantoms.RandomRectangles(rng, 3, 0.05).BinSinogram(img.Geo)
+	radon.AddNoise(alt, alt, 0.05, rng)
+	set := smallLoop()
+	set.Eval = []int{set.Budget}
+	b := img.Geo.NDet
+	pilot := []int{0, 8, 16}
+	for c := range len(img.Geo.Angles) {
+		if c != pilot[0] && c != pilot[1] && c != pilot[2] {
+			copy(other.Full[c*b:(c+1)*b], alt[c*b:(c+1)*b])
+		}
+	}
+	ctx := context.Background()
+	run := func(im *LoopImage, s Strategy) *RunState {
+		st, err := Acquire(ctx, im, s, set, nil, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		return st
+	}
+	a, b2 := run(img, LinEIGPilot), run(&other, LinEIGPilot)
+	if !reflect.DeepEqual(a.Acquired, b2.Acquired) {
+		t.Errorf("eig-pilot chose %v, and %v when the later angles measure another object", a.Acquired, b2.Acquired)
+	}
+	if e, e2 := run(img, LinEIG), run(&other, LinEIG); reflect.DeepEqual(e.Acquired, e2.Acquired) {
+		t.Fatalf("eig chose %v on both scans: the test cannot tell adaptive from not", e.Acquired)
+	}
+	if len(a.Refits) != 2 || a.Refits[1].DIPSeconds > 0.01 {
+		t.Errorf("refits %+v: want the second without a DIP fit", a.Refits)
+	}
+	first := set
+	first.Budget, first.Eval = set.Start+set.RefitEvery, []int{set.Start + set.RefitEvery}
+	p, err := Acquire(ctx, img, LinEIGPilot, first, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p.Hyper, a.Hyper) {
+		t.Errorf("hyperparameters after the run %+v, the pilot's %+v", a.Hyper, p.Hyper)
 	}
 }
 

@@ -40,6 +40,12 @@ the full scan until --budget:
                       jointly from --samples posterior samples by the criterion
                       (--closed-form with --regime exact: from the exact
                       posterior covariance, up to 64²)
+  eig-pilot           eig without adaptation: the pilot's DIP fit and
+                      hyperparameters are kept; every --refit-every
+                      acquisitions that linearised model is conditioned on
+                      the angles chosen so far and sampled afresh, so the
+                      choices never see the values measured after the pilot
+                      (against eig: what refitting on new data adds)
   equal               k equally spaced angles at every count k
   random              seeded random angles after the pilot
   golden              the golden-angle sequence after the pilot
@@ -94,7 +100,7 @@ of them).`,
 	f.IntVar(&o.budget, "budget", 40, "angles at the end")
 	f.IntVar(&o.refit, "refit-every", 5, "acquisitions between DIP refits (lin-DIP strategies; also their batch size)")
 	f.StringVar(&o.eval, "eval", "10,20,30,40", "angle counts where DIP and TV are scored")
-	f.StringVar(&o.strategies, "strategies", "eig,var,equal,random,golden,iso", "eig, diag-eig, var, equal, random, golden, iso, matern, matern-radial")
+	f.StringVar(&o.strategies, "strategies", "eig,var,equal,random,golden,iso", "eig, diag-eig, var, eig-pilot, equal, random, golden, iso, matern, matern-radial")
 	f.IntVar(&o.samples, "samples", 256, "posterior samples per choice")
 	f.StringVar(&o.dipSeeds, "dip-seeds", "0", "DIP initial-weight seeds (added to --seed), comma separated")
 	f.IntVar(&o.dipIters, "dip-iters", 0, "most DIP iterations (0: the default by size)")
