@@ -6,7 +6,7 @@
 #
 #   scripts/design-study.sh SIZE start  DIR [PART…]  # resume the parts (or only those named) in DIR (background; running ones are left)
 #   scripts/design-study.sh SIZE sync   DIR   # copy DIR's states into docs/studies/design-SIZE/
-#   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all
+#   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all (and DIR/PART-all per extra part)
 #
 # SIZE is 64 (20 images, images 0:10 and 10:20, DIP seeds 0 and 1) or 128
 # (6 images, 0:3 and 3:6, DIP seed 0). A third part runs the
@@ -14,7 +14,11 @@
 # study had started) over every image: it is cheap (a few minutes per image
 # and seed) and its runs merge with the others' in the report, which tables
 # an image × seed once all its strategies (8 at 64², 7 at 128²) have
-# finished on it. start
+# finished on it. An extra part (at 64², rect64-pilot: eig-pilot, lin-DIP
+# EIG without adaptation, the ablation that tells what refitting adds)
+# starts only when named and gets its own report, DIR/PART-all, beside
+# eig, var and equal spacing from the main parts, so that the main tables
+# do not wait for it. start
 # regenerates the full scan
 # (seeded: the states check its content hash), takes each part's state from
 # the docs unless DIR already holds one with at least as many finished runs,
@@ -43,14 +47,14 @@ dir=$3
 shift 3
 only=" $* " # start: the parts to start (all when none are named)
 [ "$cmd" = start ] || [ $# -eq 0 ] || usage
-# A part is NAME:FIRST:END[:STRATEGIES]; without STRATEGIES it runs the
-# seven of the 64² study: the issue's six and the separable Matérn-½. The
+# A part is NAME:FIRST:END[:STRATEGIES[:extra]]; without STRATEGIES it runs
+# the seven of the 64² study: the issue's six and the separable Matérn-½. The
 # 128² study leaves the separable one out: at 64² it chose by the pixel
 # grid (docs/studies/design.md), and the rotation-invariant one replaces it.
 strategies=eig,var,equal,random,golden,iso,matern
 issue=eig,var,equal,random,golden,iso
 case $size in
-64) count=20 seeds=0,1 parts="rect64:0:10 rect64-b:10:20 rect64-radial:0:20:matern-radial" ;;
+64) count=20 seeds=0,1 parts="rect64:0:10 rect64-b:10:20 rect64-radial:0:20:matern-radial rect64-pilot:0:20:eig-pilot:extra" ;;
 128) count=6 seeds=0 parts="rect128:0:3:$issue rect128-b:3:6:$issue rect128-radial:0:6:matern-radial" ;;
 *) usage ;;
 esac
@@ -91,9 +95,12 @@ start)
 	fi
 	mkdir -p "$docs"
 	for part in $parts; do
-		IFS=: read -r name lo hi strats <<<"$part"
+		IFS=: read -r name lo hi strats extra <<<"$part"
 		if [ "$only" != "  " ] && [[ $only != *" $name "* ]]; then
 			continue
+		fi
+		if [ "$only" = "  " ] && [ -n "$extra" ]; then
+			continue # an extra part starts only when named
 		fi
 		if pgrep -f -- "-o $dir/$name\$" >/dev/null; then
 			echo "$name: already running"
@@ -124,8 +131,9 @@ sync)
 report)
 	names=()
 	all=
-	for part in $parts; do # the union of the parts' strategies, in order
-		IFS=: read -r name lo hi strats <<<"$part"
+	for part in $parts; do # the union of the main parts' strategies, in order
+		IFS=: read -r name lo hi strats extra <<<"$part"
+		[ -z "$extra" ] || continue
 		names+=("$dir/$name")
 		IFS=, read -ra list <<<"${strats:-$strategies}"
 		for st in "${list[@]}"; do
@@ -133,6 +141,12 @@ report)
 		done
 	done
 	"$CTRECON" design "${args[@]}" --strategies "$all" --report --merge "$(IFS=,; echo "${names[*]}")" -o "$dir/rect$size-all"
+	for part in $parts; do # each extra part beside lin-DIP and equal spacing
+		IFS=: read -r name lo hi strats extra <<<"$part"
+		[ -n "$extra" ] && [ -s "$dir/$name/state.json" ] || continue
+		"$CTRECON" design "${args[@]}" --strategies "eig,var,equal,$strats" --report \
+			--merge "$(IFS=,; echo "${names[*]}"),$dir/$name" -o "$dir/$name-all"
+	done
 	;;
 *)
 	usage
