@@ -64,11 +64,15 @@ func (b *bar) Skip(k int) {
 }
 
 // Describe changes the text shown before the bar (e.g. the current loss).
+// It shows the bar once the work has run for a second, as Add does: a long
+// first step (a design study's first run) reports what it is doing.
 func (b *bar) Describe(s string) {
 	b.what = s
-	if b.pb != nil {
-		b.pb.Describe(b.describe())
+	if b.pb == nil {
+		b.Add(0)
+		return
 	}
+	b.pb.Describe(b.describe())
 }
 
 // describe is the bar's text and, once this process has done a step, the

@@ -63,3 +63,19 @@ func TestFormatLeftKeepsTheEstimatesPrecision(t *testing.T) {
 		}
 	}
 }
+
+// A bar whose first step is long appears when its text changes after the
+// first second, not only when a step ends.
+func TestBarDescribeShowsALongFirstStep(t *testing.T) {
+	b := newBar(1, "design")
+	b.Describe("pilot fit")
+	if b.pb != nil {
+		t.Fatal("the bar appeared within the first second")
+	}
+	b.start = time.Now().Add(-2 * time.Second)
+	b.Describe("linearising")
+	if b.pb == nil || b.done != 0 {
+		t.Fatalf("after 2 s of the first step: bar shown %v, steps %d", b.pb != nil, b.done)
+	}
+	b.Finish()
+}
