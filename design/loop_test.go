@@ -86,7 +86,7 @@ func testResume(t *testing.T, strat Strategy) {
 // and keeps the pilot's hyperparameters.
 func TestAcquirePilotIsNotAdaptive(t *testing.T) {
 	if testing.Short() {
-		t.Skip("four lin-DIP runs (~40 s)")
+		t.Skip("six lin-DIP runs (~1 min)")
 	}
 	img := loopImage(t)
 	other := *img
@@ -114,6 +114,22 @@ func TestAcquirePilotIsNotAdaptive(t *testing.T) {
 	a, b2 := run(img, LinEIGPilot), run(&other, LinEIGPilot)
 	if !reflect.DeepEqual(a.Acquired, b2.Acquired) {
 		t.Errorf("eig-pilot chose %v, and %v when the later angles measure another object", a.Acquired, b2.Acquired)
+	}
+	if a.Refits[0].Regime != "exact" {
+		t.Fatalf("regime %s: the matrix-free check below assumes the exact one here", a.Refits[0].Regime)
+	}
+	mf := set // the matrix-free regime (the 64² study's) samples differently
+	mf.Regime = linearised.MatrixFreeRegime
+	m1, err := Acquire(ctx, img, LinEIGPilot, mf, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Acquire(ctx, &other, LinEIGPilot, mf, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m1.Acquired, m2.Acquired) {
+		t.Errorf("matrix-free eig-pilot chose %v, and %v when the later angles measure another object", m1.Acquired, m2.Acquired)
 	}
 	if e, e2 := run(img, LinEIG), run(&other, LinEIG); reflect.DeepEqual(e.Acquired, e2.Acquired) {
 		t.Fatalf("eig chose %v on both scans: the test cannot tell adaptive from not", e.Acquired)
