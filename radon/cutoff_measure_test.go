@@ -60,7 +60,9 @@ func hannPSNR(draws []qDraw, g radon.Geometry, cut float64) float64 {
 // CT_small (4 noise draws) and 4 head-CT slices (cutoffTuneSlices), each
 // family's mean — so that no family is made worse than by the full band.
 // It prints the table for radon/cutoff.go and each family's loss against
-// its own best cutoff.
+// its own best cutoff, and fails where radon.AutoCutoff no longer gives
+// what the measurement does (FBP changed: the table is to be measured
+// again).
 //
 //	go test ./radon -run TestFBPAutoCutoffTable -v
 func TestFBPAutoCutoffTable(t *testing.T) {
@@ -109,6 +111,11 @@ func TestFBPAutoCutoffTable(t *testing.T) {
 			}
 			t.Logf("%3d angles, η %.2f: cutoff %.2f; loss against each family's own best (ellipses, CT_small, head CT): %s dB; smallest gain over cutoff 1: %.2f dB",
 				na, eta, bestCut, strings.Join(loss, ", "), best)
+			// At the table's nodes AutoCutoff returns the table's entry.
+			if got := radon.AutoCutoff(g, eta); math.Abs(got-bestCut) > 1e-9 {
+				t.Errorf("%d angles, η %.2f: AutoCutoff gives %.2f, its measurement %.2f: update cutoffTable in radon/cutoff.go from the rows below",
+					na, eta, got, bestCut)
+			}
 			if j > 0 {
 				fmt.Fprint(&table, ", ")
 			}
