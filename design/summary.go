@@ -76,14 +76,7 @@ func (sm *Summary) Clustered() bool {
 // test leaves them, and the two-sided sign-test p-value, the chance of a
 // split at least this uneven if neither strategy were better.
 func (sm *Summary) Ahead(s Strategy) (ahead, n int, p float64) {
-	img := map[string][]float64{}
-	for _, row := range sm.PerImage {
-		if v, ok := row.DIPvsEqual[s]; ok {
-			name := sm.imageName(row.Image)
-			img[name] = append(img[name], v)
-		}
-	}
-	for _, m := range groupMeans(img) {
+	for _, m := range sm.overImages(func(row ImageRow) (float64, bool) { v, ok := row.DIPvsEqual[s]; return v, ok }) {
 		if m != 0 {
 			n++
 			if m > 0 {
@@ -405,9 +398,19 @@ func (sm *Summary) Markdown(w io.Writer) {
 // statRow writes one strategy's row of a table: get's statistic of each
 // cell, "–" where it has no runs.
 func statRow(w io.Writer, s Strategy, cells []Cell, get func(Cell) Stat) {
+	row := make([]Stat, len(cells))
+	for i, c := range cells {
+		row[i] = get(c)
+	}
+	writeStatRow(w, s, row)
+}
+
+// writeStatRow writes one table row: the strategy, then each value as
+// mean ± s.e., "–" where there is none.
+func writeStatRow(w io.Writer, s Strategy, row []Stat) {
 	fmt.Fprintf(w, "| %s |", s)
-	for _, c := range cells {
-		if v := get(c); v.N == 0 {
+	for _, v := range row {
+		if v.N == 0 {
 			fmt.Fprint(w, " – |")
 		} else {
 			fmt.Fprintf(w, " %s |", v)
@@ -560,22 +563,17 @@ func (sm *Summary) perImageMarkdown(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", batches))
 	for _, s := range seq {
-		fmt.Fprintf(w, "| %s |", s)
-		for b := range batches {
-			v := sm.overImages(func(row ImageRow) (float64, bool) {
-				e := row.EdgeByBatch[s]
+		row := make([]Stat, batches)
+		for b := range row {
+			row[b] = stat(sm.overImages(func(r ImageRow) (float64, bool) {
+				e := r.EdgeByBatch[s]
 				if b < len(e) {
 					return e[b], true
 				}
 				return 0, false
-			})
-			if len(v) == 0 {
-				fmt.Fprint(w, " – |")
-			} else {
-				fmt.Fprintf(w, " %s |", stat(v))
-			}
+			}))
 		}
-		fmt.Fprintln(w)
+		writeStatRow(w, s, row)
 	}
 }
 
@@ -617,21 +615,16 @@ func (sm *Summary) byOrientation(w io.Writer, cols []Strategy, title string, val
 	}
 	fmt.Fprintf(w, "\n|---|---|%s\n", strings.Repeat("---|", len(orientationBins)))
 	for _, s := range cols {
-		fmt.Fprintf(w, "| %s |", s)
+		var row []Stat
 		for b := -1; b < len(orientationBins); b++ { // −1: every image of known orientation
-			v := sm.overImages(func(row ImageRow) (float64, bool) {
-				if !inBin(row, b) {
+			row = append(row, stat(sm.overImages(func(r ImageRow) (float64, bool) {
+				if !inBin(r, b) {
 					return 0, false
 				}
-				return value(row, s)
-			})
-			if len(v) == 0 {
-				fmt.Fprint(w, " – |")
-			} else {
-				fmt.Fprintf(w, " %s |", stat(v))
-			}
+				return value(r, s)
+			})))
 		}
-		fmt.Fprintln(w)
+		writeStatRow(w, s, row)
 	}
 }
 
