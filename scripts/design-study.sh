@@ -5,7 +5,7 @@
 # docs/studies/design-SIZE/.
 #
 #   scripts/design-study.sh SIZE start  DIR [PART…]  # resume the parts (or only those named) in DIR (background; running ones are left)
-#   scripts/design-study.sh SIZE sync   DIR   # copy DIR's states into docs/studies/design-SIZE/
+#   scripts/design-study.sh SIZE sync   DIR   # copy DIR's states, and the report's table.md, into docs/studies/design-SIZE/
 #   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all (and DIR/PART-all per extra part)
 #
 # SIZE is 64 (20 images, images 0:10 and 10:20, DIP seeds 0 and 1) or 128
@@ -127,6 +127,11 @@ sync)
 			echo "$name: nothing new ($(runs "$s"))"
 		fi
 	done
+	# the merged tables of what the states hold, for the docs to cite
+	if "$0" "$size" report "$dir" >/dev/null 2>&1 && [ -s "$dir/rect$size-all/table.md" ]; then
+		cp "$dir/rect$size-all/table.md" "$docs/table.md"
+		echo "report: $dir/rect$size-all/table.md copied to $docs/table.md"
+	fi
 	;;
 report)
 	names=()
