@@ -60,6 +60,10 @@ type Summary struct {
 	Images int
 	// imageOf is Cluster's image of a run name (nil: each run its own).
 	imageOf func(run string) string
+	// byRun and runNames index Summarise's runs by name and strategy
+	// (indexRuns), for the paired differences.
+	byRun    map[string]map[Strategy]*RunState
+	runNames []string
 }
 
 // Clustered tells whether ByImage differs from the per-run paired
@@ -76,7 +80,13 @@ func (sm *Summary) Clustered() bool {
 // test leaves them, and the two-sided sign-test p-value, the chance of a
 // split at least this uneven if neither strategy were better.
 func (sm *Summary) Ahead(s Strategy) (ahead, n int, p float64) {
-	for _, m := range sm.overImages(func(row ImageRow) (float64, bool) { v, ok := row.DIPvsEqual[s]; return v, ok }) {
+	return countAhead(sm.diffs(s, EqualSpace, 0, dipPSNR))
+}
+
+// countAhead counts the positive values of d (one per image) among the
+// non-zero ones, and the two-sided sign-test p of that split.
+func countAhead(d []float64) (ahead, n int, p float64) {
+	for _, m := range d {
 		if m != 0 {
 			n++
 			if m > 0 {
@@ -85,6 +95,75 @@ func (sm *Summary) Ahead(s Strategy) (ahead, n int, p float64) {
 		}
 	}
 	return ahead, n, signTestP(ahead, n)
+}
+
+func dipPSNR(e *Eval) float64 { return e.DIPPSNR }
+func tvPSNR(e *Eval) float64  { return e.TVPSNR }
+
+// diffs is a's score minus b's on the same runs (image and seed), image by
+// image (each image's runs averaged first when clustered), in a fixed
+// order: at k angles, or with k = 0 each run's mean over the angle counts
+// both were scored at. Runs without both strategies are left out.
+func (sm *Summary) diffs(a, b Strategy, k int, score func(*Eval) float64) []float64 {
+	g := map[string][]float64{}
+	for _, name := range sm.runNames {
+		r, q := sm.byRun[name][a], sm.byRun[name][b]
+		if r == nil || q == nil {
+			continue
+		}
+		var d []float64
+		for _, c := range sm.Evals {
+			if k != 0 && c != k {
+				continue
+			}
+			if e, f := r.evalAt(c), q.evalAt(c); e != nil && f != nil {
+				d = append(d, score(e)-score(f))
+			}
+		}
+		if len(d) > 0 {
+			img := sm.imageName(name)
+			g[img] = append(g[img], stat(d).Mean)
+		}
+	}
+	return groupMeans(g)
+}
+
+// Versus is one strategy against a reference: the reference's DIP PSNR
+// minus Other's on the same image and seed, each image's runs averaged
+// first when clustered, mean ± s.e. over images at each angle count
+// (ByEval) and over the counts (Overall), and on how many images the
+// reference is ahead (mean over the counts; ties left out) with the
+// two-sided sign-test p.
+type Versus struct {
+	Ref, Other Strategy
+	ByEval     []Stat
+	Overall    Stat
+	Ahead, N   int
+	P          float64
+}
+
+// Against compares ref with every other strategy but equal spacing (the
+// tables to equal spacing cover that pair), in the table's order; nil
+// when ref has no runs.
+func (sm *Summary) Against(ref Strategy) []Versus {
+	if !slices.Contains(sm.Strategies, ref) {
+		return nil
+	}
+	var out []Versus
+	for _, s := range sm.Strategies {
+		if s == ref || s == EqualSpace {
+			continue
+		}
+		v := Versus{Ref: ref, Other: s, ByEval: make([]Stat, len(sm.Evals))}
+		for i, k := range sm.Evals {
+			v.ByEval[i] = stat(sm.diffs(ref, s, k, dipPSNR))
+		}
+		overall := sm.diffs(ref, s, 0, dipPSNR)
+		v.Overall = stat(overall)
+		v.Ahead, v.N, v.P = countAhead(overall)
+		out = append(out, v)
+	}
+	return out
 }
 
 // imageName is the image of a run name: Cluster's imageOf, or the run
@@ -117,12 +196,11 @@ func signTestP(k, n int) float64 {
 
 // Cluster sets ByImage and Images: imageOf names a run's image (the run
 // name without its seed).
-func (sm *Summary) Cluster(runs []*RunState, imageOf func(run string) string) {
-	byRun, runNames := indexRuns(runs)
+func (sm *Summary) Cluster(imageOf func(run string) string) {
 	images := map[string]bool{}
-	for _, r := range runs {
-		if r.Strategy == EqualSpace {
-			images[imageOf(r.Image)] = true
+	for _, name := range sm.runNames {
+		if sm.byRun[name][EqualSpace] != nil {
+			images[imageOf(name)] = true
 		}
 	}
 	sm.Images = len(images)
@@ -134,20 +212,7 @@ func (sm *Summary) Cluster(runs []*RunState, imageOf func(run string) string) {
 		}
 		cells := make([]Cell, len(sm.Evals))
 		for ei, k := range sm.Evals {
-			dip, tv := map[string][]float64{}, map[string][]float64{}
-			for _, name := range runNames {
-				m := byRun[name]
-				r, q := m[s], m[EqualSpace]
-				if r == nil || q == nil {
-					continue
-				}
-				if e, eq := r.evalAt(k), q.evalAt(k); e != nil && eq != nil {
-					img := imageOf(name)
-					dip[img] = append(dip[img], e.DIPPSNR-eq.DIPPSNR)
-					tv[img] = append(tv[img], e.TVPSNR-eq.TVPSNR)
-				}
-			}
-			cells[ei] = Cell{DIPvsEqual: stat(groupMeans(dip)), TVvsEqual: stat(groupMeans(tv))}
+			cells[ei] = Cell{DIPvsEqual: stat(sm.diffs(s, EqualSpace, k, dipPSNR)), TVvsEqual: stat(sm.diffs(s, EqualSpace, k, tvPSNR))}
 		}
 		sm.ByImage[s] = cells
 	}
@@ -278,6 +343,7 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 	}
 	slices.SortFunc(sm.Strategies, func(a, b Strategy) int { return slices.Index(Strategies, a) - slices.Index(Strategies, b) })
 	byKey, names := indexRuns(runs)
+	sm.byRun, sm.runNames = byKey, names
 	for _, s := range sm.Strategies {
 		cells := make([]Cell, len(evals))
 		var refit, sel []float64
@@ -385,6 +451,7 @@ func (sm *Summary) Markdown(w io.Writer) {
 	if len(sm.PerImage) > 0 {
 		sm.perImageMarkdown(w)
 	}
+	sm.againstMarkdown(w, LinEIG)
 	if len(sm.RefitSeconds) > 0 {
 		fmt.Fprintf(w, "\nCost of one refit (DIP fit, linearisation and samples, joint choice of the next batch), mean seconds:\n\n| strategy | refit | of which the choice |\n|---|---|---|\n")
 		for _, s := range sm.Strategies {
@@ -392,6 +459,44 @@ func (sm *Summary) Markdown(w io.Writer) {
 				fmt.Fprintf(w, "| %s | %.1f | %.2f |\n", s, t, sm.SelectSeconds[s])
 			}
 		}
+	}
+}
+
+// againstMarkdown writes Against(ref) as a table, when some image has
+// ref and another strategy besides equal spacing.
+func (sm *Summary) againstMarkdown(w io.Writer, ref Strategy) {
+	vs := sm.Against(ref)
+	most := 0
+	for _, v := range vs {
+		most = max(most, v.Overall.N)
+	}
+	if most == 0 {
+		return
+	}
+	unit := "image and seed"
+	if sm.Clustered() {
+		unit = "image (each image's DIP seeds averaged first)"
+	}
+	fmt.Fprintf(w, "\n%s against each other strategy: %s's DIP PSNR minus the other's on the same %s (dB), mean ± s.e. over images, "+
+		"at each angle count and over the counts, and on how many images %s is ahead (mean over the counts) with the two-sided sign-test p\n\n| against |",
+		ref, ref, unit, ref)
+	for _, k := range sm.Evals {
+		fmt.Fprintf(w, " %d angles |", k)
+	}
+	fmt.Fprintf(w, " over the counts | %s ahead | sign-test p |\n|---|%s\n", ref, strings.Repeat("---|", len(sm.Evals)+3))
+	for _, v := range vs {
+		if v.Overall.N == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "| %s |", v.Other)
+		for _, c := range append(slices.Clone(v.ByEval), v.Overall) {
+			if c.N == 0 {
+				fmt.Fprint(w, " – |")
+			} else {
+				fmt.Fprintf(w, " %s |", c)
+			}
+		}
+		fmt.Fprintf(w, " %d of %d | %.2g |\n", v.Ahead, v.N, v.P)
 	}
 }
 

@@ -143,7 +143,7 @@ func TestOrientationTablesCountImages(t *testing.T) {
 		run("c/seed0", EqualSpace, 20), run("c/seed0", MaternEIG, 18, cat(five(149), five(149), five(149))...),
 	}
 	sm := Summarise(runs, []int{10})
-	sm.Cluster(runs, func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	sm.Cluster(func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
 	cand := make([]float64, 180)
 	for i := range cand {
 		cand[i] = float64(i)
@@ -186,7 +186,7 @@ func TestClusterCountsImagesNotRuns(t *testing.T) {
 		run("c/seed0", LinEIG, 30), // no equal: in no difference
 	}
 	sm := Summarise(runs, []int{10})
-	sm.Cluster(runs, func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	sm.Cluster(func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
 	if sm.Images != 2 {
 		t.Errorf("%d images paired with equal spacing, want 2 (c has none)", sm.Images)
 	}
@@ -246,8 +246,55 @@ func TestAheadCountsImages(t *testing.T) {
 	if k, n, _ := sm.Ahead(LinEIG); k != 1 || n != 3 {
 		t.Errorf("per run: ahead %d of %d, want 1 of 3 (a/seed0 ahead, a/seed1 and b behind, c tied)", k, n)
 	}
-	sm.Cluster(runs, func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	sm.Cluster(func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
 	if k, n, p := sm.Ahead(LinEIG); k != 1 || n != 2 || p != 1 {
 		t.Errorf("per image: ahead %d of %d (p %g), want 1 of 2, p 1", k, n, p)
+	}
+}
+
+// TestAgainstPairsRunsAndCountsImages: Against(eig) is eig's score minus
+// the other's on the same run, each image's seeds averaged first, per
+// angle count and over the counts; runs without both strategies are left
+// out, and equal spacing is not among the others.
+func TestAgainstPairsRunsAndCountsImages(t *testing.T) {
+	run := func(img string, s Strategy, d10, d20 float64) *RunState {
+		return &RunState{Image: img, Strategy: s, Done: true, Evals: []Eval{{Angles: 10, DIPPSNR: d10}, {Angles: 20, DIPPSNR: d20}}}
+	}
+	runs := []*RunState{
+		// image a, two seeds: eig − var = +2/+0 (seed 0) and −1/+1 (seed 1):
+		// at 10 angles (2 − 1)/2 = 0.5, at 20 (0 + 1)/2 = 0.5, overall 0.5.
+		run("a/seed0", EqualSpace, 20, 25), run("a/seed0", LinEIG, 22, 26), run("a/seed0", LinVar, 20, 26),
+		run("a/seed1", EqualSpace, 20, 25), run("a/seed1", LinEIG, 20, 27), run("a/seed1", LinVar, 21, 26),
+		// image b: eig − var = −1 at 10, −2 at 20, overall −1.5.
+		run("b/seed0", EqualSpace, 20, 25), run("b/seed0", LinEIG, 20, 25), run("b/seed0", LinVar, 21, 27),
+		// image c has no var run: left out of eig − var.
+		run("c/seed0", EqualSpace, 20, 25), run("c/seed0", LinEIG, 30, 30),
+	}
+	sm := Summarise(runs, []int{10, 20})
+	sm.Cluster(func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	vs := sm.Against(LinEIG)
+	if len(vs) != 1 || vs[0].Other != LinVar {
+		t.Fatalf("Against(eig) compares with %v, want var alone (equal spacing has its own tables)", vs)
+	}
+	v := vs[0]
+	want := []float64{(0.5 - 1) / 2, (0.5 - 2) / 2}
+	for i, w := range want {
+		if math.Abs(v.ByEval[i].Mean-w) > 1e-12 || v.ByEval[i].N != 2 {
+			t.Errorf("at %d angles: %v, want mean %g over 2 images", sm.Evals[i], v.ByEval[i], w)
+		}
+	}
+	if math.Abs(v.Overall.Mean-(0.5-1.5)/2) > 1e-12 || v.Overall.N != 2 {
+		t.Errorf("over the counts: %v, want mean %g over 2 images", v.Overall, (0.5-1.5)/2)
+	}
+	if v.Ahead != 1 || v.N != 2 || v.P != 1 {
+		t.Errorf("eig ahead on %d of %d (p %g), want 1 of 2, p 1", v.Ahead, v.N, v.P)
+	}
+	var md bytes.Buffer
+	sm.Markdown(&md)
+	if !strings.Contains(md.String(), "eig against each other strategy") || !strings.Contains(md.String(), "| var | -0.25 ± 0.75 | -0.75 ± 1.2 | -0.5 ± 1 | 1 of 2 | 1 |") {
+		t.Errorf("Markdown lacks the comparison row:\n%s", md.String())
+	}
+	if sm := Summarise(runs, []int{10, 20}); len(sm.Against(LinEIGPilot)) != 0 {
+		t.Error("Against a strategy without runs should be empty")
 	}
 }

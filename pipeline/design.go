@@ -302,7 +302,7 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 	}
 	imageOf := func(run string) string { img, _, _ := strings.Cut(run, "/"); return img } // "scan:k/seedS"
 	sm := design.Summarise(runs, evals)
-	sm.Cluster(runs, imageOf)
+	sm.Cluster(imageOf)
 	orient := rectangleOrientations(s.Scans, s.Paths)
 	sm.Orient(runs, s.Loop.Start, s.Loop.RefitEvery, func(run string) (float64, []float64, bool) {
 		o, ok := orient[imageOf(run)]

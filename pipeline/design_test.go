@@ -126,7 +126,7 @@ func TestDipCurvesPairToEqual(t *testing.T) {
 		}
 	}
 	sm = design.Summarise(runs, []int{10, 20})
-	sm.Cluster(runs, func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
+	sm.Cluster(func(r string) string { img, _, _ := strings.Cut(r, "/"); return img })
 	curves = dipCurves(sm, []design.Strategy{design.LinEIG})
 	if want := 0.25; math.Abs(curves[0].Diff[0]-1.75) > 1e-12 || math.Abs(curves[0].DiffSE[0]-want) > 1e-12 {
 		t.Errorf("clustered: eig − equal at 10 angles %v ± %v, want 1.75 ± %g (image means 1.5 and 2)", curves[0].Diff[0], curves[0].DiffSE[0], want)
