@@ -71,8 +71,10 @@ level, no oracle). Every slice of every --full file is an image; --dip-seeds
 repeats the whole study with other initial weights.
 
 Writes to DIR: results.h5 (per strategy: PSNR/SSIM [run][eval], the angles
-in order), table.md (mean ± s.e. and the paired difference to equal spacing),
-psnr.png (PSNR against angles, error bars over runs) and state.json, the
+in order), table.md (mean ± s.e.; the paired differences to equal spacing,
+with each image's DIP seeds averaged first and a sign test over images; the
+same by the rectangles' orientation, with where the chosen angles lie; lin-DIP
+EIG against each other strategy), psnr.png (PSNR against angles, error bars over runs) and state.json, the
 progress so far: after an interruption, the same command with --resume
 continues where it stopped (finished steps are not redone) and ends where an
 uninterrupted run ends (same --threads). --report writes the tables of what is
