@@ -175,10 +175,14 @@ func (s *DesignStudy) Run(ctx context.Context) error {
 	}
 	total := len(images) * len(s.DIPSeeds) * len(s.Strategies)
 	b := s.bar(total, "design")
-	done := 0
-	for _, r := range state.Runs {
-		if r.Done {
-			done++
+	done := 0 // of this command's runs: the state may hold other images' (a copied or merged state)
+	for _, off := range s.DIPSeeds {
+		for _, img := range images {
+			for _, st := range s.Strategies {
+				if r := state.Runs[runKey(img.Name, off, st)]; r != nil && r.Done {
+					done++
+				}
+			}
 		}
 	}
 	b.Skip(done)
@@ -186,7 +190,7 @@ func (s *DesignStudy) Run(ctx context.Context) error {
 	for _, off := range s.DIPSeeds {
 		for _, img := range images {
 			for _, st := range s.Strategies {
-				key := fmt.Sprintf("%s/seed%d/%s", img.Name, off, st)
+				key := runKey(img.Name, off, st)
 				prev := state.Runs[key]
 				if prev != nil && prev.Done {
 					continue
@@ -255,6 +259,11 @@ func mergeDesignStates(state *designState, dirs []string) error {
 		}
 	}
 	return nil
+}
+
+// runKey names a run in state.json: image, DIP seed offset, strategy.
+func runKey(image string, seed int, s design.Strategy) string {
+	return fmt.Sprintf("%s/seed%d/%s", image, seed, s)
 }
 
 // writeResults writes results.h5, table.md and psnr.png from the runs.

@@ -167,3 +167,44 @@ func TestDIPCurvesRoundTripThroughResults(t *testing.T) {
 		t.Errorf("a strategy without its curve: err %v, want one naming `design --report`", err)
 	}
 }
+
+// countingBar records a progress bar's total and skipped steps.
+type countingBar struct{ total, skipped, added int }
+
+func (b *countingBar) Add(n int)       { b.added += n }
+func (b *countingBar) Skip(n int)      { b.skipped += n }
+func (b *countingBar) Describe(string) {}
+func (b *countingBar) Finish()         {}
+
+// TestDesignResumeSkipsOnlyItsOwnRuns: a resumed study over part of the
+// images counts as done only the finished runs it was asked for, not every
+// run its state holds (a state copied from a wider study), so its bar
+// never passes its total.
+func TestDesignResumeSkipsOnlyItsOwnRuns(t *testing.T) {
+	scan := tinyScan(t, 2)
+	truth := h5io.NewVolume(2, scan.ImageSize)
+	for i := range truth.Data {
+		truth.Data[i] = float32(i%7) / 7
+	}
+	scan.GroundTruth = &truth
+	var bars []*countingBar
+	study := func(images string) *DesignStudy {
+		return &DesignStudy{Scans: []*h5io.Scan{scan}, Paths: []string{"s.h5"}, Out: filepath.Join(t.TempDir(), "study"),
+			Strategies: []design.Strategy{design.EqualSpace}, Loop: design.LoopSettings{Start: 2, Budget: 4, RefitEvery: 1, Eval: []int{4}, Samples: 2, Seed: 1, DIPIters: 5},
+			RegimeName: "auto", DIPSeeds: []int{0}, Images: images, Threads: 1,
+			Hooks: Hooks{NewBar: func(total int, _ string) Progress { b := &countingBar{total: total}; bars = append(bars, b); return b }}}
+	}
+	all := study("")
+	if err := all.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	part := study("1:2")
+	part.Out, part.Resume = all.Out, true
+	if err := part.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := bars[len(bars)-1]
+	if b.total != 1 || b.skipped != 1 || b.added != 0 {
+		t.Errorf("resumed over image 1 of 2 (both done): total %d, skipped %d, added %d; want 1, 1, 0", b.total, b.skipped, b.added)
+	}
+}
