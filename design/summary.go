@@ -111,21 +111,31 @@ func (sm *Summary) diffs(a, b Strategy, k int, score func(*Eval) float64) []floa
 		if r == nil || q == nil {
 			continue
 		}
-		var d []float64
-		for _, c := range sm.Evals {
-			if k != 0 && c != k {
-				continue
-			}
-			if e, f := r.evalAt(c), q.evalAt(c); e != nil && f != nil {
-				d = append(d, score(e)-score(f))
-			}
-		}
-		if len(d) > 0 {
+		if d, ok := runDiff(r, q, sm.Evals, k, score); ok {
 			img := sm.imageName(name)
-			g[img] = append(g[img], stat(d).Mean)
+			g[img] = append(g[img], d)
 		}
 	}
 	return groupMeans(g)
+}
+
+// runDiff is r's score minus q's on one run: at k angles, or with k = 0
+// the mean over the counts of evals both were scored at; ok false when
+// there is no such count.
+func runDiff(r, q *RunState, evals []int, k int, score func(*Eval) float64) (d float64, ok bool) {
+	var v []float64
+	for _, c := range evals {
+		if k != 0 && c != k {
+			continue
+		}
+		if e, f := r.evalAt(c), q.evalAt(c); e != nil && f != nil {
+			v = append(v, score(e)-score(f))
+		}
+	}
+	if len(v) == 0 {
+		return 0, false
+	}
+	return stat(v).Mean, true
 }
 
 // Versus is one strategy against a reference: the reference's DIP PSNR
@@ -389,14 +399,8 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 		}
 		row := ImageRow{Image: name, DIPvsEqual: map[Strategy]float64{}, OrientationDeg: math.NaN()}
 		for s, r := range m {
-			var d []float64
-			for _, k := range evals {
-				if e, q := r.evalAt(k), eq.evalAt(k); s != EqualSpace && e != nil && q != nil {
-					d = append(d, e.DIPPSNR-q.DIPPSNR)
-				}
-			}
-			if len(d) > 0 {
-				row.DIPvsEqual[s] = stat(d).Mean
+			if d, ok := runDiff(r, eq, evals, 0, dipPSNR); ok && s != EqualSpace {
+				row.DIPvsEqual[s] = d
 			}
 		}
 		sm.PerImage = append(sm.PerImage, row)
