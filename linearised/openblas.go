@@ -5,9 +5,18 @@ package linearised
 // MLL step, and the GEMMs of the posterior variances. OpenBLAS does the
 // factorisation and inverse 5× faster than gonum's pure-Go LAPACK (19 ms
 // vs 100 ms at m_y = 940 on the 2-core machine). The project links
-// OpenBLAS already (internal/blas, which keeps it at one thread per call:
-// the callers here parallelise with par.For); the Fortran and CBLAS symbols
-// need no LAPACKE.
+// OpenBLAS already (internal/blas); the Fortran and CBLAS symbols need no
+// LAPACKE.
+//
+// OpenBLAS stays at one thread here too: large GEMMs and triangular
+// solves are split into row blocks over par.For, and the factorisation and
+// inverse run on one core. OpenBLAS's own threads wait for each other by
+// spinning, so when other processes share the cores a multi-threaded call
+// stalls whenever one of its threads is descheduled: `ctrecon uncertainty`
+// on the demo's scan (32², exact regime) took 401–434 s with two OpenBLAS
+// threads beside two busy processes on the 2-core machine, and 104 s with
+// one, while alone on the machine the two threads saved only 7% (46 s
+// against 49–50 s). Go's workers block instead of spinning.
 
 // #cgo LDFLAGS: -lopenblas
 // void dpotrf_(char*, int*, double*, int*, int*);
@@ -19,22 +28,25 @@ package linearised
 import "C"
 
 import (
-	"github.com/ctrecon/ctrecon/internal/blas"
+	_ "github.com/ctrecon/ctrecon/internal/blas" // its init pins OpenBLAS to one thread
 	"github.com/ctrecon/ctrecon/internal/par"
 )
 
-// withBLASThreads runs f (large OpenBLAS calls from this goroutine —
-// Cholesky, inverse, big GEMMs — with nothing else using OpenBLAS
-// meanwhile) with OpenBLAS at par.Threads() threads: each is a single call,
-// so the project's usual one-thread setting would leave the other cores
-// idle (at m_y = 820 the factorisation and inverse were half of an MLL
-// step's time on one core).
-func withBLASThreads(f func()) {
-	if t := par.Threads(); t > 1 {
-		blas.SetOpenBLASThreads(t)
-		defer blas.SetOpenBLASThreads(1)
-	}
-	f()
+// rowGrain is the fewest rows of C (or of a triangular solve's B) one
+// par.For worker takes: below it the split costs more than it saves.
+const rowGrain = 32
+
+// dgemmRows is dgemm with the rows of C split over par.For, each block a
+// single-threaded OpenBLAS call (the rows of op(A) start at a[lo·lda], or at
+// a[lo] when A is transposed).
+func dgemmRows(tA, tB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	par.ForGrain(m, rowGrain, func(lo, hi int) {
+		off := lo * lda
+		if tA {
+			off = lo
+		}
+		dgemm(tA, tB, hi-lo, n, k, alpha, a[off:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+	})
 }
 
 // dgemm computes C = alpha·op(A)·op(B) + beta·C for row-major float64
@@ -74,7 +86,7 @@ func cholUpper(a []float64, m int) bool {
 	uplo := C.char('L')
 	n := C.int(m)
 	var info C.int
-	withBLASThreads(func() { C.dpotrf_(&uplo, &n, (*C.double)(&a[0]), &n, &info) })
+	C.dpotrf_(&uplo, &n, (*C.double)(&a[0]), &n, &info)
 	return info == 0
 }
 
@@ -87,7 +99,7 @@ func cholInvUpper(a []float64, m int) bool {
 	uplo := C.char('L')
 	n := C.int(m)
 	var info C.int
-	withBLASThreads(func() { C.dpotri_(&uplo, &n, (*C.double)(&a[0]), &n, &info) })
+	C.dpotri_(&uplo, &n, (*C.double)(&a[0]), &n, &info)
 	return info == 0
 }
 
@@ -99,8 +111,10 @@ func cholSolveRows(u []float64, m int, b []float64, k int) {
 		return
 	}
 	const rowMajor, right, upper, noTrans, trans, nonUnit = 101, 142, 121, 111, 112, 131
-	withBLASThreads(func() {
-		C.cblas_dtrsm(rowMajor, right, upper, noTrans, nonUnit, C.int(k), C.int(m), 1, (*C.double)(&u[0]), C.int(m), (*C.double)(&b[0]), C.int(m))
-		C.cblas_dtrsm(rowMajor, right, upper, trans, nonUnit, C.int(k), C.int(m), 1, (*C.double)(&u[0]), C.int(m), (*C.double)(&b[0]), C.int(m))
+	// Each row's solve is independent: row blocks over par.For.
+	par.ForGrain(k, rowGrain, func(lo, hi int) {
+		bl := (*C.double)(&b[lo*m])
+		C.cblas_dtrsm(rowMajor, right, upper, noTrans, nonUnit, C.int(hi-lo), C.int(m), 1, (*C.double)(&u[0]), C.int(m), bl, C.int(m))
+		C.cblas_dtrsm(rowMajor, right, upper, trans, nonUnit, C.int(hi-lo), C.int(m), 1, (*C.double)(&u[0]), C.int(m), bl, C.int(m))
 	})
 }

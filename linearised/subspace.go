@@ -139,10 +139,8 @@ func (s *subspace) project(y []float64, c int) {
 		return
 	}
 	coef := make([]float64, c*s.r)
-	withBLASThreads(func() {
-		dgemm(false, true, c, s.r, s.m, 1, y, s.m, s.q, s.m, 0, coef, s.r)
-		dgemm(false, false, c, s.m, s.r, -1, coef, s.r, s.q, s.m, 1, y, s.m)
-	})
+	dgemmRows(false, true, c, s.r, s.m, 1, y, s.m, s.q, s.m, 0, coef, s.r)
+	dgemmRows(false, false, c, s.m, s.r, -1, coef, s.r, s.q, s.m, 1, y, s.m)
 }
 
 // grow draws c probes at the prior's current hyperparameters — K0 applied
@@ -545,13 +543,13 @@ func (mf *MatrixFree) SubspaceSamples(ctx context.Context, dst []float32, k int,
 			a[i] = float64(v)
 		}
 		// a ← Q K_sub⁻¹ (Qᵀa + σ_y ε₁), one row per sample.
-		withBLASThreads(func() { dgemm(false, true, cn, r, m, 1, a, m, s.q, m, 0, z, r) })
+		dgemmRows(false, true, cn, r, m, 1, a, m, s.q, m, 0, z, r)
 		zc := z[:cn*r]
 		for i := range zc {
 			zc[i] += sy * rng.NormFloat64()
 		}
 		cholSolveRows(s.kbuf, r, zc, cn)
-		withBLASThreads(func() { dgemm(false, false, cn, m, r, 1, zc, r, s.q, m, 0, a, m) })
+		dgemmRows(false, false, cn, m, r, 1, zc, r, s.q, m, 0, a, m)
 		for i, v := range a {
 			ax[i] = float32(v)
 		}

@@ -26,17 +26,6 @@ func init() {
 // than the AVX2 ("Haswell") ones (docs/BENCHMARKS.md).
 func CoreName() string { return C.GoString(C.openblas_get_corename()) }
 
-// SetOpenBLASThreads sets the number of threads OpenBLAS itself uses inside
-// one call. ctrecon keeps it at 1 and parallelises around GEMM calls with
-// par.For; raise it only for code that makes one large BLAS call from a
-// single goroutine. k < 1 is treated as 1.
-func SetOpenBLASThreads(k int) {
-	if k < 1 {
-		k = 1
-	}
-	C.openblas_set_num_threads(C.int(k))
-}
-
 // OpenBLASThreads returns the thread count OpenBLAS uses inside one call.
 func OpenBLASThreads() int { return int(C.openblas_get_num_threads()) }
 
