@@ -229,9 +229,14 @@ func (v *UQVolume) Run(ctx context.Context) error {
 		return err
 	}
 	if scan.GroundTruth != nil {
-		// The means over slices, with the volume's own log line.
+		// The means over slices, logged only when there are several
+		// (one slice's line came with it).
 		truth := scan.GroundTruth.Data[rng.Lo*n*n : rng.Hi*n*n]
-		for _, a := range v.calibration(truth, out.Image.Data, out.Std.Data, n) {
+		label := ""
+		if rng.Hi-rng.Lo > 1 {
+			label = fmt.Sprintf("slices %s", rng)
+		}
+		for _, a := range v.calibration(label, truth, out.Image.Data, out.Std.Data, n) {
 			out.SetAttr(a.Name, a.Value)
 		}
 	}
@@ -243,16 +248,19 @@ func (v *UQVolume) Run(ctx context.Context) error {
 	return nil
 }
 
-// calibration logs how well the std map predicts the actual error against
-// the ground truth and returns the numbers as attributes (none, with the
-// reason logged, when they cannot be computed).
-func (v *UQVolume) calibration(truth, img, std []float32, n int) []h5io.Attr {
+// calibration logs, under label (nothing when it is empty), how well the
+// std map predicts the actual error against the ground truth and returns
+// the numbers as attributes (none, with the reason logged, when they
+// cannot be computed).
+func (v *UQVolume) calibration(label string, truth, img, std []float32, n int) []h5io.Attr {
 	c, err := evaluation.CalibrateVolume(truth, img, std, n)
 	if err != nil {
 		v.logf("calibration: %v", err)
 		return nil
 	}
-	v.logf("calibration against the ground truth: %v", c)
+	if label != "" {
+		v.logf("%s: calibration against the ground truth: %v", label, c)
+	}
 	return []h5io.Attr{{Name: "test_loglik", Value: c.TestLL}, {Name: "test_loglik_constant_rmse", Value: c.ConstantLL},
 		{Name: "coverage_1sigma", Value: c.Cover1}, {Name: "coverage_2sigma", Value: c.Cover2}, {Name: "spearman", Value: c.Spearman},
 		{Name: "spearman_calibrated", Value: c.SpearmanCalibrated}, {Name: "spearman_patch", Value: c.SpearmanPatch}, {Name: "spearman_patch_size", Value: c.PatchSize}}
@@ -402,7 +410,7 @@ func (v *UQVolume) slice(ctx context.Context, j, k int, A linop.Operator, sino [
 		row["subspace_capped"] = float64(b2i(si.Capped))
 	}
 	if scan.GroundTruth != nil {
-		for _, a := range v.calibration(scan.GroundTruth.Slice(k), out.Image.Data, std.Data, n) {
+		for _, a := range v.calibration(fmt.Sprintf("slice %d", k), scan.GroundTruth.Slice(k), out.Image.Data, std.Data, n) {
 			out.Attrs = append(out.Attrs, a)
 			if x, ok := a.Value.(float64); ok {
 				row[a.Name] = x

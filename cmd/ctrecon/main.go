@@ -119,6 +119,7 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	interrupted = func() bool { return ctx.Err() != nil }
 	root := newRoot()
 	err := root.ExecuteContext(ctx)
 	pprof.StopCPUProfile()

@@ -108,9 +108,25 @@ func formatLeft(d time.Duration) string {
 	return fmt.Sprintf("%dh%02dm", m/60, m%60)
 }
 
-// Finish completes the bar if it was shown.
+// interrupted reports whether the command was interrupted (Ctrl-C,
+// SIGTERM); main sets it from the command's context.
+var interrupted = func() bool { return false }
+
+// Finish completes the bar if it was shown. After an interrupt it leaves
+// the bar where the work stopped and says where that was (the last line
+// drawn may be older: drawing is throttled); a full bar above
+// "interrupted" would say the step had finished.
 func (b *bar) Finish() {
-	if b.pb != nil {
+	switch {
+	case b.pb == nil:
+	case interrupted():
+		b.pb.Exit()
+		if b.n >= 0 {
+			fmt.Fprintf(os.Stderr, "%s: stopped at %d of %d\n", b.what, b.done, b.n)
+		} else {
+			fmt.Fprintf(os.Stderr, "%s: stopped after %d\n", b.what, b.done)
+		}
+	default:
 		b.pb.Finish()
 	}
 }

@@ -79,3 +79,26 @@ func TestBarDescribeShowsALongFirstStep(t *testing.T) {
 	}
 	b.Finish()
 }
+
+// After an interrupt a shown bar stays where the work stopped; otherwise
+// Finish fills it.
+func TestBarFinishAfterInterruptKeepsTheCount(t *testing.T) {
+	defer func(f func() bool) { interrupted = f }(interrupted)
+	for _, stopped := range []bool{true, false} {
+		interrupted = func() bool { return stopped }
+		b := newBar(10, "fit")
+		b.start = time.Now().Add(-2 * time.Second)
+		b.Add(3)
+		if b.pb == nil {
+			t.Fatal("the bar did not appear after 2 s")
+		}
+		b.Finish()
+		want := int64(10)
+		if stopped {
+			want = 3
+		}
+		if got := b.pb.State().CurrentNum; got != want {
+			t.Errorf("interrupted %v: the bar shows %d of 10 after Finish, want %d", stopped, got, want)
+		}
+	}
+}
