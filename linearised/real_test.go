@@ -159,6 +159,44 @@ func BenchmarkMatrixFreeSmallN128A60(b *testing.B) {
 	benchMatrixFree(b, 128, 60, 200)
 }
 
+// BenchmarkSubspaceSmallN64A30 times the matrix-free regime's subspace
+// model, the default above 3000 measurements and what the design loop
+// runs, on the real `small` U-Net at 64² with 30 angles (m_y = 30 × 91 =
+// 2730): growing the subspace and fitting the hyperparameters by EM
+// (fit_s), then 256 posterior samples (samples256_s). Run with
+// -benchtime 1x; tens of seconds per iteration.
+func BenchmarkSubspaceSmallN64A30(b *testing.B) {
+	if testing.Short() {
+		b.Skip("tens of seconds per iteration; run without -short")
+	}
+	prob := realProblem(b, 64, 30)
+	_, nw := prob.J.Dims()
+	_, npix, _, _ := prob.dims()
+	ctx := context.Background()
+	const k = 256
+	x := make([]float32, k*npix)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pr, _ := NewPrior(prob.Blocks, nw)
+		mf, err := NewMatrixFree(prob, pr, MatrixFreeSettings{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(7, uint64(i)))
+		t0 := time.Now()
+		if _, err := mf.FitSubspace(ctx, nil, rng, nil); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := mf.SubspaceSamples(ctx, x, k, rng); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(t1.Sub(t0).Seconds(), "fit_s")
+		b.ReportMetric(time.Since(t1).Seconds(), "samples256_s")
+		b.ReportMetric(float64(mf.SubspaceInfo().Rank), "rank")
+	}
+}
+
 // TestRealNetworkExactVsMatrixFree fits the hyperparameters on the real
 // `small` U-Net Jacobian and projector at 28² (820 measurements) and checks
 // that the two regimes agree there: per pixel, the matrix-free variance
