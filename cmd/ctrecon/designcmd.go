@@ -65,7 +65,7 @@ correlation 0.996, the same σ_y and coverage) for about a seventh of the CPU
 time.
 
 What it costs, on one core (5 → 40 angles, refits every 5): a lin-DIP run
-about 25 min at 64² and about 1.5 h at 128²; the other strategies 3–5 min at
+about 25 min at 64² and 1.5–1.75 h at 128²; the other strategies 3–5 min at
 64², most of it their DIP and TV evaluations. A study is image × seed ×
 strategy runs: plan the cores (docs/studies/design.md).
 
