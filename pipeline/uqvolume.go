@@ -215,7 +215,9 @@ func (v *UQVolume) Run(ctx context.Context) error {
 	}
 	start := time.Now()
 	sino := make([]float32, geo.SinoLen())
+	skipped := 0 // slices done in an earlier run: their calibration was not logged in this one
 	skip := func(k int) error {
+		skipped++
 		v.logf("slice %d: done in an earlier run", k)
 		return nil
 	}
@@ -229,11 +231,11 @@ func (v *UQVolume) Run(ctx context.Context) error {
 		return err
 	}
 	if scan.GroundTruth != nil {
-		// The means over slices, logged only when there are several
-		// (one slice's line came with it).
+		// The means over slices, logged unless they repeat the line of
+		// the one slice, computed in this run.
 		truth := scan.GroundTruth.Data[rng.Lo*n*n : rng.Hi*n*n]
 		label := ""
-		if rng.Hi-rng.Lo > 1 {
+		if rng.Len() > 1 || skipped > 0 {
 			label = fmt.Sprintf("slices %s", rng)
 		}
 		for _, a := range v.calibration(label, truth, out.Image.Data, out.Std.Data, n) {
