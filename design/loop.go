@@ -68,6 +68,22 @@ func (s Strategy) linDIP() bool {
 	return s == LinEIG || s == LinDiagEIG || s == LinVar || s == LinEIGPilot
 }
 
+// RunCost is the time a run of the strategy takes relative to a
+// non-adaptive run, as measured in the studies (docs/studies/design.md: at
+// 64² a lin-DIP run, 7 refits, about 25 min against 3–5 min; eig-pilot,
+// one fit linearised, 10–12 min). Progress bars weigh runs by it: counted
+// alike, the first finished runs of a study would set the time left for
+// runs five times dearer or cheaper.
+func (s Strategy) RunCost() int {
+	switch {
+	case s == LinEIGPilot:
+		return 3
+	case s.linDIP():
+		return 6
+	}
+	return 1
+}
+
 // pixelPrior is the prior of a pixel-Gaussian baseline; ok is false for
 // the other strategies.
 func (s Strategy) pixelPrior() (prior PixelPrior, ok bool) {

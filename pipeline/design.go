@@ -173,50 +173,63 @@ func (s *DesignStudy) Run(ctx context.Context) error {
 	if s.Report {
 		return s.writeResults(state, evals, budget, 0)
 	}
-	total := len(images) * len(s.DIPSeeds) * len(s.Strategies)
-	b := s.bar(total, "design")
-	done := 0 // of this command's runs: the state may hold other images' (a copied or merged state)
-	for _, off := range s.DIPSeeds {
-		for _, img := range images {
-			for _, st := range s.Strategies {
-				if r := state.Runs[runKey(img.Name, off, st)]; r != nil && r.Done {
-					done++
-				}
-			}
-		}
+	// The bar counts runs weighted by their cost (design.Strategy.RunCost),
+	// so its time left holds while cheap and dear runs alternate; its text
+	// counts runs.
+	type pending struct {
+		key string
+		img *design.LoopImage
+		off int
+		st  design.Strategy
 	}
-	b.Skip(done)
-	start := time.Now()
+	var todo []pending
+	runs, total, doneCost := 0, 0, 0
 	for _, off := range s.DIPSeeds {
 		for _, img := range images {
 			for _, st := range s.Strategies {
 				key := runKey(img.Name, off, st)
-				prev := state.Runs[key]
-				if prev != nil && prev.Done {
+				runs++
+				total += st.RunCost()
+				if r := state.Runs[key]; r != nil && r.Done {
+					doneCost += st.RunCost() // of this command's runs: the state may hold other images' (a copied or merged state)
 					continue
 				}
-				ls := s.Loop
-				ls.DIPSeed = s.Loop.Seed + uint64(off)
-				run := *img
-				run.Name = fmt.Sprintf("%s/seed%d", img.Name, off)
-				res, err := design.Acquire(ctx, &run, st, ls, prev, func(r *design.RunState) error {
-					state.Runs[key] = r
-					err := atomicfile.WriteJSON(statePath, state)
-					if s.AfterCheckpoint != nil {
-						s.AfterCheckpoint()
-					}
-					return err
-				}, func(what string) { b.Describe(what); s.debugf("%s", what) })
-				if err != nil {
-					if ctx.Err() != nil {
-						s.logf("interrupted: the finished steps are in %s; run the same command with --resume to continue", statePath)
-					}
-					return err
-				}
-				state.Runs[key] = res
-				b.Add(1)
+				todo = append(todo, pending{key, img, off, st})
 			}
 		}
+	}
+	if len(todo) == 0 {
+		s.logf("design: all %d runs are finished", runs)
+	} else if runs > len(todo) {
+		s.logf("design: %d of %d runs finished; resuming with %s %s", runs-len(todo), runs, todo[0].img.Name, todo[0].st)
+	}
+	b := s.bar(total, "design")
+	b.Skip(doneCost)
+	start := time.Now()
+	for i, p := range todo {
+		prev := state.Runs[p.key]
+		ls := s.Loop
+		ls.DIPSeed = s.Loop.Seed + uint64(p.off)
+		run := *p.img
+		run.Name = fmt.Sprintf("%s/seed%d", p.img.Name, p.off)
+		at := fmt.Sprintf("run %d of %d", runs-len(todo)+i+1, runs)
+		b.Describe(fmt.Sprintf("%s: %s %s", at, run.Name, p.st))
+		res, err := design.Acquire(ctx, &run, p.st, ls, prev, func(r *design.RunState) error {
+			state.Runs[p.key] = r
+			err := atomicfile.WriteJSON(statePath, state)
+			if s.AfterCheckpoint != nil {
+				s.AfterCheckpoint()
+			}
+			return err
+		}, func(what string) { b.Describe(at + ": " + what); s.debugf("%s", what) })
+		if err != nil {
+			if ctx.Err() != nil {
+				s.logf("interrupted: the finished steps are in %s; run the same command with --resume to continue", statePath)
+			}
+			return err
+		}
+		state.Runs[p.key] = res
+		b.Add(p.st.RunCost())
 	}
 	b.Finish()
 	return s.writeResults(state, evals, budget, time.Since(start).Seconds())

@@ -207,4 +207,39 @@ func TestDesignResumeSkipsOnlyItsOwnRuns(t *testing.T) {
 	if b.total != 1 || b.skipped != 1 || b.added != 0 {
 		t.Errorf("resumed over image 1 of 2 (both done): total %d, skipped %d, added %d; want 1, 1, 0", b.total, b.skipped, b.added)
 	}
+
+	// The bar weighs runs by their cost: a finished lin-DIP EIG run (put
+	// into the state as if run) counts design.LinEIG.RunCost() steps.
+	path := filepath.Join(all.Out, "state.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st designState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	for key, r := range st.Runs {
+		if base, ok := strings.CutSuffix(key, "/"+string(design.EqualSpace)); ok {
+			eig := *r
+			eig.Strategy = design.LinEIG
+			st.Runs[base+"/"+string(design.LinEIG)] = &eig
+		}
+	}
+	if raw, err = json.Marshal(&st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	both := study("1:2")
+	both.Out, both.Resume = all.Out, true
+	both.Strategies = []design.Strategy{design.LinEIG, design.EqualSpace}
+	if err := both.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b = bars[len(bars)-1]
+	if want := design.LinEIG.RunCost() + 1; want == 2 || b.total != want || b.skipped != want || b.added != 0 {
+		t.Errorf("resumed with a finished eig and equal run: total %d, skipped %d, added %d; want %d, %d, 0 (eig's cost above equal's 1)", b.total, b.skipped, b.added, want, want)
+	}
 }

@@ -1,8 +1,7 @@
 package main
 
 import (
-	"github.com/ctrecon/ctrecon/pipeline"
-	"github.com/ctrecon/ctrecon/volume"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,6 +10,8 @@ import (
 	"github.com/ctrecon/ctrecon/internal/atomicfile"
 	"github.com/ctrecon/ctrecon/internal/par"
 	"github.com/ctrecon/ctrecon/linearised"
+	"github.com/ctrecon/ctrecon/pipeline"
+	"github.com/ctrecon/ctrecon/volume"
 )
 
 type designOpts struct {
@@ -67,7 +68,9 @@ time.
 What it costs, on one core (5 → 40 angles, refits every 5): a lin-DIP run
 about 25 min at 64² and 1.5–1.75 h at 128²; the other strategies 3–5 min at
 64², most of it their DIP and TV evaluations. A study is image × seed ×
-strategy runs: plan the cores (docs/studies/design.md).
+strategy runs: plan the cores (docs/studies/design.md). The progress bar
+counts runs weighted by these costs (a lin-DIP run ` + strconv.Itoa(design.LinEIG.RunCost()) + `, eig-pilot ` + strconv.Itoa(design.LinEIGPilot.RunCost()) + `, the others
+` + strconv.Itoa(design.EqualSpace.RunCost()) + `), so its time left holds while dear and cheap runs alternate.
 
 At every --eval count the DIP and TV reconstructions from the strategy's
 angles are scored against the ground truth, with the same settings for every
