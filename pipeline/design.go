@@ -224,6 +224,7 @@ func (s *DesignStudy) Run(ctx context.Context) error {
 		}, func(what string) { b.Describe(at + ": " + what); s.debugf("%s", what) })
 		if err != nil {
 			if ctx.Err() != nil {
+				b.Finish() // the bar says where it stopped; the line below starts on its own line
 				s.logf("interrupted: the finished steps are in %s; run the same command with --resume to continue", statePath)
 			}
 			return err
