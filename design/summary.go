@@ -399,7 +399,10 @@ func Summarise(runs []*RunState, evals []int) *Summary {
 		}
 		row := ImageRow{Image: name, DIPvsEqual: map[Strategy]float64{}, OrientationDeg: math.NaN()}
 		for s, r := range m {
-			if d, ok := runDiff(r, eq, evals, 0, dipPSNR); ok && s != EqualSpace {
+			if s == EqualSpace {
+				continue
+			}
+			if d, ok := runDiff(r, eq, evals, 0, dipPSNR); ok {
 				row.DIPvsEqual[s] = d
 			}
 		}
