@@ -9,7 +9,9 @@
 #   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all (and DIR/PART-all per extra part)
 #
 # SIZE is 64 (20 images, images 0:10 and 10:20, DIP seeds 0 and 1) or 128
-# (6 images, 0:3 and 3:6, DIP seed 0). At 64² a third part runs the
+# (6 images, 0:3, 3:5 and 5:6, DIP seed 0: image 5, oblique rectangles,
+# got its own part to run before image 4, near an axis, so that the first
+# five images hold two oblique ones). At 64² a third part runs the
 # rotation-invariant Matérn-½ baseline (matern-radial, added after the 64²
 # study had started) over every image: it is cheap (a few minutes per image
 # and seed) and its runs merge with the others' in the report, which tables
@@ -56,7 +58,7 @@ strategies=eig,var,equal,random,golden,iso,matern
 issue=eig,var,equal,random,golden,iso
 case $size in
 64) count=20 seeds=0,1 parts="rect64:0:10 rect64-b:10:20 rect64-radial:0:20:matern-radial rect64-pilot:0:20:eig-pilot:extra" ;;
-128) count=6 seeds=0 parts="rect128:0:3:$issue rect128-b:3:6:$issue rect128-radial:0:6:matern-radial:extra" ;;
+128) count=6 seeds=0 parts="rect128:0:3:$issue rect128-b:3:5:$issue rect128-c:5:6:$issue rect128-radial:0:6:matern-radial:extra" ;;
 *) usage ;;
 esac
 for want in "$@"; do
