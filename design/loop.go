@@ -71,7 +71,7 @@ func (s Strategy) linDIP() bool {
 // RunCost is the time a run of the strategy takes relative to a
 // non-adaptive run, as measured in the studies (docs/studies/design.md,
 // one core, 5 → 40 angles, refits every 5): a lin-DIP run about 25 min
-// against 3–5 min at 64² and 1.5–1.75 h against 15–20 min at 128²;
+// against 3–5 min at 64² and 1.25–1.75 h against 15–20 min at 128²;
 // eig-pilot, one fit linearised, 10–12 min at 64². Progress bars weigh
 // runs by it: counted alike, a study's first finished runs would set the
 // time left for runs five times dearer or cheaper.

@@ -66,7 +66,7 @@ correlation 0.996, the same σ_y and coverage) for about a seventh of the CPU
 time.
 
 What it costs, on one core (5 → 40 angles, refits every 5): a lin-DIP run
-about 25 min at 64² and 1.5–1.75 h at 128²; the other strategies 3–5 min at
+about 25 min at 64² and 1.25–1.75 h at 128²; the other strategies 3–5 min at
 64² and 15–20 min at 128², most of it their DIP and TV evaluations. A study is image × seed ×
 strategy runs: plan the cores (docs/studies/design.md). The progress bar
 counts runs weighted by these costs (a lin-DIP run ` + strconv.Itoa(design.LinEIG.RunCost()) + `, eig-pilot ` + strconv.Itoa(design.LinEIGPilot.RunCost()) + `, the others
