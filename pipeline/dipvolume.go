@@ -329,7 +329,6 @@ func (v *DIPVolume) fitCheckpointed(ctx context.Context, u *dip.UNet, A linop.Op
 	slice int, save func(dip.FitState) error) (dip.FitResult, error) {
 	total, every, slices := s.MaxIter, v.CheckpointEvery, v.Scan.Slices
 	b := v.bar(total, fmt.Sprintf("dip slice %d/%d", slice+1, slices))
-	defer b.Finish()
 	done := 0
 	if s.Resume != nil { // the checkpoint's iterations were done by an earlier process
 		done = s.Resume.Iter
@@ -362,6 +361,7 @@ func (v *DIPVolume) fitCheckpointed(ctx context.Context, u *dip.UNet, A linop.Op
 		}
 		st := res.State
 		if st.Reason != "max-iter" || st.Iter >= total {
+			b.Finish() // not on an error: a full bar above it would say the slice was done
 			return res, nil
 		}
 		st.Done = false

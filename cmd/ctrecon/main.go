@@ -126,6 +126,7 @@ func main() {
 	if err == nil {
 		return
 	}
+	stopBars()
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "ctrecon: interrupted; no output file was written")
 	} else {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -49,6 +50,9 @@ func (b *bar) Add(k int) {
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(os.Stderr) }),
 		)
 		b.pb.Set(b.done)
+		openBars.Lock()
+		openBars.bars[b] = true
+		openBars.Unlock()
 		return
 	}
 	b.pb.Describe(b.describe())
@@ -120,14 +124,50 @@ func (b *bar) Finish() {
 	switch {
 	case b.pb == nil:
 	case interrupted():
-		b.pb.Exit()
-		if b.n >= 0 {
-			fmt.Fprintf(os.Stderr, "%s: stopped at %d of %d\n", b.what, b.done, b.n)
-		} else {
-			fmt.Fprintf(os.Stderr, "%s: stopped after %d\n", b.what, b.done)
-		}
+		b.stop()
 	default:
+		openBars.Lock()
+		delete(openBars.bars, b)
+		openBars.Unlock()
 		b.pb.Finish()
+	}
+}
+
+// stop ends a shown bar where the work stopped, on a line of its own, and
+// says where that was.
+func (b *bar) stop() {
+	openBars.Lock()
+	defer openBars.Unlock()
+	if !openBars.bars[b] {
+		return
+	}
+	delete(openBars.bars, b)
+	b.pb.Exit()
+	if b.n >= 0 {
+		fmt.Fprintf(os.Stderr, "%s: stopped at %d of %d\n", b.what, b.done, b.n)
+	} else {
+		fmt.Fprintf(os.Stderr, "%s: stopped after %d\n", b.what, b.done)
+	}
+}
+
+// openBars holds the bars shown and not yet finished: a command that fails
+// returns without finishing its bar, and main stops them (stopBars) before
+// printing the error, which would otherwise follow the bar on its line.
+var openBars = struct {
+	sync.Mutex
+	bars map[*bar]bool
+}{bars: map[*bar]bool{}}
+
+// stopBars stops every bar still open.
+func stopBars() {
+	openBars.Lock()
+	bars := make([]*bar, 0, len(openBars.bars))
+	for b := range openBars.bars {
+		bars = append(bars, b)
+	}
+	openBars.Unlock()
+	for _, b := range bars {
+		b.stop()
 	}
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +102,42 @@ func TestBarFinishAfterInterruptKeepsTheCount(t *testing.T) {
 		if got := b.pb.State().CurrentNum; got != want {
 			t.Errorf("interrupted %v: the bar shows %d of 10 after Finish, want %d", stopped, got, want)
 		}
+	}
+}
+
+// A command that fails returns without finishing its bar; main's stopBars
+// ends it where the work stopped, on a line of its own, so the error
+// message does not follow the bar. A finished bar is left alone.
+func TestStopBarsEndsTheBarsOfAFailedCommand(t *testing.T) {
+	defer func(f func() bool) { interrupted = f }(interrupted)
+	interrupted = func() bool { return false }
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(f *os.File) { os.Stderr = f }(os.Stderr)
+	os.Stderr = w
+	failed, finished := newBar(10, "fit"), newBar(4, "fbp")
+	for _, b := range []*bar{failed, finished} {
+		b.start = time.Now().Add(-2 * time.Second)
+		b.Add(3)
+	}
+	finished.Add(1)
+	finished.Finish()
+	stopBars()
+	stopBars() // a second call finds nothing open
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if got := failed.pb.State().CurrentNum; got != 3 {
+		t.Errorf("the failed command's bar shows %d of 10, want 3", got)
+	}
+	if got := finished.pb.State().CurrentNum; got != 4 {
+		t.Errorf("the finished bar shows %d of 4, want 4", got)
+	}
+	if n := strings.Count(string(out), "stopped"); n != 1 || !strings.Contains(string(out), "\nfit: stopped at 3 of 10\n") {
+		t.Errorf("stderr says %q: want one line of its own \"fit: stopped at 3 of 10\"", out)
+	}
+	if len(openBars.bars) != 0 {
+		t.Errorf("%d bars still open", len(openBars.bars))
 	}
 }
