@@ -6,7 +6,7 @@
 #
 #   scripts/design-study.sh SIZE start  DIR [PART…]  # resume the parts (or only those named) in DIR (background; running ones are left)
 #   scripts/design-study.sh SIZE sync   DIR   # copy DIR's states, and the report's table.md, into docs/studies/design-SIZE/
-#   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all (and DIR/PART-all per extra part)
+#   scripts/design-study.sh SIZE report DIR   # merged tables and figure in DIR/rectSIZE-all (and DIR/PART-all per extra part); a part DIR lacks comes from the docs' state
 #
 # SIZE is 64 (20 images, images 0:10 and 10:20, DIP seeds 0 and 1) or 128
 # (6 images, 0:3, 3:5 and 5:6, DIP seed 0: image 5, oblique rectangles,
@@ -142,6 +142,11 @@ report)
 	for part in $parts; do # the union of the main parts' strategies, in order
 		IFS=: read -r name lo hi strats extra <<<"$part"
 		[ -z "$extra" ] || continue
+		# a part not started on this machine yet is reported from the docs' state
+		if [ ! -s "$dir/$name/state.json" ] && [ -s "$docs/$name-state.json" ]; then
+			mkdir -p "$dir/$name"
+			cp "$docs/$name-state.json" "$dir/$name/state.json"
+		fi
 		names+=("$dir/$name")
 		IFS=, read -ra list <<<"${strats:-$strategies}"
 		for st in "${list[@]}"; do
