@@ -7,7 +7,7 @@
 #   nohup scripts/design-queue.sh JOBS SIZE:DIR:PART… > queue.log 2>&1 &
 #
 # e.g. scripts/design-queue.sh 2 128:d128:rect128 128:d128:rect128-c \
-#          128:d128:rect128-b 64:d64:rect64-pilot 128:d128:rect128-radial
+#          64:d64:rect64-pilot 128:d128:rect128-b 128:d128:rect128-radial
 # (what follows the 64² study on a 2-core machine: docs/studies/design.md).
 # Environment: POLL (seconds between looks, default 60), SETTLE (seconds to
 # wait after a start before looking again, default 120: a process needs
