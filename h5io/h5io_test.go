@@ -329,6 +329,39 @@ func TestFailedWriteLeavesNoFile(t *testing.T) {
 	}
 }
 
+// A write that the system refuses (here a file larger than the process's
+// file-size limit) fails with HDF5's bare "code -1"; the error then says
+// what usually causes it, the free space and the limit, and no file is left.
+func TestFailedWriteSaysTheSpaceAndTheFileSizeLimit(t *testing.T) {
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Skip("no file-size limit to set:", err)
+	}
+	lim := old
+	lim.Cur = 64 << 10
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skip("cannot lower the file-size limit:", err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	dir := t.TempDir()
+	w, err := Create(filepath.Join(dir, "big.h5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Float32("/a", []int{512, 512}, make([]float32, 512*512), DatasetOptions{}) // 1 MiB
+	err = w.Commit()
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if err == nil {
+		t.Fatal("a 1 MiB write under a 64 KiB file-size limit succeeded")
+	}
+	for _, want := range []string{"free on its file system", "files limited to 64.0 KiB (ulimit -f)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	onlyFiles(t, dir)
+}
+
 // TestOutputModeFollowsUmask: committed files get 0666 less the umask, like
 // any tool's output, not the 0600 of a temporary file.
 func TestOutputModeFollowsUmask(t *testing.T) {

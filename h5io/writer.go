@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"gonum.org/v1/hdf5"
 
 	"github.com/ctrecon/ctrecon/internal/atomicfile"
+	"github.com/ctrecon/ctrecon/internal/units"
 )
 
 // Attr is one attribute to write: Value is a float64, an int, or a string.
@@ -73,7 +75,7 @@ func (w *Writer) Commit() error {
 	if err := w.f.Close(); err != nil {
 		w.f = nil
 		w.Abort()
-		return fmt.Errorf("%s: closing HDF5 file: %v", w.final, err)
+		return fmt.Errorf("%s: closing HDF5 file: %v%s", w.final, err, spaceHint(w.tmp))
 	}
 	w.f = nil
 	if err := os.Rename(w.tmp, w.final); err != nil {
@@ -169,7 +171,7 @@ func (w *Writer) write(path string, shape []int, n int, dtype *hdf5.Datatype, da
 	defer ds.Close()
 	if n > 0 {
 		if err := ds.Write(data); err != nil {
-			return fmt.Errorf("%s: writing dataset %s: %v", w.final, path, err)
+			return fmt.Errorf("%s: writing dataset %s: %v%s", w.final, path, err, spaceHint(w.tmp))
 		}
 	}
 	return writeAttrs(ds.CreateAttribute, w.final, path, attrs)
@@ -261,4 +263,24 @@ func checkFinite64(data []float64) error {
 		}
 	}
 	return nil
+}
+
+// spaceHint says what commonly makes a write fail, since HDF5 reports only
+// "code -1": the free space of the file system holding path and, when the
+// process has one, its file-size limit (ulimit -f). Empty when neither can
+// be read.
+func spaceHint(path string) string {
+	var hints []string
+	var fs syscall.Statfs_t
+	if syscall.Statfs(filepath.Dir(path), &fs) == nil {
+		hints = append(hints, units.Bytes(int64(fs.Bavail)*int64(fs.Bsize))+" free on its file system")
+	}
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_FSIZE, &lim) == nil && lim.Cur < math.MaxInt64 {
+		hints = append(hints, "files limited to "+units.Bytes(int64(lim.Cur))+" (ulimit -f)")
+	}
+	if len(hints) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(hints, "; ") + ")"
 }

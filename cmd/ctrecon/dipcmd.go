@@ -11,6 +11,7 @@ import (
 
 	"github.com/ctrecon/ctrecon/dip"
 	"github.com/ctrecon/ctrecon/internal/par"
+	"github.com/ctrecon/ctrecon/internal/units"
 	"github.com/ctrecon/ctrecon/pipeline"
 	"github.com/ctrecon/ctrecon/volume"
 )
@@ -170,20 +171,12 @@ func cgroupMemLeftIn(dir string) int64 {
 // checkMemory refuses a job whose estimate exceeds 80% of available memory.
 func checkMemory(what string, need int64) error {
 	avail := memAvailable()
-	debugf("%s: estimated %s, available %s", what, fmtBytes(need), fmtBytes(avail))
+	debugf("%s: estimated %s, available %s", what, units.Bytes(need), units.Bytes(avail))
 	if avail > 0 && float64(need) > 0.8*float64(avail) {
 		return fmt.Errorf("%s needs about %s but only %s is available (MemAvailable, the cgroup limit or --memory); use a smaller preset, image or fewer --threads",
-			what, fmtBytes(need), fmtBytes(avail))
+			what, units.Bytes(need), units.Bytes(avail))
 	}
 	return nil
-}
-
-// fmtBytes is a memory size for a message: GiB from 1 GiB on, else MiB.
-func fmtBytes(b int64) string {
-	if b >= 1<<30 {
-		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
-	}
-	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
 }
 
 func runDIP(cmd *cobra.Command, o dipOpts) error {
