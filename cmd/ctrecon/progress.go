@@ -126,22 +126,17 @@ func (b *bar) Finish() {
 	case interrupted():
 		b.stop()
 	default:
-		openBars.Lock()
-		delete(openBars.bars, b)
-		openBars.Unlock()
+		b.release()
 		b.pb.Finish()
 	}
 }
 
 // stop ends a shown bar where the work stopped, on a line of its own, and
-// says where that was.
+// says where that was; a bar already ended is left as it is.
 func (b *bar) stop() {
-	openBars.Lock()
-	defer openBars.Unlock()
-	if !openBars.bars[b] {
+	if !b.release() {
 		return
 	}
-	delete(openBars.bars, b)
 	b.pb.Exit()
 	if b.n >= 0 {
 		fmt.Fprintf(os.Stderr, "%s: stopped at %d of %d\n", b.what, b.done, b.n)
@@ -157,6 +152,17 @@ var openBars = struct {
 	sync.Mutex
 	bars map[*bar]bool
 }{bars: map[*bar]bool{}}
+
+// release takes b off the open bars; false if it was not on them.
+func (b *bar) release() bool {
+	openBars.Lock()
+	defer openBars.Unlock()
+	if !openBars.bars[b] {
+		return false
+	}
+	delete(openBars.bars, b)
+	return true
+}
 
 // stopBars stops every bar still open.
 func stopBars() {
