@@ -295,13 +295,13 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 	// Only images (and seeds) on which every strategy has finished are
 	// tabulated: a mean over whatever is done would put the strategies'
 	// means over different images while a study is under way.
+	// A merged state may hold other strategies' runs (an extra part's report
+	// merges the main parts): only this report's strategies are counted.
 	doneOn := map[string]int{}
 	finished := 0
 	for _, r := range all {
 		if r.Done && slices.Contains(strats, r.Strategy) {
 			doneOn[r.Image]++
-		}
-		if r.Done {
 			finished++
 		}
 	}
@@ -310,6 +310,9 @@ func (s *DesignStudy) writeResults(state *designState, evals []int, budget int, 
 	started := map[string]bool{}
 	complete := map[string]bool{}
 	for _, r := range all {
+		if !slices.Contains(strats, r.Strategy) {
+			continue
+		}
 		started[r.Image] = true
 		if doneOn[r.Image] == len(strats) {
 			complete[r.Image] = true

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -241,5 +242,61 @@ func TestDesignResumeSkipsOnlyItsOwnRuns(t *testing.T) {
 	b = bars[len(bars)-1]
 	if want := design.LinEIG.RunCost() + 1; want == 2 || b.total != want || b.skipped != want || b.added != 0 {
 		t.Errorf("resumed with a finished eig and equal run: total %d, skipped %d, added %d; want %d, %d, 0 (eig's cost above equal's 1)", b.total, b.skipped, b.added, want, want)
+	}
+}
+
+// TestDesignReportCountsOnlyItsStrategies: a report over a state that also
+// holds another strategy's runs (as when an extra part's report merges the
+// main parts) tables and counts only the strategies it was given.
+func TestDesignReportCountsOnlyItsStrategies(t *testing.T) {
+	scan := tinyScan(t, 2)
+	truth := h5io.NewVolume(2, scan.ImageSize)
+	for i := range truth.Data {
+		truth.Data[i] = float32(i%5) / 5
+	}
+	scan.GroundTruth = &truth
+	s := &DesignStudy{Scans: []*h5io.Scan{scan}, Paths: []string{"s.h5"}, Out: filepath.Join(t.TempDir(), "study"),
+		Strategies: []design.Strategy{design.EqualSpace}, Loop: design.LoopSettings{Start: 2, Budget: 4, RefitEvery: 1, Eval: []int{4}, Samples: 2, Seed: 1, DIPIters: 5},
+		RegimeName: "auto", DIPSeeds: []int{0}, Threads: 1}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A finished golden-angle run on each image, and an unfinished one on
+	// a third, put into the state as a merged part's would be.
+	path := filepath.Join(s.Out, "state.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st designState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	for key, r := range maps.Clone(st.Runs) {
+		base, _ := strings.CutSuffix(key, "/"+string(design.EqualSpace))
+		g := *r
+		g.Strategy = design.GoldenSeq
+		st.Runs[base+"/"+string(design.GoldenSeq)] = &g
+	}
+	st.Runs["other:9/seed0/golden"] = &design.RunState{Strategy: design.GoldenSeq, Image: "other:9/seed0", Acquired: []int{1, 2}}
+	if raw, err = json.Marshal(&st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Report = true
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(s.Out, "table.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "of 2 started; 2 of 2 strategy runs finished") {
+		t.Errorf("counts: want 2 images started and 2 of 2 runs finished:\n%s", md)
+	}
+	if strings.Contains(string(md), "golden") || strings.Contains(string(md), "other:9") {
+		t.Errorf("the table mentions a strategy it was not given:\n%s", md)
 	}
 }
