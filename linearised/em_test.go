@@ -79,9 +79,15 @@ func TestExactEMReachesEvidenceStationaryPoint(t *testing.T) {
 	g, scale := evidenceGrad(p, pr)
 	t.Logf("initial gradient %.3g, final %.3g (γ %.4g)", g0, g, gammas[len(gammas)-1])
 	// MacKay's update converges linearly; after 400 iterations the gradient
-	// is tiny compared with the size of its parts (½ tr(K⁻¹∂K)).
+	// is tiny compared with the size of its parts (½ tr(K⁻¹∂K)). Not below
+	// about 1e-4 in absolute terms: the E-step's u, θ_lin and fit are
+	// float32, and the gradient is that size after 20, 400 or 1600
+	// iterations alike (a floor, not convergence): 1.1e-4 of the smallest
+	// part on one AVX-512 Xeon, where a bound of 1e-4 failed (it had passed
+	// on earlier machines and in CI; rounding differs between machines).
+	// 5e-4 still fails a state 10 iterations in (6e-4 of a part there).
 	for i := range g {
-		if math.Abs(g[i]) > 1e-4*scale[i] {
+		if math.Abs(g[i]) > 5e-4*scale[i] {
 			t.Errorf("parameter %d: evidence gradient %g (parts %g) at the EM fixed point", i, g[i], scale[i])
 		}
 	}
