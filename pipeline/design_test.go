@@ -182,12 +182,7 @@ func (b *countingBar) Finish()         {}
 // run its state holds (a state copied from a wider study), so its bar
 // never passes its total.
 func TestDesignResumeSkipsOnlyItsOwnRuns(t *testing.T) {
-	scan := tinyScan(t, 2)
-	truth := h5io.NewVolume(2, scan.ImageSize)
-	for i := range truth.Data {
-		truth.Data[i] = float32(i%7) / 7
-	}
-	scan.GroundTruth = &truth
+	scan := tinyScanWithTruth(t, 2)
 	var bars []*countingBar
 	study := func(images string) *DesignStudy {
 		return &DesignStudy{Scans: []*h5io.Scan{scan}, Paths: []string{"s.h5"}, Out: filepath.Join(t.TempDir(), "study"),
@@ -211,28 +206,7 @@ func TestDesignResumeSkipsOnlyItsOwnRuns(t *testing.T) {
 
 	// The bar weighs runs by their cost: a finished lin-DIP EIG run (put
 	// into the state as if run) counts design.LinEIG.RunCost() steps.
-	path := filepath.Join(all.Out, "state.json")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st designState
-	if err := json.Unmarshal(raw, &st); err != nil {
-		t.Fatal(err)
-	}
-	for key, r := range st.Runs {
-		if base, ok := strings.CutSuffix(key, "/"+string(design.EqualSpace)); ok {
-			eig := *r
-			eig.Strategy = design.LinEIG
-			st.Runs[base+"/"+string(design.LinEIG)] = &eig
-		}
-	}
-	if raw, err = json.Marshal(&st); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editState(t, all.Out, func(st *designState) { copyRunsAs(st, design.EqualSpace, design.LinEIG) })
 	both := study("1:2")
 	both.Out, both.Resume = all.Out, true
 	both.Strategies = []design.Strategy{design.LinEIG, design.EqualSpace}
@@ -249,12 +223,7 @@ func TestDesignResumeSkipsOnlyItsOwnRuns(t *testing.T) {
 // holds another strategy's runs (as when an extra part's report merges the
 // main parts) tables and counts only the strategies it was given.
 func TestDesignReportCountsOnlyItsStrategies(t *testing.T) {
-	scan := tinyScan(t, 2)
-	truth := h5io.NewVolume(2, scan.ImageSize)
-	for i := range truth.Data {
-		truth.Data[i] = float32(i%5) / 5
-	}
-	scan.GroundTruth = &truth
+	scan := tinyScanWithTruth(t, 2)
 	s := &DesignStudy{Scans: []*h5io.Scan{scan}, Paths: []string{"s.h5"}, Out: filepath.Join(t.TempDir(), "study"),
 		Strategies: []design.Strategy{design.EqualSpace}, Loop: design.LoopSettings{Start: 2, Budget: 4, RefitEvery: 1, Eval: []int{4}, Samples: 2, Seed: 1, DIPIters: 5},
 		RegimeName: "auto", DIPSeeds: []int{0}, Threads: 1}
@@ -263,28 +232,10 @@ func TestDesignReportCountsOnlyItsStrategies(t *testing.T) {
 	}
 	// A finished golden-angle run on each image, and an unfinished one on
 	// a third, put into the state as a merged part's would be.
-	path := filepath.Join(s.Out, "state.json")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st designState
-	if err := json.Unmarshal(raw, &st); err != nil {
-		t.Fatal(err)
-	}
-	for key, r := range maps.Clone(st.Runs) {
-		base, _ := strings.CutSuffix(key, "/"+string(design.EqualSpace))
-		g := *r
-		g.Strategy = design.GoldenSeq
-		st.Runs[base+"/"+string(design.GoldenSeq)] = &g
-	}
-	st.Runs["other:9/seed0/golden"] = &design.RunState{Strategy: design.GoldenSeq, Image: "other:9/seed0", Acquired: []int{1, 2}}
-	if raw, err = json.Marshal(&st); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	editState(t, s.Out, func(st *designState) {
+		copyRunsAs(st, design.EqualSpace, design.GoldenSeq)
+		st.Runs["other:9/seed0/golden"] = &design.RunState{Strategy: design.GoldenSeq, Image: "other:9/seed0", Acquired: []int{1, 2}}
+	})
 	s.Report = true
 	if err := s.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -298,5 +249,50 @@ func TestDesignReportCountsOnlyItsStrategies(t *testing.T) {
 	}
 	if strings.Contains(string(md), "golden") || strings.Contains(string(md), "other:9") {
 		t.Errorf("the table mentions a strategy it was not given:\n%s", md)
+	}
+}
+
+// tinyScanWithTruth is tinyScan with a ground truth, so that a design study
+// can score it.
+func tinyScanWithTruth(t *testing.T, slices int) *h5io.Scan {
+	scan := tinyScan(t, slices)
+	truth := h5io.NewVolume(slices, scan.ImageSize)
+	for i := range truth.Data {
+		truth.Data[i] = float32(i%7) / 7
+	}
+	scan.GroundTruth = &truth
+	return scan
+}
+
+// editState rewrites the state.json of the study in dir through edit.
+func editState(t *testing.T, dir string, edit func(*designState)) {
+	t.Helper()
+	path := filepath.Join(dir, "state.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st designState
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	edit(&st)
+	if raw, err = json.Marshal(&st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyRunsAs adds to st a copy of each run of strategy from, as a run of
+// strategy to on the same image and seed (as if it had been run).
+func copyRunsAs(st *designState, from, to design.Strategy) {
+	for key, r := range maps.Clone(st.Runs) {
+		if base, ok := strings.CutSuffix(key, "/"+string(from)); ok {
+			c := *r
+			c.Strategy = to
+			st.Runs[base+"/"+string(to)] = &c
+		}
 	}
 }
